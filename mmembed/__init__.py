@@ -1,0 +1,13 @@
+"""mmembed: what the lectures, quizzes and autograder of the multimodal embeddings course share."""
+
+from .embedding import embed_images, embed_texts
+from .images import load_image, load_images
+from .models import load_clip, pick_device
+from .search import cosine_similarity_matrix, search, top_k
+
+__all__ = [
+    "load_clip", "pick_device",
+    "load_image", "load_images",
+    "embed_images", "embed_texts",
+    "cosine_similarity_matrix", "top_k", "search",
+]

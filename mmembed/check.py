@@ -1,0 +1,80 @@
+"""`python -m mmembed check`: is this machine ready for the course? One [OK]/[FAIL] line per requirement."""
+
+import importlib.metadata
+import sys
+from collections.abc import Callable
+
+from .paths import CAT_IMAGE, QUIZ_IMAGE_DIR, TOPK_IMAGE_DIR
+
+MIN_PYTHON = (3, 11)
+
+
+def check_python() -> tuple[bool, str]:
+    version = ".".join(map(str, sys.version_info[:3]))
+    return sys.version_info >= MIN_PYTHON, f"Python {version} (needs {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer)"
+
+
+def check_torch() -> tuple[bool, str]:
+    import torch
+
+    device = "cuda: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    return True, f"PyTorch {torch.__version__} on {device}"
+
+
+def check_transformers() -> tuple[bool, str]:
+    version = importlib.metadata.version("transformers")
+    return version.split(".")[0] == "5", f"transformers {version} (the course is written for 5.x)"
+
+
+def check_kernel() -> tuple[bool, str]:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    kernels = KernelSpecManager().find_kernel_specs()
+    return "python3" in kernels, "Jupyter kernel 'python3' " + ("found" if "python3" in kernels else "missing: pip install ipykernel")
+
+
+def check_images() -> tuple[bool, str]:
+    expected = {
+        QUIZ_IMAGE_DIR: {f"val_{i}.JPEG" for i in range(200)},
+        TOPK_IMAGE_DIR: {f"dog_{i}.png" for i in range(9)},
+    }
+    missing = [str(CAT_IMAGE)] if not CAT_IMAGE.is_file() else []
+    for folder, names in expected.items():
+        present = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+        missing += [str(folder / name) for name in sorted(names - present)]
+    if missing:
+        return False, f"course images: {len(missing)} missing, e.g. {missing[0]}"
+    return True, "course images: cat.jpg, 9 in topk-image, 200 in quiz-image"
+
+
+def check_model() -> tuple[bool, str]:
+    from .hub import DEFAULT_MODEL, OFFLINE_HINT, hub_reachable
+    from .models import offline_model_dir
+
+    if hub_reachable():
+        return True, "Hugging Face Hub reachable: the lecture's models can be downloaded"
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(DEFAULT_MODEL, "config.json"), str):
+        return True, f"Hub unreachable, but {DEFAULT_MODEL} is already downloaded"
+    if offline_model_dir("mini") is not None:
+        return True, "Hub unreachable; the offline model 'mini' will be used"
+    return False, f"Hub unreachable and no trained model offline (only 'tiny', random weights): {OFFLINE_HINT}"
+
+
+CHECKS: list[Callable[[], tuple[bool, str]]] = [
+    check_python, check_torch, check_transformers, check_kernel, check_images, check_model,
+]
+
+
+def run_checks() -> int:
+    """Print one line per check; return the number of failures."""
+    failures = 0
+    for check in CHECKS:
+        try:
+            ok, message = check()
+        except Exception as error:  # a broken install is exactly what this command must report, not crash on
+            ok, message = False, f"{check.__name__.removeprefix('check_')}: {type(error).__name__}: {error}"
+        failures += not ok
+        print(f"[{'OK' if ok else 'FAIL'}] {message}", flush=True)
+    return failures

@@ -1,0 +1,84 @@
+"""The command line: `python -m mmembed {search,download,check}`."""
+
+import argparse
+import sys
+import warnings
+
+from .hub import COURSE_MODELS
+from .paths import QUIZ_IMAGE_DIR, REPO_ROOT
+
+
+def _show(path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def run_search(args) -> None:
+    from pathlib import Path
+
+    from .embedding import check_texts, embed_images, embed_texts
+    from .images import load_images
+    from .models import load_clip
+    from .search import search
+
+    query = check_texts([args.query])[0]  # fail on an empty query before loading anything
+    folder = Path(args.folder)
+    images, names = load_images(folder)
+    if not 1 <= args.k <= len(images):
+        raise ValueError(f"-k must be between 1 and the number of images ({len(images)}), got {args.k}.")
+    model, processor = load_clip(args.model)
+    print(f"Model: {model.mmembed_name}")
+    print(f"Searching {len(images)} images in {_show(folder)} for {query!r}")
+    image_embeddings = embed_images(images, model, processor)
+    text_embedding = embed_texts([query], model, processor)
+    for rank, (name, score) in enumerate(search(text_embedding, image_embeddings, names, k=args.k), start=1):
+        print(f"{rank:>2}. {name:<24} {score:.4f}")
+
+
+def run_download(args) -> None:
+    from .hub import download
+
+    for folder in download(tuple(args.models)):
+        print(folder)
+
+
+def run_check(args) -> None:
+    from .check import run_checks
+
+    if run_checks():
+        sys.exit(1)
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="python -m mmembed", description="Multimodal embeddings course helper.")
+    commands = main.add_subparsers(dest="command", required=True)
+
+    search = commands.add_parser("search", help="text-to-image search over a folder of pictures")
+    search.add_argument("query", help='the text to search for, e.g. "A dog"')
+    search.add_argument("folder", nargs="?", default=QUIZ_IMAGE_DIR, help=f"default: {_show(QUIZ_IMAGE_DIR)}")
+    search.add_argument("-k", type=int, default=5, help="how many results to show (default 5)")
+    search.add_argument("--model", default=None, help='hub id, local folder, "tiny" or "mini" (default: MMEMBED_MODEL, else the lecture model)')
+    search.set_defaults(run=run_search)
+
+    download = commands.add_parser("download", help="prefetch the course's hub models for offline use")
+    download.add_argument("--models", nargs="+", default=list(COURSE_MODELS), metavar="HUB_ID")
+    download.set_defaults(run=run_download)
+
+    check = commands.add_parser("check", help="check that this machine is ready for the course")
+    check.set_defaults(run=run_check)
+    return main
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # one "Loading weights" bar per run is noise in a terminal
+    warnings.formatwarning = lambda message, *_, **__: f"warning: {message}\n"
+    try:
+        args.run(args)
+    except (OSError, ValueError) as error:  # expected failures get one line, not a traceback
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)

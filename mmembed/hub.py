@@ -1,0 +1,61 @@
+"""The Hugging Face Hub: is it reachable, and prefetching the course's models for offline classrooms."""
+
+import os
+from functools import lru_cache
+
+DEFAULT_MODEL = "openai/clip-vit-base-patch32"
+# Every hub model a lecture uses, in lecture order.
+COURSE_MODELS = (
+    DEFAULT_MODEL,
+    "Bingsu/clip-vit-base-patch32-ko",
+    "BAAI/AltCLIP",
+    "kakaobrain/align-base",
+    "kakaobrain/vit-large-patch16-384",
+)
+# Weight formats transformers with PyTorch never reads; skipping them keeps a download to one copy.
+UNUSED_WEIGHT_PATTERNS = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.tflite", "flax_model*", "tf_model*", "rust_model*"]
+
+OFFLINE_HINT = 'set MMEMBED_MODEL to an offline model ("tiny", "mini" or a local folder) or, while online, run "python -m mmembed download"'
+
+
+class HubUnreachableError(OSError):
+    """The model is not in the local cache and the Hugging Face Hub cannot be reached."""
+
+
+def hub_offline_mode() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@lru_cache(maxsize=1)
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """One quick request to the hub (proxies honoured); huggingface_hub's own retries take ~30 s to give up."""
+    if hub_offline_mode():
+        return False
+    from huggingface_hub import constants, get_session
+
+    try:
+        get_session().head(constants.ENDPOINT, timeout=timeout)
+    except Exception:
+        return False
+    return True
+
+
+def ignore_patterns_for(repo_files: list[str]) -> list[str]:
+    """Download safetensors when the repo has them, else the PyTorch .bin files; never both."""
+    patterns = list(UNUSED_WEIGHT_PATTERNS)
+    if any(name.endswith(".safetensors") for name in repo_files):
+        patterns.append("*.bin")
+    return patterns
+
+
+def download(models: tuple[str, ...] = COURSE_MODELS) -> list[str]:
+    """Fetch each model into the Hugging Face cache, where `from_pretrained` finds it later without internet."""
+    from huggingface_hub import HfApi, snapshot_download
+
+    if not hub_reachable():
+        raise HubUnreachableError("The Hugging Face Hub cannot be reached, so nothing can be downloaded now.")
+    folders = []
+    for repo_id in models:
+        repo_files = HfApi().list_repo_files(repo_id)
+        folders.append(snapshot_download(repo_id, ignore_patterns=ignore_patterns_for(repo_files)))
+    return folders

@@ -1,0 +1,68 @@
+"""Loading pictures from a folder as RGB PIL images, in natural order (val_2 before val_10)."""
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def natural_key(filename: str) -> list:
+    """Sort key that compares runs of digits as numbers: val_2 < val_10."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", filename)]
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any PIL mode to 8-bit RGB; transparency is laid over white, as a viewer shows it."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # 16-bit and float pictures: PIL's convert("RGB") would clip to 255 and turn them white.
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+        image = Image.fromarray((np.clip(values / top, 0, 1) * 255).round().astype(np.uint8), mode="L")
+    if image.mode == "P" or image.mode in ("LA", "PA", "La", "RGBa"):
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, image).convert("RGB")
+    return image.convert("RGB")
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """Open one picture as RGB, turned upright by its EXIF orientation. Raises OSError if it is not an image."""
+    with Image.open(path) as image:
+        image.load()  # decode now: a truncated file fails here, not later inside the model
+        upright = ImageOps.exif_transpose(image)
+        return to_rgb(upright)
+
+
+def image_files(folder: str | Path) -> list[Path]:
+    """The picture files in `folder` (by suffix, hidden files skipped), in natural order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"Image folder not found: {folder}")
+    files = [
+        path for path in folder.iterdir()
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+    ]
+    return sorted(files, key=lambda path: natural_key(path.name))
+
+
+def load_images(folder: str | Path) -> tuple[list[Image.Image], list[str]]:
+    """All readable pictures in `folder` and their file names, in the same natural order.
+
+    A file that cannot be read as a picture is skipped with a warning naming it; the others still load.
+    """
+    images, names = [], []
+    for path in image_files(folder):
+        try:
+            images.append(load_image(path))
+        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
+            warnings.warn(f"Skipping {path}: not a readable image ({error})", stacklevel=2)
+            continue
+        names.append(path.name)
+    if not images:
+        raise FileNotFoundError(f"No readable images in {Path(folder)}")
+    return images, names

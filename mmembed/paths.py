@@ -1,0 +1,10 @@
+"""Where the course's files live, relative to the repository (never to the current directory)."""
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+IMAGES_DIR = REPO_ROOT / "images"
+QUIZ_IMAGE_DIR = IMAGES_DIR / "quiz-image"
+TOPK_IMAGE_DIR = IMAGES_DIR / "topk-image"
+CAT_IMAGE = IMAGES_DIR / "cat.jpg"
+MODELS_DIR = REPO_ROOT / "models"
