@@ -8,7 +8,7 @@ EXTRAS ?= course,test
 QUERY ?= A dog
 BIN := $(VENV)/bin
 
-.PHONY: demo test check install clean
+.PHONY: demo test check install constraints clean
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m mmembed search "$(QUERY)"
@@ -25,6 +25,16 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --constraint $(CONSTRAINTS) --editable ".[$(EXTRAS)]"
 	touch $@
+
+# Regenerate constraints.txt: a fresh install of the ranges in pyproject.toml, frozen.
+# torch is installed first and pinned without its local label (+cpu), so CPU and CUDA machines share the file.
+TORCH ?= torch==2.13.0
+constraints:
+	rm -rf .venv-constraints && $(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/pip install "$(TORCH)" --editable ".[$(EXTRAS)]"
+	{ grep '^#' $(CONSTRAINTS); .venv-constraints/bin/pip freeze --exclude-editable \
+	  | sed -E 's/^torch==([0-9.]+)\+.*/torch==\1/'; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS) && rm -rf .venv-constraints
 
 clean:
 	rm -rf $(VENV) models/tiny

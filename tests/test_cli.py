@@ -1,0 +1,96 @@
+"""`python -m mmembed ...` as a student types it: search, check, download, and their errors."""
+
+import re
+
+import pytest
+from PIL import Image
+
+from mmembed.hub import ignore_patterns_for
+
+from .helpers import run_python
+
+RESULT_LINE = re.compile(r"^\s*(\d+)\. (\S+)\s+(-?\d\.\d{4})$")
+
+
+@pytest.fixture
+def picture_folder(tmp_path):
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for i, colour in enumerate(["red", "green", "blue", "yellow", "white", "black", "orange", "purple"]):
+        Image.new("RGB", (64, 48), colour).save(folder / f"val_{i}.JPEG")
+    return folder
+
+
+def result_lines(stdout):
+    return [RESULT_LINE.match(line) for line in stdout.splitlines() if RESULT_LINE.match(line)]
+
+
+def test_search_prints_model_and_top_k_with_scores(picture_folder, offline_env):
+    result = run_python(["-m", "mmembed", "search", "A dog", str(picture_folder), "-k", "3", "--model", "tiny"], env=offline_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "Model: tiny"
+    rows = result_lines(result.stdout)
+    assert [int(row[1]) for row in rows] == [1, 2, 3]
+    assert all(row[2] in {f"val_{i}.JPEG" for i in range(8)} for row in rows)
+    scores = [float(row[3]) for row in rows]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_search_falls_back_offline_and_says_which_model(picture_folder, offline_env):
+    result = run_python(["-m", "mmembed", "search", "A dog", str(picture_folder)], env=offline_env)
+    assert result.returncode == 0, result.stderr
+    used = result.stdout.splitlines()[0].removeprefix("Model: ")
+    assert used in ("mini", "tiny") and f"offline model '{used}'" in result.stderr
+    assert len(result_lines(result.stdout)) == 5
+
+
+def test_search_reports_a_skipped_file_and_goes_on(picture_folder, offline_env):
+    (picture_folder / "val_8.JPEG").write_bytes(b"garbage")
+    result = run_python(["-m", "mmembed", "search", "A dog", str(picture_folder), "--model", "tiny"], env=offline_env)
+    assert result.returncode == 0, result.stderr
+    assert "warning: Skipping" in result.stderr and "val_8.JPEG" in result.stderr
+    assert "Searching 8 images" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["A dog", "{missing}"], "Image folder not found"),
+    (["", "{folder}"], "query is empty"),
+    (["   ", "{folder}"], "query is empty"),
+    (["A dog", "{folder}", "-k", "0"], "-k must be between 1 and the number of images (8)"),
+    (["A dog", "{folder}", "-k", "9"], "-k must be between 1 and the number of images (8)"),
+    (["A dog", "{folder}", "--model", "{missing}"], "No model folder"),
+])
+def test_search_errors_are_one_line(picture_folder, offline_env, tmp_path, args, message):
+    args = [a.format(folder=picture_folder, missing=tmp_path / "missing") for a in args]
+    result = run_python(["-m", "mmembed", "search", *args], env=offline_env)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # exactly one line
+    assert result.stderr.startswith("error: ") and message in result.stderr
+
+
+def test_check_prints_one_verdict_per_requirement(offline_env):
+    result = run_python(["-m", "mmembed", "check"], env=offline_env)
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 6 and all(re.match(r"^\[(OK|FAIL)\] ", line) for line in lines)
+    for topic in ["Python", "PyTorch", "transformers", "Jupyter kernel", "course images", "Hub"]:
+        assert any(topic in line for line in lines), topic
+    assert result.returncode == (1 if any(line.startswith("[FAIL]") for line in lines) else 0)
+    hub_line = next(line for line in lines if "Hub" in line)
+    assert "unreachable" in hub_line  # this child has no hub
+
+
+def test_download_without_hub_fails_in_one_line(offline_env):
+    result = run_python(["-m", "mmembed", "download", "--models", "openai/clip-vit-base-patch32"], env=offline_env, timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: The Hugging Face Hub cannot be reached, so nothing can be downloaded now."
+
+
+def test_download_takes_one_weight_format():
+    assert "*.bin" in ignore_patterns_for(["config.json", "model.safetensors", "pytorch_model.bin"])
+    assert "*.bin" not in ignore_patterns_for(["config.json", "pytorch_model.bin", "tf_model.h5"])
+    assert "*.h5" in ignore_patterns_for(["config.json", "pytorch_model.bin", "tf_model.h5"])
+
+
+def test_usage_error_for_an_unknown_command(offline_env):
+    result = run_python(["-m", "mmembed", "serach", "A dog"], env=offline_env)
+    assert result.returncode == 2 and "invalid choice" in result.stderr

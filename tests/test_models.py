@@ -1,0 +1,139 @@
+"""Model loading: the real CLIP tokenizer, the deterministic tiny model, name resolution and the offline hub."""
+
+import hashlib
+import json
+import time
+
+import pytest
+from transformers import CLIPModel, CLIPProcessor
+
+import mmembed
+from mmembed.clip_bpe import BPE_FILE, BPE_SHA256, clip_tokenizer
+from mmembed.tiny import ensure_tiny, weights_fingerprint
+
+from .helpers import run_python
+
+# sha256 over the tiny model's parameters (mmembed.tiny.weights_fingerprint); the same on every machine.
+TINY_FINGERPRINT = "b89c08f6c43382017d3c697aedd4dbe4f9f228054340a40c74b018aefadd95fa"
+
+
+def test_bpe_file_is_openais():
+    assert hashlib.sha256(BPE_FILE.read_bytes()).hexdigest() == BPE_SHA256
+
+
+def test_tokenizer_gives_openai_clip_ids():
+    tokenizer = clip_tokenizer()
+    # ids of openai/clip-vit-base-patch32's tokenizer for the same text
+    assert tokenizer("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]
+    assert tokenizer("A Photo of a CAT").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]  # lower-cased
+    assert len(tokenizer) == 49408
+
+
+def test_end_of_text_has_the_highest_id_so_pooling_lands_on_it():
+    tokenizer = clip_tokenizer()
+    ids = tokenizer(["a dog", "강아지가 공원에서 뛰어요"], padding=True, return_tensors="pt").input_ids
+    assert tokenizer.eos_token_id == max(tokenizer.get_vocab().values())
+    pooled = ids.argmax(-1)  # where CLIPTextTransformer pools
+    for row, position in zip(ids, pooled):
+        assert row[position] == tokenizer.eos_token_id
+        assert (row[:position] != tokenizer.eos_token_id).all()  # the first end token, not padding after it
+
+
+def test_tiny_loads_with_plain_transformers():
+    folder = ensure_tiny()
+    model = CLIPModel.from_pretrained(folder)
+    processor = CLIPProcessor.from_pretrained(folder)
+    assert model.config.projection_dim == 512
+    assert model.config.vision_config.image_size == 224 and model.config.vision_config.patch_size == 32
+    assert processor.tokenizer("a photo of a cat").input_ids[1:-1] == [320, 1125, 539, 320, 2368]
+    assert weights_fingerprint(model) == TINY_FINGERPRINT
+
+
+def test_tiny_is_rebuilt_identically(tmp_path):
+    rebuilt = CLIPModel.from_pretrained(ensure_tiny(tmp_path / "tiny"))
+    assert weights_fingerprint(rebuilt) == TINY_FINGERPRINT
+
+
+EMBED_CAT_SCRIPT = """
+import hashlib, mmembed
+from PIL import Image
+model, processor = mmembed.load_clip('tiny')
+picture = Image.linear_gradient('L').convert('RGB')
+print(hashlib.sha256(mmembed.embed_images([picture], model, processor).numpy().tobytes()).hexdigest())
+"""
+
+
+def test_two_fresh_processes_give_bit_identical_embeddings():
+    digests = []
+    for _ in range(2):
+        result = run_python(["-c", EMBED_CAT_SCRIPT])
+        assert result.returncode == 0, result.stderr
+        digests.append(result.stdout.strip().splitlines()[-1])
+    assert digests[0] == digests[1]
+
+
+def test_name_argument_beats_the_environment(monkeypatch):
+    monkeypatch.setenv("MMEMBED_MODEL", "no-such-org/no-such-model")
+    model, _ = mmembed.load_clip("tiny")
+    assert model.mmembed_name == "tiny"
+
+
+def test_environment_variable_chooses_the_model(monkeypatch):
+    monkeypatch.setenv("MMEMBED_MODEL", "tiny")
+    model, processor = mmembed.load_clip()
+    assert model.mmembed_name == "tiny" and isinstance(processor, CLIPProcessor)
+    assert not model.training
+
+
+def test_a_local_folder_is_a_model_name(tmp_path):
+    model, _ = mmembed.load_clip(str(ensure_tiny()))
+    assert isinstance(model, CLIPModel)
+
+
+def test_a_missing_folder_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No model folder"):
+        mmembed.load_clip(str(tmp_path / "nothing-here"))
+
+
+def test_hub_model_in_the_local_cache_loads_without_network(tmp_path, offline_env, monkeypatch):
+    """What `python -m mmembed download` leaves behind: a hub cache that works with no network."""
+    snapshot = tmp_path / "hf-home" / "hub" / "models--course--cached-clip" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    for file in ensure_tiny().iterdir():
+        (snapshot / file.name).write_bytes(file.read_bytes())
+    (snapshot.parent.parent / "refs").mkdir()
+    (snapshot.parent.parent / "refs" / "main").write_text("0" * 40)
+    script = "import mmembed; m, p = mmembed.load_clip('course/cached-clip'); print(m.mmembed_name)"
+    result = run_python(["-c", script], env=offline_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("course/cached-clip")
+
+
+def test_named_hub_model_offline_fails_fast_with_one_sentence(offline_env):
+    offline_env["MMEMBED_MODEL"] = "openai/clip-vit-base-patch32"
+    started = time.monotonic()
+    result = run_python(["-c", "import mmembed; mmembed.load_clip()"], env=offline_env)
+    assert time.monotonic() - started < 30
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("mmembed.hub.HubUnreachableError: The model 'openai/clip-vit-base-patch32'")
+    assert "MMEMBED_MODEL" in last_line and "python -m mmembed download" in last_line
+    assert last_line.count(". ") == 0  # one sentence
+    assert "During handling" not in result.stderr and len(result.stderr.splitlines()) <= 8  # no traceback wall
+
+
+def test_no_name_and_no_hub_falls_back_to_an_offline_model_and_says_so(offline_env):
+    result = run_python(["-c", "import mmembed; m, p = mmembed.load_clip(); print('using', m.mmembed_name)"], env=offline_env)
+    assert result.returncode == 0, result.stderr
+    used = result.stdout.split("using")[-1].strip()
+    assert used in ("mini", "tiny")
+    notes = [line for line in result.stderr.splitlines() if line.startswith("[mmembed]")]
+    assert len(notes) == 1 and f"'{used}'" in notes[0] and "cannot be reached" in notes[0]
+
+
+@pytest.mark.online
+def test_real_clip_loads_and_shares_our_tokenizer():
+    model, processor = mmembed.load_clip("openai/clip-vit-base-patch32")
+    texts = ["a photo of a cat", "A dog is sleeping", "강아지가 공원에서 뛰어요", "¿Dónde está el gato?"]
+    assert [processor.tokenizer(t).input_ids for t in texts] == [clip_tokenizer()(t).input_ids for t in texts]
+    assert mmembed.embed_texts(texts, model, processor).shape == (4, 512)
