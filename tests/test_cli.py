@@ -94,3 +94,10 @@ def test_download_takes_one_weight_format():
 def test_usage_error_for_an_unknown_command(offline_env):
     result = run_python(["-m", "mmembed", "serach", "A dog"], env=offline_env)
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_search_defaults_to_the_course_pictures(offline_env):
+    result = run_python(["-m", "mmembed", "search", "A dog", "--model", "tiny", "-k", "2"], env=offline_env)
+    assert result.returncode == 0, result.stderr
+    assert "Searching 200 images in images/quiz-image for 'A dog'" in result.stdout
+    assert all(row[2].startswith("val_") for row in result_lines(result.stdout))
