@@ -8,15 +8,15 @@ the English captions and says so.
 """
 
 import argparse
-import csv
 import textwrap
 import warnings
 from pathlib import Path
 
 import matplotlib
 
-from mmembed.images import load_images
-from mmembed.paths import IMAGES_DIR, QUIZ_IMAGE_DIR
+from .images import load_images
+from .manifest import read_manifest
+from .paths import IMAGES_DIR, QUIZ_IMAGE_DIR
 
 KOREAN_FONT_NAMES = ["NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic",
                      "AppleGothic", "UnDotum", "Baekmuk Gulim"]
@@ -30,17 +30,9 @@ def korean_font_name() -> str | None:
     return next((name for name in KOREAN_FONT_NAMES if name in installed), None)
 
 
-def manifest_captions(manifest: Path = IMAGES_DIR / "MANIFEST.csv", lang: str = "en") -> dict[str, str]:
+def manifest_captions(lang: str = "en") -> dict[str, str]:
     """{path relative to images/: caption} from the manifest."""
-    with open(manifest, encoding="utf-8", newline="") as file:
-        return {row["path"]: row[f"caption_{lang}"] for row in csv.DictReader(file)}
-
-
-def wrap(caption: str, max_lines: int = 4) -> str:
-    """Break a caption into short lines (Hangul is about twice as wide as Latin letters)."""
-    width = 16 if any("\uac00" <= char <= "\ud7a3" for char in caption) else 28
-    lines = [line for paragraph in caption.split("\n") for line in textwrap.wrap(paragraph, width)]
-    return "\n".join(lines[:max_lines])
+    return {picture.path: getattr(picture, f"caption_{lang}") for picture in read_manifest()}
 
 
 def contact_sheet(images, captions, columns: int = 10, thumb_inches: float = 1.6, font: str | None = None,

@@ -1,0 +1,148 @@
+"""Training a small CLIP from scratch with the contrastive loss: the `mini` model and lecture 07.
+
+No torchvision here, so the picture augmentation (random crop, flip, colour) is written with PIL.
+"""
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageEnhance
+from tqdm.auto import tqdm
+from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
+
+from .bilingual_tokenizer import train_bilingual_tokenizer
+from .clip_bpe import CONTEXT_LENGTH
+from .images import load_image
+from .manifest import category_query_en, read_manifest, read_short_texts
+
+IMAGE_SIZE = 96
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+@dataclass
+class Example:
+    """One picture and every text that describes it (captions, category words, group names)."""
+    name: str
+    image: Image.Image
+    texts: list[str]
+
+
+def course_examples(preview_size: int = 128) -> list[Example]:
+    """The 210 course pictures (downscaled once, for speed) with their English and Korean texts."""
+    short = read_short_texts()
+    examples = []
+    for picture in read_manifest():
+        texts = [picture.caption_en, picture.caption_ko, category_query_en(picture.category)]
+        english, korean = short[("category", picture.category)]
+        texts += english + korean
+        if picture.group:
+            english, korean = short[("group", picture.group)]
+            texts += english + korean
+        image = load_image(picture.file)
+        image.thumbnail((preview_size * 3, preview_size), Image.Resampling.BICUBIC)  # short side ~preview_size
+        examples.append(Example(picture.path, image, texts))
+    return examples
+
+
+def mini_config(vocab_size: int) -> CLIPConfig:
+    text = dict(
+        vocab_size=vocab_size, hidden_size=128, intermediate_size=512, num_hidden_layers=3, num_attention_heads=4,
+        max_position_embeddings=CONTEXT_LENGTH, bos_token_id=vocab_size - 2, eos_token_id=vocab_size - 1,
+        pad_token_id=vocab_size - 1,
+    )
+    vision = dict(image_size=IMAGE_SIZE, patch_size=16, hidden_size=128, intermediate_size=512,
+                  num_hidden_layers=3, num_attention_heads=4)
+    return CLIPConfig(text_config=text, vision_config=vision, projection_dim=512)
+
+
+def mini_processor(tokenizer) -> CLIPProcessor:
+    image_processor = CLIPImageProcessorPil(size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+    return CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer)
+
+
+def new_mini_model(examples: list[Example], seed: int = 0) -> tuple[CLIPModel, CLIPProcessor]:
+    """An untrained small CLIP whose tokenizer was trained on the examples' texts."""
+    tokenizer = train_bilingual_tokenizer([t for e in examples for t in e.texts])
+    torch.manual_seed(seed)
+    return CLIPModel(mini_config(len(tokenizer))), mini_processor(tokenizer)
+
+
+def augment(image: Image.Image, rng: random.Random) -> Image.Image:
+    """A random crop (60-100% of the area), a random flip and a little colour change."""
+    width, height = image.size
+    area = rng.uniform(0.6, 1.0) * width * height
+    ratio = rng.uniform(3 / 4, 4 / 3)
+    crop_w = min(width, round((area * ratio) ** 0.5))
+    crop_h = min(height, round((area / ratio) ** 0.5))
+    left, top = rng.randint(0, width - crop_w), rng.randint(0, height - crop_h)
+    image = image.crop((left, top, left + crop_w, top + crop_h)).resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
+    if rng.random() < 0.5:
+        image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    for enhance in (ImageEnhance.Brightness, ImageEnhance.Contrast, ImageEnhance.Color):
+        image = enhance(image).enhance(rng.uniform(0.75, 1.25))
+    return image
+
+
+def pixel_tensor(images: list[Image.Image]) -> torch.Tensor:
+    """(N, 3, H, W), normalised the way CLIP's image processor does it."""
+    array = np.stack([np.asarray(image, dtype=np.float32) / 255.0 for image in images])
+    array = (array - np.array(CLIP_MEAN, dtype=np.float32)) / np.array(CLIP_STD, dtype=np.float32)
+    return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
+
+
+def contrastive_loss(logits_per_text: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """CLIP's symmetric loss: cross-entropy from texts to images and from images to texts, averaged.
+
+    `targets[i, j]` is 1 where text i describes picture j. CLIP's own targets are the identity matrix; ours
+    allow several matches, because two pictures of one category can share a text like "a photo of a bird".
+    """
+    text_to_image = F.cross_entropy(logits_per_text, targets / targets.sum(1, keepdim=True))
+    image_to_text = F.cross_entropy(logits_per_text.T, targets.T / targets.T.sum(1, keepdim=True))
+    return (text_to_image + image_to_text) / 2
+
+
+def training_batch(examples, indices, processor, rng):
+    """Augmented pictures, one random text per picture, and which texts match which pictures."""
+    texts = [rng.choice(examples[i].texts) for i in indices]
+    pixels = pixel_tensor([augment(examples[i].image, rng) for i in indices])
+    tokens = processor.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+    matches = torch.tensor([[texts[a] == texts[b] or a == b for b in range(len(texts))] for a in range(len(texts))])
+    # a text also matches another picture that lists it (e.g. both are birds), even if that picture drew another text
+    for a, text in enumerate(texts):
+        for b, j in enumerate(indices):
+            if text in examples[j].texts:
+                matches[a, b] = True
+    return pixels, tokens, matches.float()
+
+
+def train(model, processor, examples, steps: int, batch_size: int = 64, learning_rate: float = 2e-3,
+          seed: int = 0, progress: bool = True) -> list[float]:
+    """Train in place with AdamW and a warm-up + cosine learning rate; returns the loss of every step."""
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.05)
+    warmup = max(1, steps // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * min(step, steps) / steps))
+    )
+    model.train()
+    losses = []
+    order: list[int] = []
+    for _ in tqdm(range(steps), desc="Training", disable=not progress):
+        if len(order) < batch_size:  # a new shuffled pass over the pictures
+            order += rng.sample(range(len(examples)), len(examples))
+        indices, order = order[:batch_size], order[batch_size:]
+        pixels, tokens, targets = training_batch(examples, indices, processor, rng)
+        output = model(pixel_values=pixels, **tokens)
+        loss = contrastive_loss(output.logits_per_text, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        losses.append(loss.item())
+    model.eval()
+    return losses
