@@ -62,6 +62,17 @@ def test_loss_is_small_when_every_text_finds_its_picture():
     assert contrastive_loss(torch.ones(4, 4) * 5, torch.eye(4)).item() == pytest.approx(torch.log(torch.tensor(4.0)).item())
 
 
+def test_committed_tokenizer_is_rebuilt_exactly_from_the_course_texts():
+    """The tokenizer is learned without random tie-breaks: another process, the same vocabulary and merges."""
+    rebuilt = train_bilingual_tokenizer([text for example in course_examples() for text in example.texts])
+    committed = CLIPProcessor.from_pretrained(MINI_DIR).tokenizer
+    assert rebuilt.get_vocab() == committed.get_vocab()
+    def merges(tokenizer):
+        return json.loads(tokenizer.backend_tokenizer.to_str())["model"]["merges"]
+
+    assert merges(rebuilt) == merges(committed)
+
+
 def test_a_short_training_run_is_deterministic_and_lowers_the_loss():
     examples = course_examples()[:8]
     runs = []
