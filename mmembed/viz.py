@@ -35,6 +35,12 @@ def manifest_captions(lang: str = "en") -> dict[str, str]:
     return {picture.path: getattr(picture, f"caption_{lang}") for picture in read_manifest()}
 
 
+def wrap(caption: str, width: int = 28, max_lines: int = 4) -> str:
+    """Break a caption into short lines (keeping its own line breaks) so it fits above a thumbnail."""
+    lines = [piece for line in caption.split("\n") for piece in textwrap.wrap(line, width) or [""]]
+    return "\n".join(lines[:max_lines])
+
+
 def contact_sheet(images, captions, columns: int = 10, thumb_inches: float = 1.6, font: str | None = None,
                   title: str | None = None):
     """A matplotlib Figure with the pictures in a grid, each with its caption (wrapped) underneath."""
