@@ -15,7 +15,14 @@ COMMITTED = sorted(
     if ".ipynb_checkpoints" not in path.parts
 )
 OFFLINE_MODEL = "mini"  # committed in models/mini; the notebooks' offline stand-in for the hub model
-SECONDS_LIMIT = {"07_train_your_own_clip.ipynb": 180}  # per notebook, measured on 2 shared CPU cores
+# per notebook, on 2 CPU cores; issue 5 asks under 60 s for lectures 01-04
+SECONDS_LIMIT = {
+    "01_modality_and_clip.ipynb": 60,
+    "02_cosine_similarity.ipynb": 60,
+    "03_topk_search.ipynb": 60,
+    "04_image_search.ipynb": 60,
+    "07_train_your_own_clip.ipynb": 180,
+}
 DEFAULT_SECONDS_LIMIT = 120
 
 
