@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 CONSTRAINTS ?= constraints.txt
 EXTRAS ?= course,test
-QUERY ?= A dog
+QUERY ?= a red car
 BIN := $(VENV)/bin
 
 .PHONY: demo test check install constraints clean

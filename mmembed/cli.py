@@ -33,8 +33,21 @@ def run_search(args) -> None:
     print(f"Searching {len(images)} images in {_show(folder)} for {query!r}")
     image_embeddings = embed_images(images, model, processor)
     text_embedding = embed_texts([query], model, processor)
+    captions = course_captions(folder)
     for rank, (name, score) in enumerate(search(text_embedding, image_embeddings, names, k=args.k), start=1):
-        print(f"{rank:>2}. {name:<24} {score:.4f}")
+        print(f"{rank:>2}. {name:<24} {score:.4f}  {captions.get(name, '')}".rstrip())
+
+
+def course_captions(folder) -> dict[str, str]:
+    """{file name: English caption} when `folder` is one of the course's picture folders, else {}."""
+    from .manifest import read_manifest
+    from .paths import IMAGES_DIR
+
+    try:
+        relative = folder.resolve().relative_to(IMAGES_DIR.resolve()).as_posix()
+    except ValueError:
+        return {}
+    return {p.path.rsplit("/", 1)[-1]: p.caption_en for p in read_manifest() if p.path.rsplit("/", 1)[0] == relative}
 
 
 def run_download(args) -> None:

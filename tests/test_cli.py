@@ -9,7 +9,7 @@ from mmembed.hub import ignore_patterns_for
 
 from .helpers import run_python
 
-RESULT_LINE = re.compile(r"^\s*(\d+)\. (\S+)\s+(-?\d\.\d{4})$")
+RESULT_LINE = re.compile(r"^\s*(\d+)\. (\S+)\s+(-?\d\.\d{4})(?:  (.+))?$")
 
 
 @pytest.fixture
@@ -100,4 +100,6 @@ def test_search_defaults_to_the_course_pictures(offline_env):
     result = run_python(["-m", "mmembed", "search", "A dog", "--model", "tiny", "-k", "2"], env=offline_env)
     assert result.returncode == 0, result.stderr
     assert "Searching 200 images in images/quiz-image for 'A dog'" in result.stdout
-    assert all(row[2].startswith("val_") for row in result_lines(result.stdout))
+    rows = result_lines(result.stdout)
+    assert len(rows) == 2 and all(row[2].startswith("val_") for row in rows)
+    assert all(row[4] for row in rows)  # course pictures are shown with their caption from the manifest
