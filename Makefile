@@ -1,5 +1,5 @@
 # Two commands do everything, each installing what is missing first:
-#   make demo   text-to-image search over the course pictures
+#   make demo   text-to-image search over the course pictures, then the solved quiz_search.py
 #   make test   the project's tests (what CI runs)
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -12,6 +12,7 @@ BIN := $(VENV)/bin
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m mmembed search "$(QUERY)"
+	$(BIN)/python solutions/quiz_search.py
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,111 @@
+"""퀴즈 3-6: 사진 200장에서 텍스트로 검색하기 (04강).
+
+04강에서 한 일을 함수 네 개로 나눠 직접 작성합니다.
+  퀴즈 3  load_images   images/quiz-image/의 사진 200장을 val_0, val_1, ..., val_199 순서로 불러오기
+  퀴즈 4  embed_images  사진들을 32장씩 배치로 임베딩하기 -> (200, 512)
+  퀴즈 5  embed_text    문장 하나를 임베딩하기 -> (1, 512)
+  퀴즈 6  search_top1   코사인 유사도가 가장 큰 사진의 파일 이름 찾기
+
+mmembed의 함수(mmembed.load_images, mmembed.embed_images, ...)를 부르지 말고 PIL, torch, transformers로 직접 쓰세요.
+모델 불러오기(mmembed.load_clip)만 main()이 대신 해 줍니다.
+
+다 채운 뒤 `python quiz_search.py`를 실행하면 다음 네 줄이 나와야 합니다.
+    Total 200 images are loaded!
+    Image Embedding's shape: (200, 512)
+    Text Embedding's shape: (1, 512)
+    Top-1: <파일 이름>
+스스로 채점하기: `python -m autograder quiz_search.py` 또는 `pytest autograder/`.
+채점기는 QUERY 말고 다른 문장으로도 검사하므로, 파일 이름을 직접 써 넣으면 점수를 받을 수 없습니다.
+"""
+
+import re
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from tqdm.auto import tqdm
+
+import mmembed
+
+# 사진 폴더는 이 파일의 위치를 기준으로 찾습니다 (어느 폴더에서 실행해도 같은 곳).
+IMAGE_DIR = Path(__file__).resolve().parent.parent / "images" / "quiz-image"
+QUERY = "A zebra"
+
+
+def load_images(image_dir=IMAGE_DIR) -> tuple[list[Image.Image], list[str]]:
+    """image_dir의 사진들을 RGB PIL 이미지로 불러와 (사진 리스트, 파일 이름 리스트)를 돌려줍니다.
+
+    순서는 파일 이름의 숫자 순서입니다: val_0, val_1, val_2, ..., val_10, ..., val_199.
+    (문자열 순서로 정렬하면 val_10이 val_2보다 앞에 옵니다.)
+    """
+    ### BEGIN SOLUTION
+    # HINT: load_images를 완성하세요: 사진 파일을 숫자 순서(val_0, val_1, ..., val_199)로 정렬해 RGB로 열고, (사진 리스트, 파일 이름 리스트)를 돌려주세요.
+    paths = [path for path in Path(image_dir).iterdir() if path.suffix.lower() in (".jpeg", ".jpg", ".png")]
+    # "val_10.JPEG" -> ["val_", 10, ".jpeg"]: 숫자 부분을 int로 비교하면 val_2가 val_10보다 앞에 옵니다
+    paths.sort(key=lambda path: [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)])
+
+    images = []
+    for path in paths:
+        with Image.open(path) as image:
+            images.append(image.convert("RGB"))
+    filenames = [path.name for path in paths]
+    return images, filenames
+    ### END SOLUTION
+
+
+def embed_images(images, model, processor) -> torch.Tensor:
+    """사진 리스트를 32장씩 배치로 임베딩해서 (사진 수, 512) 텐서로 돌려줍니다 (i번째 행 = i번째 사진)."""
+    ### BEGIN SOLUTION
+    # HINT: embed_images를 완성하세요: 32장씩 processor(images=배치, return_tensors="pt") -> model.get_image_features(...).pooler_output, torch.cat으로 이어 붙여 (사진 수, 512)를 돌려주세요.
+    batch_size = 32
+    chunks = []
+    with torch.inference_mode():  # 학습이 아니므로 기울기(gradient)를 계산하지 않습니다
+        for start in tqdm(range(0, len(images), batch_size), desc="Embedding images"):
+            batch = images[start : start + batch_size]
+            pixel_values = processor(images=batch, return_tensors="pt")["pixel_values"].to(model.device)
+            output = model.get_image_features(pixel_values=pixel_values)
+            chunks.append(output.pooler_output.cpu())  # transformers 5.x: 임베딩은 .pooler_output
+    return torch.cat(chunks)
+    ### END SOLUTION
+
+
+def embed_text(text, model, processor) -> torch.Tensor:
+    """문장 하나를 임베딩해서 (1, 512) 텐서로 돌려줍니다."""
+    ### BEGIN SOLUTION
+    # HINT: embed_text를 완성하세요: processor(text=[text], padding=True, return_tensors="pt") -> model.get_text_features(...).pooler_output, (1, 512)를 돌려주세요.
+    tokens = processor(text=[text], padding=True, truncation=True, return_tensors="pt").to(model.device)
+    with torch.inference_mode():
+        output = model.get_text_features(**tokens)
+    return output.pooler_output.cpu()
+    ### END SOLUTION
+
+
+def search_top1(text_embedding, image_embeddings, image_filenames) -> str:
+    """text_embedding과 코사인 유사도가 가장 큰 사진의 파일 이름(image_filenames 중 하나)을 돌려줍니다."""
+    ### BEGIN SOLUTION
+    # HINT: search_top1을 완성하세요: 두 임베딩을 길이 1로 정규화하고 text @ image.T로 코사인 유사도를 구한 뒤, argmax 위치의 파일 이름을 돌려주세요.
+    text_unit = F.normalize(text_embedding, dim=-1)        # (1, 512), 길이 1
+    image_units = F.normalize(image_embeddings, dim=-1)    # (200, 512), 행마다 길이 1
+    similarity = text_unit @ image_units.T                 # (1, 200): 코사인 유사도
+    best = similarity.argmax().item()
+    return image_filenames[best]
+    ### END SOLUTION
+
+
+def main() -> None:
+    images, filenames = load_images()
+    print(f"Total {len(images)} images are loaded!")
+
+    model, processor = mmembed.load_clip()  # 인터넷이 없으면 오프라인 모델 mini를 씁니다
+    image_embeddings = embed_images(images, model, processor)
+    print(f"Image Embedding's shape: {tuple(image_embeddings.shape)}")
+
+    text_embedding = embed_text(QUERY, model, processor)
+    print(f"Text Embedding's shape: {tuple(text_embedding.shape)}")
+
+    print(f"Top-1: {search_top1(text_embedding, image_embeddings, filenames)}")
+
+
+if __name__ == "__main__":
+    main()
