@@ -1,0 +1,46 @@
+"""What the grader checks and how many points each check is worth (one place to read or change)."""
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SOLUTION = REPO_ROOT / "solutions" / "quiz_search.py"
+SKELETON = REPO_ROOT / "quizzes" / "quiz_search.py"
+IMAGE_DIR = REPO_ROOT / "images" / "quiz-image"
+CHILD_SCRIPT = Path(__file__).resolve().parent / "child.py"
+
+DEFAULT_MODEL = "mini"  # offline, committed: every machine grades the same way
+DEFAULT_TIMEOUT = 300  # seconds of wall-clock time for one child process
+DEFAULT_MEMORY_GB = 6  # address-space limit of the child (torch reserves a lot of virtual memory)
+
+N_IMAGES = 200
+EMBED_DIM = 512
+MIN_COSINE = 0.99  # a row agrees with the reference when their cosine similarity is above this
+
+# Extra queries besides the submission's QUERY. Only their texts live here: the right answers are found by
+# running the reference solution with the grading model, and are never shown to students.
+# Picked because mini's top-1 wins by a clear margin (> 0.02 cosine) for each of them.
+HIDDEN_QUERIES = ["an airplane", "a guitar", "a cat"]
+
+# name -> points. The order here is the order of the report.
+POINTS = {
+    "load_images": 2,
+    "embed_images_shape": 1,
+    "embed_images_values": 2,
+    "embed_text_shape": 1,
+    "embed_text_values": 1,
+    "search_top1_query": 1,
+    **{f"search_top1_hidden_{i + 1}": 1 for i in range(len(HIDDEN_QUERIES))},
+    "main_output": 1,
+}
+MAX_SCORE = sum(POINTS.values())
+
+TITLES = {
+    "load_images": "퀴즈 3 load_images: 사진 200장, val_0..val_199 순서, RGB",
+    "embed_images_shape": "퀴즈 4 embed_images: 모양 (200, 512)",
+    "embed_images_values": "퀴즈 4 embed_images: 값이 정답과 같음 (행마다 코사인 > 0.99)",
+    "embed_text_shape": "퀴즈 5 embed_text: 모양 (1, 512)",
+    "embed_text_values": "퀴즈 5 embed_text: 값이 정답과 같음 (코사인 > 0.99)",
+    "search_top1_query": "퀴즈 6 search_top1: QUERY의 Top-1",
+    **{f"search_top1_hidden_{i + 1}": f"퀴즈 6 search_top1: 숨은 문장 {i + 1}의 Top-1" for i in range(len(HIDDEN_QUERIES))},
+    "main_output": "main(): 네 줄 출력",
+}

@@ -1,0 +1,31 @@
+"""Self-check for quizzes 3-6: `pytest autograder/` grades quizzes/quiz_search.py (or the file in QUIZ_SUBMISSION).
+
+The same checks and points as `python -m autograder`; one test per check, failing with the grader's message.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from autograder import config, report
+from autograder.grade import grade_submission
+from autograder.reference import compute_reference
+
+SUBMISSION = Path(os.environ.get("QUIZ_SUBMISSION") or config.SKELETON).resolve()
+
+
+@pytest.fixture(scope="module")
+def graded():
+    """{check: test result} for the submission, graded once in a child process."""
+    if not SUBMISSION.is_file():
+        pytest.fail(f"채점할 파일이 없습니다: {SUBMISSION}")
+    ref = compute_reference(os.environ.get("QUIZ_MODEL") or config.DEFAULT_MODEL)
+    data = report.results(grade_submission(SUBMISSION, ref), ref.secrets)
+    return dict(zip(config.POINTS, data["tests"]))
+
+
+@pytest.mark.parametrize("check", list(config.POINTS))
+def test_check(graded, check):
+    result = graded[check]
+    assert result["score"] == result["max_score"], f"{result['name']} ({result['score']}/{result['max_score']}점)\n{result['output']}"
