@@ -1,0 +1,52 @@
+"""nbgrader configuration for the quiz notebooks (quizzes 1, 2 and 7).
+
+Course layout (design.md section 4), relative to the repository root (the folder above this file):
+
+    solutions/quiz_notebooks/*.ipynb            nbgrader *source*: solutions, hidden tests, nbgrader metadata
+    quizzes/quiz_notebooks/*.ipynb              nbgrader *release*: what students get (generate_assignment)
+    submitted/<student>/quiz_notebooks/         students' notebooks, collected by the instructor
+    autograded/, feedback/, gradebook.db        written by nbgrader autograde (not committed)
+
+Run nbgrader from the repository root with this file, e.g.
+    nbgrader generate_assignment quiz_notebooks --force --NbGrader.config_file=autograder/nbgrader_config.py
+(see README; nbgrader then warns "No nbgrader_config.py file found", wrongly: this file is loaded). `MMEMBED_MODEL` in the environment chooses the model the notebooks load (the kernel inherits
+the environment of nbgrader): unset = the real CLIP from the hub, `mini` = the committed offline model.
+"""
+
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821  (traitlets defines get_config when it runs this file)
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+
+c.CourseDirectory.root = str(COURSE_ROOT)
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "quizzes"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.db_url = f"sqlite:///{COURSE_ROOT / 'gradebook.db'}"
+# Only the notebooks are part of the assignment (caches and checkpoints are ignored by nbgrader's default).
+c.CourseDirectory.include = ["*.ipynb"]
+
+# One kernel for everything: the course's Python with mmembed installed.
+c.Execute.kernel_name = "python3"
+# A cell may load the model (real CLIP: a download on first use) and embed 200 pictures on a CPU:
+# nbgrader's default of 30 s per cell is far too short.
+c.Execute.timeout = 300
+
+# nbgrader gives 0 points to a test cell that wrote anything to stderr. Warnings and progress bars that
+# torch / transformers / tqdm print are not the student's fault: drop those stderr outputs before grading.
+# (A failing test is an *error* output, which this never removes.)
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?i)warn|deprecat|Loading weights|it/s\]|batch/s\]|s/it\]|\[mmembed\]"
+
+# The kernel inherits nbgrader's environment (MMEMBED_MODEL, HF_*): make it UTF-8 for the Korean text.
+if "utf-8" not in os.environ.get("LANG", "").lower().replace("utf8", "utf-8"):
+    os.environ["LANG"] = "C.UTF-8"
+os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+
+# Students' notebooks: keep one output cap so a print loop cannot blow up the gradebook.
+c.LimitOutput.max_lines = 1000
