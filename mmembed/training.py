@@ -110,13 +110,10 @@ def training_batch(examples, indices, processor, rng):
     texts = [rng.choice(examples[i].texts) for i in indices]
     pixels = pixel_tensor([augment(examples[i].image, rng) for i in indices])
     tokens = processor.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
-    matches = torch.tensor([[texts[a] == texts[b] or a == b for b in range(len(texts))] for a in range(len(texts))])
-    # a text also matches another picture that lists it (e.g. both are birds), even if that picture drew another text
-    for a, text in enumerate(texts):
-        for b, j in enumerate(indices):
-            if text in examples[j].texts:
-                matches[a, b] = True
-    return pixels, tokens, matches.float()
+    # text a matches picture b when b lists it: its own picture, and any other one that shares the text
+    # (two birds both list "a bird"), whichever text that other picture happened to draw
+    matches = torch.tensor([[float(text in examples[j].texts) for j in indices] for text in texts])
+    return pixels, tokens, matches
 
 
 def train(model, processor, examples, steps: int, batch_size: int = 64, learning_rate: float = 2e-3,
