@@ -22,8 +22,21 @@ class HubUnreachableError(OSError):
     """The model is not in the local cache and the Hugging Face Hub cannot be reached."""
 
 
+# One switch for every lecture: set it and each hub model or dataset is replaced by its offline stand-in.
+OFFLINE_ENV = "MMEMBED_OFFLINE"
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def offline_requested() -> bool:
+    """True when the user asked for the course's offline models and data (MMEMBED_OFFLINE=1)."""
+    return _truthy(os.environ.get(OFFLINE_ENV))
+
+
 def hub_offline_mode() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    return _truthy(os.environ.get("HF_HUB_OFFLINE"))
 
 
 @lru_cache(maxsize=1)
