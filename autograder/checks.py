@@ -16,9 +16,11 @@ TOLERANCE_MEAN_RGB = 1.0  # mean pixel value (0-255) of a picture may differ thi
 class Received:
     """What a child left in its io folder: `<step>.json` data, and why a step is missing if it is."""
 
-    def __init__(self, io_dir: Path, steps: dict, missing: dict, search_names: list[str], search_to_name: dict):
+    def __init__(self, io_dir: Path, steps: dict, missing: dict, search_names: list[str], search_to_name: dict,
+                 main_query: int):
         self.io_dir, self.steps, self.missing = io_dir, steps, missing
         self.search_names, self.search_to_name = search_names, search_to_name
+        self.main_query = main_query  # index into ref.queries of the QUERY main() ran with
 
     def step(self, name):
         """(data, None) or (None, reason in Korean)."""
@@ -157,10 +159,12 @@ def check_main(got: Received, ref: Reference):
         return 0, f"main()을 검사하지 못했습니다: {reason}"
     stdout = data.get("stdout") if isinstance(data.get("stdout"), str) else ""
     lines = [line.rstrip() for line in stdout.splitlines() if line.strip()]
-    expected = ref.main_lines()
+    expected = ref.main_lines(got.main_query)
     if lines == expected:
         return config.POINTS["main_output"], "맞았습니다: 네 줄이 모두 맞습니다."
-    return 0, "main()이 출력해야 하는 네 줄:\n" + "\n".join(expected) + "\n실제로 출력한 줄:\n" + ("\n".join(lines[:10]) or "(없음)")
+    shown = expected[:3] + ["Top-1: <그 문장의 Top-1 파일 이름>"]  # the hidden answer itself is never shown
+    return 0, ("채점할 때 main()은 QUERY를 숨은 문장으로 바꿔 실행합니다. QUERY 변수를 쓰고, 그 Top-1을 출력해야 합니다.\n"
+               "출력해야 하는 네 줄:\n" + "\n".join(shown) + "\n실제로 출력한 줄:\n" + ("\n".join(lines[:10]) or "(없음)"))
 
 
 def score_all(got: Received, ref: Reference) -> list[tuple[str, int, str]]:

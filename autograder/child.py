@@ -98,6 +98,8 @@ def step_search_top1(module, job, io_dir, inputs):
 
 
 def step_main(module, job, io_dir, inputs):
+    """main() runs with QUERY replaced by a text the grader chose, so printing a memorised Top-1 line fails."""
+    module.QUERY = job["queries"][job["main_query"]]
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured):
         module.main()

@@ -75,9 +75,11 @@ def grade_submission(submission: Path, ref: Reference, timeout=config.DEFAULT_TI
     workdir = sandbox.stage(submission)
     try:
         names, to_name = search_inputs(workdir / "io", ref)
+        main_query = 1 + secrets.randbelow(len(ref.queries) - 1)  # main() runs with a hidden query as QUERY
         job = {"submission": str(workdir / "submission" / "quiz_search.py"), "image_dir": str(workdir / "images" / "quiz-image"),
-               "model": ref.model_name, "queries": ref.queries, "search_names": names, "threads": threads}
+               "model": ref.model_name, "queries": ref.queries, "search_names": names, "threads": threads,
+               "main_query": main_query}
         steps, missing = run_steps(workdir, job, timeout, memory_gb)
-        return score_all(Received(workdir / "io", steps, missing, names, to_name), ref)
+        return score_all(Received(workdir / "io", steps, missing, names, to_name, main_query), ref)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -31,9 +31,10 @@ class Reference:
         """Strings that must never appear in what a student sees: hidden texts and their answers."""
         return [*config.HIDDEN_QUERIES, *self.top1[1:]]
 
-    def main_lines(self) -> list[str]:
+    def main_lines(self, query: int = 0) -> list[str]:
+        """What main() prints when QUERY is queries[query]."""
         return [f"Total {config.N_IMAGES} images are loaded!", f"Image Embedding's shape: ({config.N_IMAGES}, {config.EMBED_DIM})",
-                f"Text Embedding's shape: (1, {config.EMBED_DIM})", f"Top-1: {self.top1[0]}"]
+                f"Text Embedding's shape: (1, {config.EMBED_DIM})", f"Top-1: {self.top1[query]}"]
 
 
 def load_solution():

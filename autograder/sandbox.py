@@ -1,4 +1,9 @@
-"""Start child.py on one submission in its own process group, with a wall-clock and a memory limit."""
+"""Start child.py on one submission in its own process group, with a wall-clock and a memory limit.
+
+When the grader runs as root (CI, a grading server), each child also runs under a throwaway user id of its
+own (isolation.py). Run as an ordinary user (a student's self-check), the child shares that user's rights:
+see the README, "Autograder limits".
+"""
 
 import json
 import os
@@ -10,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import config
+from . import config, isolation
 
 
 def stage(submission: Path) -> Path:
@@ -22,18 +27,21 @@ def stage(submission: Path) -> Path:
     workdir/cwd/                        (the child's current directory)
     """
     workdir = Path(tempfile.mkdtemp(prefix="autograder-"))
+    workdir.chmod(0o711)  # a child under another uid may enter the folder, but not list it
     for name in ("submission", "io", "cwd"):
-        (workdir / name).mkdir()
+        (workdir / name).mkdir(mode=0o755)
     shutil.copyfile(submission, workdir / "submission" / "quiz_search.py")
     (workdir / "images").symlink_to(config.IMAGE_DIR.parent, target_is_directory=True)
     return workdir
 
 
-def _limits(memory_bytes):
+def _limits(memory_bytes, uid=None):
     def apply():  # runs in the child between fork and exec
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (2**30, 2**30))  # no single file over 1 GB
+        if uid is not None:
+            isolation.become(uid)
     return apply
 
 
@@ -57,11 +65,15 @@ def run_child(workdir: Path, job: dict, timeout: float, memory_gb: float) -> str
     """Run child.py once; return "ok", "timeout" or "exit <code>". The whole process group dies afterwards."""
     io_dir = workdir / "io"
     (io_dir / "job.json").write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
+    uid = isolation.throwaway_uid() if isolation.available() else None
+    if uid is not None:
+        for folder in (io_dir, workdir / "cwd"):  # the only places the child may write (a rerun gets them too)
+            _chown_tree(folder, uid)
     with open(workdir / "stdout.txt", "ab") as out, open(workdir / "stderr.txt", "ab") as err:
         process = subprocess.Popen(
             [sys.executable, "-I", str(config.CHILD_SCRIPT), str(io_dir)],
             cwd=workdir / "cwd", env=child_env(workdir, job["model"]), stdin=subprocess.DEVNULL,
-            stdout=out, stderr=err, start_new_session=True, preexec_fn=_limits(int(memory_gb * 2**30)),
+            stdout=out, stderr=err, start_new_session=True, preexec_fn=_limits(int(memory_gb * 2**30), uid),
         )
         try:
             code = process.wait(timeout=timeout)
@@ -70,7 +82,15 @@ def run_child(workdir: Path, job: dict, timeout: float, memory_gb: float) -> str
             status = "timeout"
         finally:
             _kill_group(process)
+            if uid is not None:
+                isolation.kill_all(uid)
     return status
+
+
+def _chown_tree(folder: Path, uid: int) -> None:
+    os.lchown(folder, uid, uid)
+    for path in folder.rglob("*"):
+        os.lchown(path, uid, uid)
 
 
 def _kill_group(process):

@@ -1,0 +1,71 @@
+"""A user id of its own for each child, when the grader runs as root (CI, a grading server). Linux only.
+
+Under that uid the child cannot write the repository or the grader's files, cannot signal the grader, and
+afterwards `kill_all(uid)` reaches every process it started, even one that left the process group with setsid().
+The child keeps one capability, CAP_DAC_READ_SEARCH: it may *read* any file, because the Python it runs
+on and the course's models may live where only root can enter (e.g. /root/.pyenv); reading is what a child
+running as the grader's own user could do anyway.
+"""
+
+import ctypes
+import os
+import secrets
+import subprocess
+import sys
+
+CAP_DAC_READ_SEARCH = 2
+PR_SET_KEEPCAPS = 8
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE = 47, 2
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+MAX_PROCESSES = 256  # per child uid: processes and threads together (a fork bomb stops here)
+
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def available() -> bool:
+    return _libc is not None and os.geteuid() == 0
+
+
+def throwaway_uid() -> int:
+    """A uid no account uses (far above any real one), fresh for each child."""
+    return 1_900_000_000 + secrets.randbelow(100_000_000)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        raise OSError(ctypes.get_errno(), f"{what} failed")
+
+
+def become(uid: int, limit_processes: bool = True) -> None:
+    """In a forked child before exec: switch to `uid`, keeping only CAP_DAC_READ_SEARCH across the exec."""
+    import resource
+
+    if limit_processes:
+        resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
+    _check(_libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl(PR_SET_KEEPCAPS)")
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    header = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+    keep = 1 << CAP_DAC_READ_SEARCH
+    data = (_CapData * 2)(_CapData(keep, keep, keep), _CapData(0, 0, 0))
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_DAC_READ_SEARCH, 0, 0), "prctl(PR_CAP_AMBIENT)")
+
+
+def kill_all(uid: int) -> None:
+    """SIGKILL every process running as `uid`: kill(-1) from that uid reaches all of them, and only them.
+
+    The killer sets no process limit of its own: exec fails for a uid over its limit, as after a fork bomb.
+    """
+    subprocess.run([sys.executable, "-I", "-S", "-c", "import os, signal; os.kill(-1, signal.SIGKILL)"],
+                   preexec_fn=lambda: become(uid, limit_processes=False), env={}, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
