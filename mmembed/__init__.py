@@ -4,9 +4,10 @@ from .embedding import embed_images, embed_texts
 from .images import load_image, load_images
 from .models import load_clip, pick_device
 from .search import cosine_similarity_matrix, search, top_k
+from .standins import course_model
 
 __all__ = [
-    "load_clip", "pick_device",
+    "load_clip", "pick_device", "course_model",
     "load_image", "load_images",
     "embed_images", "embed_texts",
     "cosine_similarity_matrix", "top_k", "search",

@@ -1,7 +1,8 @@
 """Loading a CLIP-style model and its processor: from the hub, a local folder, or an offline model.
 
 Which model: the `name` argument, else the environment variable MMEMBED_MODEL, else the lecture's
-hub model. Offline names: "tiny" (random weights, built on first use) and "mini" (trained in this repo).
+hub model (with MMEMBED_OFFLINE=1: its offline stand-in "mini", without asking the hub).
+Offline names: "tiny" (random weights, built on first use) and "mini" (trained in this repo).
 """
 
 import os
@@ -11,7 +12,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModel, AutoProcessor
 
-from .hub import DEFAULT_MODEL, OFFLINE_HINT, HubUnreachableError, hub_reachable
+from .hub import DEFAULT_MODEL, OFFLINE_HINT, HubUnreachableError, hub_reachable, offline_requested
 from .paths import MODELS_DIR
 from .tiny import ensure_tiny
 
@@ -50,6 +51,11 @@ def load_clip(name: str | None = None, device: str | torch.device | None = None)
     named = name or os.environ.get("MMEMBED_MODEL", "").strip() or None
     chosen = named or DEFAULT_MODEL
     device = torch.device(device) if device is not None else pick_device()
+
+    if named is None and offline_requested():  # MMEMBED_OFFLINE=1: the default's stand-in, without asking the hub
+        from .standins import STAND_INS, course_model
+
+        return _named(_load(course_model(DEFAULT_MODEL), device), STAND_INS[DEFAULT_MODEL])
 
     if chosen in OFFLINE_MODELS:
         folder = offline_model_dir(chosen)

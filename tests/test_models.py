@@ -84,6 +84,23 @@ def test_environment_variable_chooses_the_model(monkeypatch):
     assert not model.training
 
 
+def test_offline_switch_loads_mini_without_asking_the_hub(monkeypatch, capsys):
+    def no_hub():
+        raise AssertionError("the hub was asked although MMEMBED_OFFLINE=1")
+
+    monkeypatch.delenv("MMEMBED_MODEL", raising=False)
+    monkeypatch.setenv("MMEMBED_OFFLINE", "1")
+    monkeypatch.setattr(mmembed.models, "hub_reachable", no_hub)
+    monkeypatch.setattr(mmembed.hub, "hub_reachable", no_hub)
+    model, _ = mmembed.load_clip(device="cpu")
+    assert model.mmembed_name == "mini"
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[mmembed]")]
+    assert len(notes) == 1 and notes[0].startswith("[mmembed] MMEMBED_OFFLINE=1: openai/clip-vit-base-patch32")
+    assert mmembed.load_clip("tiny")[0].mmembed_name == "tiny"  # a name still comes first
+    monkeypatch.setenv("MMEMBED_MODEL", "tiny")
+    assert mmembed.load_clip()[0].mmembed_name == "tiny"  # and so does MMEMBED_MODEL
+
+
 def test_a_local_folder_is_a_model_name(tmp_path):
     model, _ = mmembed.load_clip(str(ensure_tiny()))
     assert isinstance(model, CLIPModel)

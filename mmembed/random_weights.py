@@ -1,0 +1,84 @@
+"""Deterministic random weights, and building an offline model folder once: shared by `tiny` and the stand-ins.
+
+Every value comes from NumPy's legacy `RandomState` (whose streams never change between NumPy versions),
+seeded per parameter name, so every machine builds exactly the same model whatever torch or transformers
+do at init time. A folder is built next to its target and renamed into place, with a RECIPE stamp: a
+second use finds the stamp and loads at once, a changed recipe rebuilds.
+"""
+
+import hashlib
+import os
+import shutil
+import tempfile
+import zlib
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+
+STD = 0.02  # the usual `initializer_range` of transformers models
+
+
+def seeded_normal(name: str, shape: tuple[int, ...], seed: int, std: float = STD) -> np.ndarray:
+    """Normal(0, std) float32 values that depend only on (seed, name, shape)."""
+    rng = np.random.RandomState((seed + zlib.crc32(name.encode())) % 2**32)
+    return (rng.standard_normal(shape) * std).astype(np.float32)
+
+
+def fill_parameters(model: torch.nn.Module, value: Callable[[str, tuple[int, ...]], np.ndarray]) -> torch.nn.Module:
+    """Overwrite every parameter with `value(name, shape)`; returns the model in eval mode."""
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            param.copy_(torch.from_numpy(value(name, tuple(param.shape))))
+    return model.eval()
+
+
+def weights_fingerprint(model: torch.nn.Module) -> str:
+    """SHA-256 over every parameter's name and bytes: equal fingerprints mean bit-identical weights."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+@contextmanager
+def _no_progress_bars():
+    """No "Writing model shards" bar while building: the build is quick and the bar means nothing to a student."""
+    from transformers.utils import logging
+
+    was_enabled = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            logging.enable_progress_bar()
+
+
+def build_once(directory: Path, recipe: str, build: Callable[[Path], None], prefix: str) -> Path:
+    """Run `build(folder)` into `directory` unless a build of this `recipe` is already there.
+
+    The build goes to a temporary folder next to `directory` (named `prefix` + random) and is renamed
+    into place, so a concurrent reader never sees a half-written model.
+    """
+    stamp = directory / "RECIPE"
+    if stamp.exists() and stamp.read_text().strip() == recipe:
+        return directory
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=directory.parent))
+    try:
+        with _no_progress_bars():
+            build(staging)
+        (staging / "RECIPE").write_text(recipe + "\n")
+        if directory.exists():
+            shutil.rmtree(directory, ignore_errors=True)
+        os.replace(staging, directory)
+    except OSError:
+        if not stamp.exists():  # lost a race to another process that finished first: that build is fine
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return directory
