@@ -65,13 +65,24 @@ def check_texts(texts: str | Sequence[str]) -> list[str]:
     return texts
 
 
+def text_context_length(model, processor) -> int:
+    """The longest token sequence the text tower takes: its position table, or less if the tokenizer says so.
+
+    XLM-R (AltCLIP's text tower) has 514 position slots but takes 512 tokens (RoBERTa's positions start
+    after the padding id); its tokenizer's `model_max_length` says 512. CLIP: 77 both ways.
+    """
+    positions = model.config.text_config.max_position_embeddings
+    tokenizer = getattr(processor, "tokenizer", processor)
+    return min(positions, getattr(tokenizer, "model_max_length", positions))
+
+
 def embed_texts(
     texts: str | Sequence[str], model, processor, batch_size: int = 256, progress: bool | None = None
 ) -> torch.Tensor:
     """Embed texts in batches: returns (len(texts), D). Texts longer than the model's context are truncated."""
     texts = check_texts(texts)
     device = _model_device(model)
-    max_length = model.config.text_config.max_position_embeddings
+    max_length = text_context_length(model, processor)
     chunks = []
     with torch.inference_mode():
         for batch in _batches(texts, batch_size, "Embedding texts", progress):

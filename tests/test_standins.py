@@ -184,6 +184,9 @@ def test_auto_classes_and_mmembed_helpers_work_on_the_clip_style_stand_ins(cat):
         texts = mmembed.embed_texts(TEXTS, model, processor)
         images = mmembed.embed_images([cat], model, processor)
         assert texts.shape[1] == images.shape[1] == model.config.projection_dim
+        # A text longer than the context is cut at what the text tower takes (512 for XLM-R's 514 positions).
+        long_text = mmembed.embed_texts(["고양이 한 마리 " * 400], model, processor)
+        assert long_text.shape == (1, model.config.projection_dim) and torch.isfinite(long_text).all()
 
 
 # ---------------------------------------------------------------- tokenizers
