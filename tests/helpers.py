@@ -1,7 +1,10 @@
 """Small helpers the tests share."""
 
+import functools
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -14,3 +17,59 @@ def run_python(args, env=None, timeout=120, cwd=REPO_ROOT):
     return subprocess.run(
         [sys.executable, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd
     )
+
+
+# What the notebooks run on in CI: MMEMBED_OFFLINE=1 puts each lecture's hub model's offline stand-in in its
+# place ("mini" for the CLIP models, small random-weight models of the same classes for the others).
+OFFLINE_SETTINGS = {
+    "MMEMBED_OFFLINE": "1",
+    # Headless, and unlike "Agg" it still puts each figure into the cell's outputs as image/png.
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+}
+
+
+@functools.cache
+def execute_lecture(notebook: Path, timeout: int):
+    """Run a lecture notebook top to bottom offline in a real kernel, once per test session.
+
+    Returns (executed notebook, seconds, error): the notebook and the time are there even when a cell
+    failed, so a test can report it. Several tests read the same run (tests/test_notebooks.py checks it ran;
+    the claims tests check what its cells printed against what its prose says).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(notebook, as_version=4)
+    saved = {key: os.environ.get(key) for key in [*OFFLINE_SETTINGS, "MMEMBED_MODEL"]}
+    os.environ.pop("MMEMBED_MODEL", None)  # each lecture's own model (or its stand-in), whatever the shell says
+    os.environ.update(OFFLINE_SETTINGS)  # the kernel inherits this process's environment
+    try:
+        client = NotebookClient(nb, kernel_name="python3", timeout=timeout,
+                                resources={"metadata": {"path": str(notebook.parent)}})
+        started = time.monotonic()
+        error = None
+        try:
+            client.execute()
+        except CellExecutionError as failure:
+            error = failure
+        return nb, time.monotonic() - started, error
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def cell_text(nb, marker: str) -> str:
+    """Everything the code cell whose source contains `marker` printed (stdout, and text/plain results)."""
+    cells = [cell for cell in nb.cells if cell.cell_type == "code" and marker in cell.source]
+    assert len(cells) == 1, f"{len(cells)} code cells contain {marker!r}; expected exactly one"
+    parts = []
+    for output in cells[0].outputs:
+        if output.output_type == "stream" and output.name == "stdout":
+            parts.append(output.text)
+        elif "text/plain" in output.get("data", {}):
+            parts.append(output["data"]["text/plain"])
+    return "".join(parts)
