@@ -48,5 +48,19 @@ if "utf-8" not in os.environ.get("LANG", "").lower().replace("utf8", "utf-8"):
 os.environ.setdefault("PYTHONIOENCODING", "utf-8")
 os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
+# nbgrader runs the tests in the student's kernel, where an answer cell can disarm them. nbgrader's Execute is
+# replaced by one that puts a canary probe after every test cell and checks them and the locked last cell
+# (autograder/canary.py): a disarmed notebook scores 0 on every test. The rest is nbgrader's default list.
+from autograder.canary import ExecuteWithCanaries  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
+)
+
+c.Autograde.autograde_preprocessors = [
+    ExecuteWithCanaries, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
+
 # Students' notebooks: keep one output cap so a print loop cannot blow up the gradebook.
 c.LimitOutput.max_lines = 1000

@@ -19,6 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.canary import CANARY_ID, CANARY_SOURCE, PROBE_MARK
+
 from .helpers import REPO_ROOT, UNREACHABLE_HUB
 
 ASSIGNMENT = "quiz_notebooks"
@@ -88,16 +90,33 @@ NOISY_QUIZ2_ANSWER = '''answer_text = "a dog's head"
 import sys
 import warnings
 
-_embed_texts = mmembed.embed_texts
+_get_text_features = model.get_text_features
 
 
-def _noisy_embed_texts(*args, **kwargs):
+def _noisy_get_text_features(*args, **kwargs):
     warnings.warn("`resume_download` is deprecated and will be removed in version 6.", FutureWarning)
     print("Loading weights: 100%|##########| 110/110 [00:00<00:00, 19175.95it/s]", file=sys.stderr)
-    return _embed_texts(*args, **kwargs)
+    return _get_text_features(*args, **kwargs)
 
 
-mmembed.embed_texts = _noisy_embed_texts
+model.get_text_features = _noisy_get_text_features
+'''
+
+# Answers that disarm the tests in the kernel, each a different way; the canaries must catch every one.
+DISARM_QUIZ1 = '''rowwise = F.cosine_similarity(vec1, vec2, dim=1)
+pairwise = F.cosine_similarity(vec1, vec2, dim=1)  # wrong shape...
+np.testing.assert_allclose = lambda *args, **kwargs: None  # ...and the value checks disarmed
+'''
+DISARM_QUIZ2 = '''answer_text = "a cat"
+# Drop every line that starts with assert, in every cell from now on (the canary's too).
+get_ipython().input_transformers_post.append(
+    lambda lines: [line for line in lines if not line.lstrip().startswith("assert")])
+'''
+DISARM_QUIZ7 = '''answer_texts = {name: "a cat" for name in TARGET_NAMES}
+# Cleverer: disarm only the test cells ("채점" in their first line) and leave the last cell alone.
+def _pass_tests(lines):
+    return ["pass\\n"] if lines and "채점" in lines[0] else lines
+get_ipython().input_transformers_post.append(_pass_tests)
 '''
 
 
@@ -127,6 +146,11 @@ def make_submissions(release: dict, source: dict) -> dict[str, dict]:
             "quiz2_topk_text": answer(answer(release["quiz2_topk_text"], "quiz2_answer", 'answer_text = "a cat"'),
                                       "quiz2_top3_test", "pass"),
         },
+        "disarmed": {
+            "quiz1_cosine_similarity": answer(release["quiz1_cosine_similarity"], "quiz1_rowwise_answer", DISARM_QUIZ1),
+            "quiz2_topk_text": answer(release["quiz2_topk_text"], "quiz2_answer", DISARM_QUIZ2),
+            "quiz7_find_pictures": answer(release["quiz7_find_pictures"], "quiz7_answer", DISARM_QUIZ7),
+        },
     }
 
 
@@ -136,6 +160,13 @@ EXPECTED = {
     "partial": {**dict.fromkeys(POINTS, 0), "quiz1_rowwise_test": 2, "quiz2_top3_test": 4,
                 "quiz7_val_134_test": 1, "quiz7_val_169_test": 1, "quiz7_val_194_test": 1},
     "locked_edit": dict.fromkeys(POINTS, 0),
+    "disarmed": dict.fromkeys(POINTS, 0),
+}
+# What the canaries report for each notebook of "disarmed" (autograder/canary.py).
+DISARM_REASONS = {
+    "quiz1_cosine_similarity": "numpy.testing.assert_allclose",
+    "quiz2_topk_text": "did not fail",
+    "quiz7_find_pictures": "input_transformers_post",
 }
 
 
@@ -145,8 +176,8 @@ def course(tmp_path_factory):
     """Run the whole nbgrader cycle once in a copy of the course; the tests below check its results."""
     root = tmp_path_factory.mktemp("course")
     shutil.copytree(SOURCE, root / "solutions" / ASSIGNMENT, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    (root / "autograder").mkdir()
-    shutil.copy(CONFIG, root / "autograder" / "nbgrader_config.py")
+    # The whole package, as in the repository: the config imports autograder.canary from it.
+    shutil.copytree(CONFIG.parent, root / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
     started = time.monotonic()
     runs = {}
 
@@ -219,7 +250,31 @@ def test_autograde_scores(course):
     totals = {student: sum(points.values()) for student, points in scores.items()}
     assert totals["solution"] == MAX_SCORE
     assert 0 < totals["partial"] < MAX_SCORE
-    assert totals["untouched"] == totals["locked_edit"] == 0
+    assert totals["untouched"] == totals["locked_edit"] == totals["disarmed"] == 0
+
+
+def test_disarmed_tests_are_caught_and_the_student_is_told_why(course):
+    for name, reason in DISARM_REASONS.items():
+        autograded = nbformat.read(course["root"] / "autograded" / "disarmed" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
+        tests = [cell for grade_id, cell in cells_by_grade_id(autograded).items() if grade_id in POINTS]
+        for cell in tests:
+            first = cell.outputs[0]
+            assert first.output_type == "error" and first.ename == "IntegrityCheckFailed", (name, cell.outputs)
+            assert "채점 무결성 확인 실패" in first.evalue and reason in first.evalue, (name, first.evalue)
+        assert not any(PROBE_MARK in cell.metadata for cell in autograded.cells), "the probes must be taken out"
+    honest = nbformat.read(course["root"] / "autograded" / "solution" / ASSIGNMENT / "quiz7_find_pictures.ipynb", as_version=4)
+    canary = cells_by_grade_id(honest)[CANARY_ID]
+    assert [(o.ename, o.evalue) for o in canary.outputs if o.output_type == "error"] == [("AssertionError", "CANARY-end: OK")]
+    assert "Integrity check failed" in course["runs"]["autograde"].stderr  # the instructor sees it in the log
+
+
+def test_every_quiz_notebook_ends_with_the_locked_canary():
+    for folder in (SOURCE, RELEASE):
+        for name in NOTEBOOKS:
+            nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+            last = [cell for cell in nb.cells if cell.cell_type == "code"][-1]
+            assert last.source == CANARY_SOURCE, f"{folder.name}/{name}: the last code cell is not autograder.canary.CANARY_SOURCE"
+            assert last.metadata["nbgrader"] == {**last.metadata["nbgrader"], "grade_id": CANARY_ID, "locked": True, "grade": False}
 
 
 def test_export_has_one_row_per_student(course):
@@ -238,5 +293,5 @@ def test_locked_test_cell_was_restored(course):
 
 
 def test_cycle_time(course):
-    # 2 validate runs and 4 students x 3 notebooks, on 2 shared CPU cores
+    # 2 validate runs and 5 students x 3 notebooks, on 2 shared CPU cores
     assert course["seconds"] < 300, f"the nbgrader cycle took {course['seconds']:.0f} s"
