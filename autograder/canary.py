@@ -17,6 +17,8 @@ fake anything the kernel says (README, "Autograder limits").
 
 import secrets
 
+from . import recheck
+
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
@@ -123,6 +125,10 @@ def _cell(source: str, tag: str) -> NotebookNode:
     )
 
 
+def _error(name: str, message: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=name, evalue=message, traceback=[message])
+
+
 def _errors(cell: NotebookNode) -> list[NotebookNode]:
     return [output for output in cell.get("outputs", []) if output.output_type == "error"]
 
@@ -146,7 +152,8 @@ def _grade_id(cell: NotebookNode) -> str | None:
 
 
 class ExecuteWithCanaries(Execute):
-    """nbgrader's Execute, with a probe after every test cell and the canary checked afterwards.
+    """nbgrader's Execute, with a probe after every test cell and the canary checked afterwards; for quizzes
+    2 and 7, the answer texts are also read out and checked by the grader itself (autograder/recheck.py).
 
     Used in place of Execute in `Autograde.autograde_preprocessors` (autograder/nbgrader_config.py).
     """
@@ -160,9 +167,21 @@ class ExecuteWithCanaries(Execute):
                 tag = f"{nonce}-{len(probes) + 1}"
                 probes.append(tag)
                 cells.append(_cell(canary_code(tag), tag))
+        rechecked = [_grade_id(cell) for cell in nb.cells if is_grade(cell) and _grade_id(cell) in recheck.RECHECKS]
+        if rechecked:
+            cells.append(_cell(recheck.export_source(rechecked), f"{nonce}-answers"))
         nb.cells = cells
 
         nb, resources = super().preprocess(nb, resources)
+
+        exported = [cell for cell in nb.cells if cell.metadata.get(PROBE_MARK) == f"{nonce}-answers"]
+        answers = recheck.read_answers(exported[0]) if exported else None
+        for cell in nb.cells:
+            if _grade_id(cell) in rechecked and not _errors(cell):
+                why = recheck.disagreement(_grade_id(cell), answers)
+                if why:
+                    self.log.warning("%s: the grader's own search does not confirm the test: %s", _grade_id(cell), why)
+                    cell.outputs.insert(0, _error("RecheckFailed", f"채점기 재확인 실패: {why}. 이 문제는 0점입니다."))
 
         reasons = []
         for cell in nb.cells:
@@ -198,6 +217,4 @@ class ExecuteWithCanaries(Execute):
         for cell in nb.cells:
             if is_grade(cell) and cell.cell_type == "code":
                 # First, so nbgrader's grading (which stops at the first error or result value) reads this.
-                cell.outputs.insert(0, NotebookNode(
-                    output_type="error", ename="IntegrityCheckFailed", evalue=message, traceback=[message],
-                ))
+                cell.outputs.insert(0, _error("IntegrityCheckFailed", message))

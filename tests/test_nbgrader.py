@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder import recheck
 from autograder.canary import CANARY_ID, CANARY_SOURCE, PROBE_MARK
 
 from .helpers import REPO_ROOT, UNREACHABLE_HUB
@@ -118,6 +119,19 @@ def _pass_tests(lines):
     return ["pass\\n"] if lines and "채점" in lines[0] else lines
 get_ipython().input_transformers_post.append(_pass_tests)
 '''
+# Answers that fool the tests without touching anything the canaries watch: the notebook's own list of
+# picture names answers every lookup with the name the running test expects. Only the grader's own search
+# (autograder/recheck.py) sees through it.
+PLANTED_QUIZ7 = '''answer_texts = {name: "a cat" for name in TARGET_NAMES}
+
+
+class _AlwaysTheExpectedName(list):
+    def __getitem__(self, index):
+        return get_ipython().user_ns.get("name", "")
+
+
+quiz_names = _AlwaysTheExpectedName(quiz_names)
+'''
 
 
 def make_submissions(release: dict, source: dict) -> dict[str, dict]:
@@ -146,6 +160,7 @@ def make_submissions(release: dict, source: dict) -> dict[str, dict]:
             "quiz2_topk_text": answer(answer(release["quiz2_topk_text"], "quiz2_answer", 'answer_text = "a cat"'),
                                       "quiz2_top3_test", "pass"),
         },
+        "planted": {"quiz7_find_pictures": answer(release["quiz7_find_pictures"], "quiz7_answer", PLANTED_QUIZ7)},
         "disarmed": {
             "quiz1_cosine_similarity": answer(release["quiz1_cosine_similarity"], "quiz1_rowwise_answer", DISARM_QUIZ1),
             "quiz2_topk_text": answer(release["quiz2_topk_text"], "quiz2_answer", DISARM_QUIZ2),
@@ -161,6 +176,7 @@ EXPECTED = {
                 "quiz7_val_134_test": 1, "quiz7_val_169_test": 1, "quiz7_val_194_test": 1},
     "locked_edit": dict.fromkeys(POINTS, 0),
     "disarmed": dict.fromkeys(POINTS, 0),
+    "planted": dict.fromkeys(POINTS, 0),
 }
 # What the canaries report for each notebook of "disarmed" (autograder/canary.py).
 DISARM_REASONS = {
@@ -250,7 +266,7 @@ def test_autograde_scores(course):
     totals = {student: sum(points.values()) for student, points in scores.items()}
     assert totals["solution"] == MAX_SCORE
     assert 0 < totals["partial"] < MAX_SCORE
-    assert totals["untouched"] == totals["locked_edit"] == totals["disarmed"] == 0
+    assert totals["untouched"] == totals["locked_edit"] == totals["disarmed"] == totals["planted"] == 0
 
 
 def test_disarmed_tests_are_caught_and_the_student_is_told_why(course):
@@ -266,6 +282,22 @@ def test_disarmed_tests_are_caught_and_the_student_is_told_why(course):
     canary = cells_by_grade_id(honest)[CANARY_ID]
     assert [(o.ename, o.evalue) for o in canary.outputs if o.output_type == "error"] == [("AssertionError", "CANARY-end: OK")]
     assert "Integrity check failed" in course["runs"]["autograde"].stderr  # the instructor sees it in the log
+
+
+def test_planted_answers_are_caught_by_the_graders_own_search(course):
+    autograded = nbformat.read(course["root"] / "autograded" / "planted" / ASSIGNMENT / "quiz7_find_pictures.ipynb", as_version=4)
+    for name in QUIZ7_TARGETS:
+        cell = cells_by_grade_id(autograded)[f"quiz7_{name.split('.')[0]}_test"]
+        assert not [o for o in cell.outputs if o.output_type == "error" and o.ename != "RecheckFailed"], \
+            "the kernel's own test passed: the planted list fooled it, as intended"
+        assert cell.outputs[0].ename == "RecheckFailed" and "채점기 재확인 실패" in cell.outputs[0].evalue
+        assert name not in cell.outputs[0].evalue
+
+
+def test_rechecked_targets_are_the_notebooks():
+    assert recheck.QUIZ7_TARGETS == QUIZ7_TARGETS
+    assert f"TARGET_NAMES = {QUIZ7_TARGETS!r}" in (SOURCE / "quiz7_find_pictures.ipynb").read_text(encoding="utf-8").replace('\\"', '"')
+    assert set(recheck.RECHECKS) == {grade_id for grade_id in POINTS if not grade_id.startswith("quiz1")}
 
 
 def test_every_quiz_notebook_ends_with_the_locked_canary():
@@ -293,5 +325,5 @@ def test_locked_test_cell_was_restored(course):
 
 
 def test_cycle_time(course):
-    # 2 validate runs and 5 students x 3 notebooks, on 2 shared CPU cores
+    # 2 validate runs and 5 students x 3 notebooks + 1, on 2 shared CPU cores
     assert course["seconds"] < 300, f"the nbgrader cycle took {course['seconds']:.0f} s"
