@@ -69,7 +69,7 @@ STAND_INS: dict[str, str] = {
 STANDINS_DIR = MODELS_DIR / "standins"
 SEED = 20261124
 # Bump when a recipe changes, so folders built by an older recipe are rebuilt.
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 
 RANDOM_NOTE = "random weights: its numbers mean nothing"
 MINI_NOTE = "the small CLIP trained in this repo on the course pictures: real answers, far weaker than the real model"
@@ -189,6 +189,9 @@ def _fill_deterministically(model: torch.nn.Module, constants: dict[str, float])
     """Seeded N(0, 0.02) weights, zero biases, identity norms (BatchNorm statistics too), `constants` by name."""
     norm_types = (torch.nn.LayerNorm, torch.nn.GroupNorm, torch.nn.modules.batchnorm._BatchNorm)
     norms = {name for name, module in model.named_modules() if isinstance(module, norm_types)}
+    # Convolutions get He's std, sqrt(2 / fan_in): with 0.02, EfficientNet's 20-odd convolutions shrink a
+    # picture's signal to ~1e-18 and the image embedding to numerical noise.
+    convolutions = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Conv2d)}
 
     def value(name: str, shape: tuple[int, ...]) -> np.ndarray:
         owner, _, leaf = name.rpartition(".")
@@ -198,6 +201,8 @@ def _fill_deterministically(model: torch.nn.Module, constants: dict[str, float])
             return np.full(shape, 1.0 if leaf == "weight" else 0.0, dtype=np.float32)
         if leaf == "bias":
             return np.zeros(shape, dtype=np.float32)
+        if owner in convolutions:
+            return seeded_normal(name, shape, SEED, std=math.sqrt(2.0 / math.prod(shape[1:])))
         return seeded_normal(name, shape, SEED)
 
     fill_parameters(model, value)

@@ -184,6 +184,8 @@ def test_auto_classes_and_mmembed_helpers_work_on_the_clip_style_stand_ins(cat):
         texts = mmembed.embed_texts(TEXTS, model, processor)
         images = mmembed.embed_images([cat], model, processor)
         assert texts.shape[1] == images.shape[1] == model.config.projection_dim
+        # Large enough that F.normalize (eps 1e-12) gives unit vectors: the signal survives the towers.
+        assert images.norm(dim=-1).min() > 1e-3 and texts.norm(dim=-1).min() > 1e-3, name
         # A text longer than the context is cut at what the text tower takes (512 for XLM-R's 514 positions).
         long_text = mmembed.embed_texts(["고양이 한 마리 " * 400], model, processor)
         assert long_text.shape == (1, model.config.projection_dim) and torch.isfinite(long_text).all()
