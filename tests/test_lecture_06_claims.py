@@ -1,0 +1,546 @@
+"""What lecture 06 (ALIGN, ViT, COYO-700M) says, checked.
+
+- Offline: the lecture executed with MMEMBED_OFFLINE=1 (the stand-ins "align-tiny" and "vit-tiny" and the
+  200-row COYO sample in data/coyo-sample) prints what its prose quotes: 640-d embeddings, 289 px pictures,
+  577 ViT tokens, the tower trap's missing weights, the 150 kept / 50 dropped rows of the sample's card.
+  Other tests check directly the transformers behaviour the lecture teaches (the AlignTextModel /
+  AlignVisionModel trap, AlignProcessor's padding warnings, ViTImageProcessor without torchvision) and the
+  lecture's filter function on rows shaped like the real COYO's.
+- Tests marked `online` check what the prose says about the real kakaobrain/align-base,
+  kakaobrain/vit-large-patch16-384 and kakaobrain/coyo-700m; they are skipped where the Hugging Face Hub
+  cannot be reached (see the project's conftest.py). The last one runs the whole lecture online.
+"""
+
+import ast
+import importlib.util
+import json
+import re
+import statistics
+import warnings
+from itertools import islice
+
+import nbformat
+import pytest
+import torch
+import transformers
+from transformers import (
+    AlignModel,
+    AlignProcessor,
+    AlignTextModel,
+    AlignVisionModel,
+    AutoImageProcessor,
+    ViTForImageClassification,
+    pipeline,
+)
+
+import mmembed
+from mmembed.coyo import COLUMNS, COYO_ID, SAMPLE_DIR
+from mmembed.manifest import read_manifest
+from mmembed.paths import CAT_IMAGE
+from mmembed.standins import course_categories, ensure_standin
+
+from .helpers import REPO_ROOT, cell_text, execute_lecture, run_python
+
+NOTEBOOK = REPO_ROOT / "lectures" / "06_align_vit_coyo.ipynb"
+SECONDS_LIMIT = 90  # the limit tests/test_notebooks.py gives lectures 05-06 (shared run: same arguments)
+ALIGN_ID = "kakaobrain/align-base"
+VIT_ID = "kakaobrain/vit-large-patch16-384"
+
+# Lecture 06, sections 2.2-2.4: the texts and labels of the zero-shot example.
+ALIGN_TEXTS = ["a photo of a cat", "a photo of a dog", "a photo of a car", "a photo of a bird"]
+ALIGN_LABELS = ["cat", "dog", "car", "bird"]
+# Section 4 (from data/coyo-sample/README.md): the columns that are null in every row of the sample.
+SAMPLE_NULL_COLUMNS = {
+    "num_tokens_bert", "num_tokens_gpt", "num_faces", "clip_similarity_vitl14",
+    "nsfw_score_opennsfw2", "nsfw_score_gantman", "watermark_score", "aesthetic_score_laion_v2",
+}
+# Section 3.3: the ImageNet-1k cat classes the prose names, by index in the usual ImageNet label list.
+IMAGENET_CATS = {281: "tabby, tabby cat", 282: "tiger cat", 285: "Egyptian cat"}
+# The example row of COYO-700M's data card (huggingface.co/datasets/kakaobrain/coyo-700m, "Data Instances").
+CARD_ROW = {
+    "id": 841814333321,
+    "url": "https://blog.dogsof.com/wp-content/uploads/2021/03/Image-from-iOS-5-e1614711641382.jpg",
+    "text": "A Pomsky dog sitting and smiling in field of orange flowers",
+    "width": 1000, "height": 988, "image_phash": "c9b6a7d8469c1959", "text_length": 59, "word_count": 11,
+    "num_tokens_bert": 13, "num_tokens_gpt": 12, "num_faces": 0,
+    "clip_similarity_vitb32": 0.4296875, "clip_similarity_vitl14": 0.35205078125,
+    "nsfw_score_opennsfw2": 0.00031447410583496094, "nsfw_score_gantman": 0.03298913687467575,
+    "watermark_score": 0.1014641746878624, "aesthetic_score_laion_v2": 5.435476303100586,
+}
+
+
+@pytest.fixture(scope="module")
+def nb():
+    """The lecture executed offline, shared with tests/test_notebooks.py (execute_lecture caches it)."""
+    executed, _, error = execute_lecture(NOTEBOOK, SECONDS_LIMIT)
+    if error is not None:
+        pytest.fail(f"{NOTEBOOK.name} failed offline: {error}")
+    return executed
+
+
+@pytest.fixture(scope="module")
+def cat():
+    return mmembed.load_image(CAT_IMAGE)
+
+
+def code_cell(notebook, marker):
+    (cell,) = [c for c in notebook.cells if c.cell_type == "code" and marker in c.source]
+    return cell
+
+
+def markdown(notebook):
+    return "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+
+
+def shows_a_figure(cell):
+    return any("image/png" in output.get("data", {}) for output in cell.outputs)
+
+
+def lecture_filter(threshold):
+    """The lecture's `keep` function (section 4.5), with its MAX_* constants, and THRESHOLD set to `threshold`."""
+    saved = nbformat.read(NOTEBOOK, as_version=4)
+    namespace = {"THRESHOLD": threshold}
+    for marker in ("MAX_WATERMARK =", "def keep(row):"):
+        tree = ast.parse(code_cell(saved, marker).source)
+        wanted = [
+            node for node in tree.body
+            if (isinstance(node, ast.FunctionDef) and node.name == "keep")
+            or (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id in {"MAX_WATERMARK", "MAX_NSFW", "NSFW_COLUMNS"})
+        ]
+        exec(compile(ast.Module(wanted, type_ignores=[]), NOTEBOOK.name, "exec"), namespace)
+    return namespace["keep"]
+
+
+def sample_rows_with_truth():
+    """The sample's rows and, for each, whether it carries its own picture's caption."""
+    rows = [json.loads(line) for line in (SAMPLE_DIR / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    own = {"images/" + p.path: p.caption_en for p in read_manifest()}
+    return rows, [row["text"] == own[row["url"]] for row in rows]
+
+
+# --- the saved notebook ---------------------------------------------------------------------------------------
+
+def test_code_is_the_same_online_and_offline():
+    """Section 1: the lecture loads by hub id through course_model / course_dataset, never a stand-in by name."""
+    saved = nbformat.read(NOTEBOOK, as_version=4)
+    code = "\n".join(c.source for c in saved.cells if c.cell_type == "code")
+    strings = [node.value for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    assert code.count('mmembed.course_model("kakaobrain/align-base")') >= 2
+    assert code.count('mmembed.course_model("kakaobrain/vit-large-patch16-384")') == 2
+    assert "AlignModel.from_pretrained(mmembed.course_model(\"kakaobrain/align-base\"))" in code
+    assert "dataset_name = course_dataset()" in code
+    assert 'load_dataset(dataset_name, split="train", streaming=True)' in code
+    assert "islice(stream, N_ROWS)" in code
+    for stand_in in ("align-tiny", "vit-tiny", "coyo-sample", "models/standins"):
+        assert not [text for text in strings if stand_in in text], stand_in
+    assert "MMEMBED_OFFLINE" not in code and "offline_requested" not in code
+
+
+def test_prose_says_where_the_numbers_come_from():
+    """Sections 1-4: the prose names the stand-ins, says their numbers mean nothing, and that the sample's
+    clip_similarity_vitb32 is mini's, not ViT-B/32's."""
+    text = markdown(nbformat.read(NOTEBOOK, as_version=4))
+    for phrase in ("align-tiny", "vit-tiny", "무작위 가중치", "이 숫자에는 뜻이 없습니다", "CLIP ViT-B/32의 값이 아니라",
+                   "`mini`", "transformers 5.x에서 바뀐 점", "CC-BY-4.0", "747M", "2.32B", "1.8B", "0.28",
+                   "Jia et al. (2021)", "Dosovitskiy et al. (2020)", "Schuhmann et al. (2022)"):
+        assert phrase in text, phrase
+
+
+# --- ALIGN (offline: align-tiny) ---------------------------------------------------------------------------
+
+def test_align_cells_print_the_real_sizes(nb):
+    """Sections 2.1-2.2: 640-d embeddings, temperature instead of logit_scale, 64 tokens by default,
+    289x289 pixels in [-1, 1], transformers 5 output objects, embeddings that are not unit length."""
+    loaded = cell_text(nb, "align_model = AlignModel.from_pretrained")
+    assert "model          : AlignModel" in loaded and "tokenizer      : BertTokenizer" in loaded
+    assert "임베딩 차원 (projection_dim): 640" in loaded
+    assert "hidden size   : 64" in loaded  # the stand-in's; the prose gives the real 768 (online test)
+    assert "temperature: 1.0   logit_scale이 있나? False" in loaded
+
+    embedded = cell_text(nb, "text_inputs = align_processor(text=texts")
+    assert "input_ids   : (4, 64)" in embedded
+    assert "['[CLS]', 'a', 'photo', 'of', 'a', 'cat', '[SEP]', '[PAD]']" in embedded
+    assert "pixel_values: (1, 3, 289, 289)  값의 범위: -1.00 ~" in embedded
+    assert "BaseModelOutputWithPooling -> text embeddings (4, 640)" in embedded
+    assert "-> image embedding (1, 640)" in embedded
+    norms = [float(n) for n in re.findall(r"'([-+0-9.e]+)'", embedded.split("norm")[-1])]
+    assert len(norms) == 5 and all(abs(n - 1) > 0.01 for n in norms)  # "길이가 1이 아닙니다"
+
+
+def test_zero_shot_by_hand_equals_the_model_and_the_pipeline(nb):
+    """Sections 2.3-2.4: cosine / temperature equals logits_per_image; with the stand-in every probability
+    is about 0.25; the pipeline gives the same probabilities."""
+    by_hand = cell_text(nb, "logits = cosine / align_model.temperature")
+    assert "logits_per_image ? True" in by_hand
+    rows = re.findall(r"^(a photo of a \w+)\s+cosine = ([-+0-9.]+)\s+확률 = ([0-9.]+)$", by_hand, re.M)
+    assert [text for text, _, _ in rows] == ALIGN_TEXTS
+    probabilities = [float(p) for _, _, p in rows]
+    assert sum(probabilities) == pytest.approx(1, abs=1e-3)
+    assert all(abs(p - 0.25) < 0.01 for p in probabilities)
+    assert shows_a_figure(code_cell(nb, "logits = cosine / align_model.temperature"))
+
+    piped = dict(re.findall(r"^(\w+)\s+([0-9.]+)$", cell_text(nb, "zero_shot = pipeline("), re.M))
+    assert sorted(piped) == sorted(ALIGN_LABELS)
+    by_label = dict(zip(ALIGN_LABELS, probabilities))
+    assert all(abs(float(score) - by_label[label]) < 1e-3 for label, score in piped.items())
+
+
+def test_tower_trap_cells_print_what_the_prose_says(nb):
+    """Section 2.5: every tensor of the separately loaded AlignTextModel is missing (random), its output differs
+    from the full model's, the towers taken from AlignModel give exactly the full model's outputs, the image
+    embedding is the mean of the (640, 9, 9) feature map; and the LOAD REPORT stays hidden."""
+    trap_cell = code_cell(nb, "wrong_text_tower, loading_info")
+    trap = cell_text(nb, "wrong_text_tower, loading_info")
+    total, missing = map(int, re.search(r"텐서 (\d+)개 중 .*?: (\d+)개", trap).groups())
+    assert total == missing > 0
+    assert "['text_model.embeddings." in trap and "['embeddings." in trap
+    assert not any("LOAD REPORT" in output.get("text", "") for output in trap_cell.outputs)
+
+    towers = cell_text(nb, "text_tower = align_model.text_model")
+    assert "AlignTextModel / AlignVisionModel" in towers
+    assert "사진 탑의 특징 맵: (1, 640, 9, 9)" in towers
+    assert "따로 불러온 AlignTextModel == 전체 모델의 글 탑? False" in towers
+    for check in ("align_model.text_model     == 전체 모델의 글 탑? True",
+                  "text_projection([CLS])     == get_text_features? True",
+                  "vision_model pooler_output == get_image_features? True",
+                  "pooler_output == 특징 맵의 평균? True"):
+        assert check in towers
+
+
+def test_tower_classes_load_none_of_an_align_checkpoint_and_key_mapping_fixes_it(caplog):
+    """Section 2.5, directly: AlignTextModel / AlignVisionModel.from_pretrained on an AlignModel checkpoint
+    miss every tensor; key_mapping loads the same weights as AlignModel(...).text_model / .vision_model, and
+    still prints a LOAD REPORT (for the other tower's weights). The real checkpoint: see the online test."""
+    folder = ensure_standin("align-tiny")
+    full = AlignModel.from_pretrained(folder)
+    for tower_class, prefix, inside in ((AlignTextModel, "text_model", full.text_model),
+                                        (AlignVisionModel, "vision_model", full.vision_model)):
+        caplog.clear()
+        tower, info = tower_class.from_pretrained(folder, output_loading_info=True)
+        assert "LOAD REPORT" in caplog.text
+        assert set(info["missing_keys"]) == set(tower.state_dict()), tower_class.__name__
+        caplog.clear()
+        mapped = tower_class.from_pretrained(folder, key_mapping={rf"^{prefix}\.": ""})
+        assert "LOAD REPORT" in caplog.text
+        expected = inside.state_dict()
+        assert set(mapped.state_dict()) == set(expected)
+        assert all(torch.equal(value, expected[name]) for name, value in mapped.state_dict().items())
+    caplog.clear()
+    transformers.utils.logging.set_verbosity_error()
+    try:
+        AlignTextModel.from_pretrained(folder)
+        assert "LOAD REPORT" not in caplog.text  # what the lecture's cell does to hide it
+    finally:
+        transformers.utils.logging.set_verbosity_warning()
+
+
+def test_align_processor_pads_to_64_quietly_and_warns_on_padding_true_alone():
+    """Section 2.2: the default pads to 64 tokens; padding=True pads to the longest text and warns unless
+    truncation=True is given too. The images: resized to 346, center-cropped to 289, rescaled to [-1, 1]."""
+    processor = AlignProcessor.from_pretrained(ensure_standin("align-tiny"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        default = processor(text=ALIGN_TEXTS, return_tensors="pt")
+        longest = processor(text=ALIGN_TEXTS, padding=True, truncation=True, return_tensors="pt")
+    assert default["input_ids"].shape == (4, 64)
+    assert longest["input_ids"].shape == (4, 7)  # [CLS] a photo of a bird [SEP]
+    assert not [w for w in caught if "max_length" in str(w.message)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        processor(text=ALIGN_TEXTS, padding=True, return_tensors="pt")
+    assert any("`max_length` is ignored" in str(w.message) for w in caught)
+
+    image_processor = processor.image_processor
+    assert (image_processor.size["height"], image_processor.crop_size["height"]) == (346, 289)
+    assert image_processor.rescale_offset and image_processor.rescale_factor == pytest.approx(1 / 127.5)
+
+
+def test_align_embeddings_are_not_normalised_and_the_model_divides_by_temperature(cat):
+    """Sections 2.2-2.3, directly: get_*_features return unnormalised vectors; logits_per_image is the
+    cosine of the normalised vectors divided by temperature."""
+    folder = ensure_standin("align-tiny")
+    model, processor = AlignModel.from_pretrained(folder), AlignProcessor.from_pretrained(folder)
+    inputs = processor(text=ALIGN_TEXTS, images=cat, return_tensors="pt")
+    with torch.no_grad():
+        text = model.get_text_features(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                                       token_type_ids=inputs["token_type_ids"]).pooler_output
+        image = model.get_image_features(pixel_values=inputs["pixel_values"]).pooler_output
+        logits = model(**inputs).logits_per_image
+    assert not torch.allclose(text.norm(dim=-1), torch.ones(4), atol=0.01)
+    assert not torch.allclose(image.norm(dim=-1), torch.ones(1), atol=0.01)
+    cosine = (image / image.norm(dim=-1, keepdim=True)) @ (text / text.norm(dim=-1, keepdim=True)).T
+    assert torch.allclose(cosine / model.temperature, logits, atol=1e-5)
+    assert not hasattr(model, "logit_scale")
+
+
+# --- ViT (offline: vit-tiny) -------------------------------------------------------------------------------
+
+def test_vit_cells_print_577_tokens(nb):
+    """Sections 3.1-3.2: 384 px, patch 16, 24 x 24 = 576 patches + [CLS] = 577 tokens; the stand-in has
+    hidden size 64, 2 layers and the 20 course categories as classes."""
+    assert len(course_categories()) == 20 and course_categories()[:3] == ["bird", "building", "cat"]
+    loaded = cell_text(nb, "vit_model = ViTForImageClassification.from_pretrained")
+    assert "model          : ViTForImageClassification" in loaded
+    assert re.search(r"image processor: ViTImageProcessor\w*", loaded)
+    assert "크기 조정: 384 x 384  mean: (0.5, 0.5, 0.5)  std: (0.5, 0.5, 0.5)" in loaded
+    assert "image_size: 384  patch_size: 16" in loaded
+    assert "hidden_size: 64  layers: 2" in loaded
+    assert "classes: 20  예: ['bird', 'building', 'cat']" in loaded
+
+    tokens = cell_text(nb, "patch_projection = ")
+    assert "pixel_values: (1, 3, 384, 384)" in tokens
+    assert "384 / 16 = 24 -> 24 x 24 = 576 patches, + [CLS] = 577 tokens" in tokens
+    assert "kernel_size=(16, 16), stride=(16, 16)" in tokens
+    assert "패치 임베딩         : (1, 64, 24, 24)" in tokens
+    assert "Transformer의 출력 : (1, 577, 64)" in tokens
+    assert "[CLS] 위치 임베딩 포함: (1, 577, 64)" in tokens
+    assert "logits             : (1, 20)" in tokens
+    assert shows_a_figure(code_cell(nb, "model_view = (pixel_values[0] * std + mean)"))
+
+
+def test_vit_top5_and_pipeline(nb):
+    """Sections 3.3-3.4: with the stand-in, five course categories at about 0.05-0.07 each; the pipeline's
+    top-5 is the same, in the same order."""
+    top = cell_text(nb, "top5 = class_probabilities.topk(5)")
+    rows = re.findall(r"^(\d)위  (.+?)\s+([0-9.]+)$", top, re.M)
+    assert [rank for rank, _, _ in rows] == ["1", "2", "3", "4", "5"]
+    labels = [label for _, label, _ in rows]
+    probabilities = [float(p) for _, _, p in rows]
+    assert set(labels) <= set(course_categories())
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert all(0.05 <= p <= 0.075 for p in probabilities)
+    assert "확률의 합: 1.0  클래스 수: 20" in top
+    piped = re.findall(r"^(.+?)\s+([0-9.]+)$", cell_text(nb, "classifier = pipeline("), re.M)
+    assert [label for label, _ in piped] == labels
+
+
+def test_vit_image_processor_without_torchvision_warns_and_auto_is_quiet():
+    """Section 3.1: without torchvision, importing ViTImageProcessor warns and gives ViTImageProcessorPil;
+    AutoImageProcessor reads "image_processor_type": "ViTImageProcessor" and gives it quietly."""
+    if importlib.util.find_spec("torchvision") is not None:
+        pytest.skip("torchvision is installed here: ViTImageProcessor is its torchvision version")
+    folder = ensure_standin("vit-tiny")
+    config = json.loads((folder / "preprocessor_config.json").read_text(encoding="utf-8"))
+    assert config["image_processor_type"] == "ViTImageProcessor"
+    by_name = run_python(["-c", "from transformers import ViTImageProcessor; print(ViTImageProcessor.__name__)"])
+    assert by_name.returncode == 0, by_name.stderr
+    assert by_name.stdout.strip() == "ViTImageProcessorPil"
+    assert "requires torchvision" in by_name.stderr
+    auto = run_python(["-c", "import sys; from transformers import AutoImageProcessor; "
+                             "print(type(AutoImageProcessor.from_pretrained(sys.argv[1])).__name__)", str(folder)])
+    assert auto.returncode == 0, auto.stderr
+    assert auto.stdout.strip() == "ViTImageProcessorPil"
+    assert "torchvision" not in auto.stderr
+
+
+# --- COYO (offline: the 200-row sample) ---------------------------------------------------------------------
+
+def test_coyo_first_row_and_nulls_as_the_prose_says(nb):
+    """Sections 4.1-4.3: a streamed IterableDataset with COYO's 17 columns; the first row is val_0 (a hot air
+    balloon) with another picture's caption and a low score; the card's 8 columns are None in all 200 rows."""
+    assert "IterableDataset - 열 17 개" in cell_text(nb, "stream = load_dataset(")
+    first = cell_text(nb, "first_row = next(iter(stream))").strip().splitlines()
+    assert [line.split()[0] for line in first[1:]] == list(COLUMNS)
+    table = "\n".join(first)
+    assert "'images/quiz-image/val_0.JPEG'" in table and "'a drawing of a black top hat'" in table
+    assert re.search(r"^clip_similarity_vitb32\s+-0\.05\d\d\s", table, re.M)
+    assert {p.path: p.caption_en for p in read_manifest()}["quiz-image/val_0.JPEG"] == "a hot air balloon"
+
+    counts = dict(re.findall(r"^\s+(\w+)\s+(\d+) / 200$", cell_text(nb, "rows = list(islice(stream, N_ROWS))"), re.M))
+    assert list(counts) == list(COLUMNS)
+    assert {column for column, n in counts.items() if n == "200"} == SAMPLE_NULL_COLUMNS
+    assert {n for column, n in counts.items() if column not in SAMPLE_NULL_COLUMNS} == {"0"}
+    assert "TypeError: '>' not supported between instances of 'NoneType' and 'float'" in cell_text(nb, "None > 0.5")
+
+
+def test_coyo_filter_keeps_what_the_card_says(nb):
+    """Sections 4.4-4.5: threshold 0.5 for the sample (mini's scale); 150 rows kept, 50 dropped; the sample has
+    no watermark or NSFW scores; the 50 mismatched captions are all dropped, the 150 true ones all kept, as the
+    card says; the histogram and the kept/dropped pictures are shown."""
+    threshold = cell_text(nb, "THRESHOLD = 0.28")
+    assert "THRESHOLD = 0.5 (코스 샘플: mini CLIP으로 잰 값)" in threshold
+    assert "clip_similarity_vitb32: 200개, 최소 -0.5895" in threshold and "최대 0.8696" in threshold
+    assert "기준 0.5 초과: 150개, 이하: 50개" in threshold
+    assert shows_a_figure(code_cell(nb, "THRESHOLD = 0.28"))
+
+    filtered = cell_text(nb, "def keep(row):")
+    assert "처음 200행 중 남긴 행: 150, 버린 행: 50" in filtered
+    assert "워터마크 점수가 있는 행: 0 / NSFW 점수가 있는 행: 0" in filtered
+
+    graded = cell_text(nb, "own_caption = ")
+    assert "엉뚱한 캡션이 붙은 행 50개 중 50개를 버렸고," in graded
+    assert "제 캡션이 붙은 행 150개 중 150개를 남겼습니다." in graded
+    card = (SAMPLE_DIR / "README.md").read_text(encoding="utf-8")
+    assert "**50 of the 50 mismatched rows are removed and\n150 of the 150 true rows are kept.**" in card
+    assert shows_a_figure(code_cell(nb, "def open_picture(url):"))
+
+
+def test_sample_score_ranges_quoted_in_section_4_4():
+    """Section 4.4: true pairs score 0.75-0.87 and mismatched ones -0.59-0.37 under mini, so 0.5 splits them."""
+    rows, true_pair = sample_rows_with_truth()
+    true_scores = [row["clip_similarity_vitb32"] for row, ok in zip(rows, true_pair) if ok]
+    wrong_scores = [row["clip_similarity_vitb32"] for row, ok in zip(rows, true_pair) if not ok]
+    assert (len(true_scores), len(wrong_scores)) == (150, 50)
+    assert round(min(true_scores), 2) == 0.75 and round(max(true_scores), 2) == 0.87
+    assert round(min(wrong_scores), 2) == -0.59 and round(max(wrong_scores), 2) == 0.37
+    assert max(wrong_scores) < 0.5 < min(true_scores)
+
+
+def test_lecture_filter_handles_none_and_real_coyo_rows():
+    """Section 4.5: the lecture's keep() never compares None; on a row like COYO's card example it keeps it at
+    the real threshold 0.28, and drops it for a high watermark or NSFW score or a low similarity."""
+    keep = lecture_filter(0.28)
+    assert keep(CARD_ROW)
+    assert not keep({**CARD_ROW, "watermark_score": 0.9})
+    assert not keep({**CARD_ROW, "nsfw_score_gantman": 0.6})
+    assert not keep({**CARD_ROW, "nsfw_score_opennsfw2": 0.4})
+    assert not keep({**CARD_ROW, "clip_similarity_vitb32": 0.2})
+    assert not keep({**CARD_ROW, "clip_similarity_vitb32": None})
+    sample_like = {**CARD_ROW, "watermark_score": None, "nsfw_score_opennsfw2": None, "nsfw_score_gantman": None}
+    assert keep(sample_like)
+    rows, true_pair = sample_rows_with_truth()
+    strict = lecture_filter(0.5)
+    assert [strict(row) for row in rows] == true_pair
+
+
+# --- the real models and data (need the hub) ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def real_align():
+    return AlignModel.from_pretrained(ALIGN_ID), AlignProcessor.from_pretrained(ALIGN_ID)
+
+
+@pytest.fixture(scope="module")
+def real_vit():
+    return ViTForImageClassification.from_pretrained(VIT_ID), AutoImageProcessor.from_pretrained(VIT_ID)
+
+
+@pytest.mark.online
+def test_real_align_has_the_sizes_the_lecture_gives(real_align, cat):
+    """Sections 2.1-2.2 and 2.5: 640-d, BERT-base (768) text tower, temperature and no logit_scale, 64 tokens,
+    289 px in [-1, 1], a (640, 9, 9) feature map, unnormalised embeddings."""
+    model, processor = real_align
+    assert model.config.projection_dim == 640 and model.config.text_config.hidden_size == 768
+    assert not hasattr(model, "logit_scale") and isinstance(model.temperature, torch.nn.Parameter)
+    inputs = processor(text=ALIGN_TEXTS, images=cat, return_tensors="pt")
+    assert inputs["input_ids"].shape == (4, 64) and inputs["pixel_values"].shape == (1, 3, 289, 289)
+    assert inputs["pixel_values"].min() >= -1 and inputs["pixel_values"].max() <= 1
+    assert processor.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0][:7].tolist()) == \
+        ["[CLS]", "a", "photo", "of", "a", "cat", "[SEP]"]
+    with torch.no_grad():
+        text = model.get_text_features(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                                       token_type_ids=inputs["token_type_ids"])
+        image = model.get_image_features(pixel_values=inputs["pixel_values"])
+    assert text.pooler_output.shape == (4, 640) and image.pooler_output.shape == (1, 640)
+    assert image.last_hidden_state.shape == (1, 640, 9, 9)
+    assert not torch.allclose(text.pooler_output.norm(dim=-1), torch.ones(4), atol=0.01)
+    assert not torch.allclose(image.pooler_output.norm(dim=-1), torch.ones(1), atol=0.01)
+
+
+@pytest.mark.online
+def test_real_align_zero_shot_picks_the_cat(real_align, cat):
+    """Section 2.3-2.4: with the real model, "a photo of a cat" gets the highest probability, by hand and with
+    the pipeline, which agree."""
+    model, processor = real_align
+    with torch.no_grad():
+        probabilities = model(**processor(text=ALIGN_TEXTS, images=cat, return_tensors="pt")).logits_per_image.softmax(-1)[0]
+    assert probabilities.argmax().item() == 0, probabilities
+    classify = pipeline("zero-shot-image-classification", model=model, tokenizer=processor.tokenizer,
+                        image_processor=processor.image_processor)
+    answer = classify(cat, candidate_labels=ALIGN_LABELS, hypothesis_template="a photo of a {}")
+    assert answer[0]["label"] == "cat"
+    by_hand = dict(zip(ALIGN_LABELS, probabilities.tolist()))
+    assert all(abs(row["score"] - by_hand[row["label"]]) < 1e-3 for row in answer)
+
+
+@pytest.mark.online
+def test_real_align_checkpoint_has_the_tower_trap(real_align, cat):
+    """Section 2.5: on the real checkpoint, AlignTextModel.from_pretrained misses every tensor (its output is
+    not the full model's); key_mapping loads the full model's text tower."""
+    model, processor = real_align
+    transformers.utils.logging.set_verbosity_error()
+    try:
+        tower, info = AlignTextModel.from_pretrained(ALIGN_ID, output_loading_info=True)
+        mapped = AlignTextModel.from_pretrained(ALIGN_ID, key_mapping={r"^text_model\.": ""})
+        vision, vision_info = AlignVisionModel.from_pretrained(ALIGN_ID, output_loading_info=True)
+    finally:
+        transformers.utils.logging.set_verbosity_warning()
+    assert set(info["missing_keys"]) == set(tower.state_dict())
+    assert set(vision_info["missing_keys"]) == set(vision.state_dict())
+    tokens = processor(text=ALIGN_TEXTS, return_tensors="pt")
+    with torch.no_grad():
+        full = model.text_model(**tokens).last_hidden_state
+        assert not torch.allclose(tower(**tokens).last_hidden_state, full, atol=1e-3)
+        assert torch.allclose(mapped(**tokens).last_hidden_state, full, atol=1e-5)
+
+
+@pytest.mark.online
+def test_real_vit_is_vit_large_with_577_tokens_and_imagenet_classes(real_vit, cat):
+    """Sections 3.1-3.2: ViT-Large (1024 wide, 24 layers), 384 px, patch 16, 1000 ImageNet classes (the cat
+    classes named in 3.3 among them), 577 tokens; its processor type is ViTImageProcessor."""
+    model, image_processor = real_vit
+    config = model.config
+    assert (config.hidden_size, config.num_hidden_layers) == (1024, 24)
+    assert (config.image_size, config.patch_size, config.num_labels) == (384, 16, 1000)
+    assert all(config.id2label[index] == name for index, name in IMAGENET_CATS.items())
+    assert type(image_processor).__name__.startswith("ViTImageProcessor")
+    assert (image_processor.size["height"], image_processor.size["width"]) == (384, 384)
+    pixels = image_processor(images=cat, return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        tokens = model.vit(pixel_values=pixels).last_hidden_state
+    assert pixels.shape == (1, 3, 384, 384) and tokens.shape == (1, 577, 1024)
+
+
+@pytest.mark.online
+def test_real_vit_top1_on_the_cat_is_an_imagenet_cat_class(real_vit, cat):
+    """Section 3.3: the real model's top-1 for cat.jpg is "tabby, tabby cat", "tiger cat" or "Egyptian cat";
+    the pipeline's top-5 is the same as by hand (3.4)."""
+    model, image_processor = real_vit
+    with torch.no_grad():
+        probabilities = model(**image_processor(images=cat, return_tensors="pt")).logits.softmax(-1)[0]
+    top5 = probabilities.topk(5)
+    assert top5.indices[0].item() in IMAGENET_CATS, [model.config.id2label[i] for i in top5.indices.tolist()]
+    classify = pipeline("image-classification", model=model, image_processor=image_processor)
+    assert [row["label"] for row in classify(cat, top_k=5)] == [model.config.id2label[i] for i in top5.indices.tolist()]
+
+
+@pytest.mark.online
+def test_real_coyo_rows_are_web_urls_with_scores_on_clips_scale():
+    """Sections 4.2-4.4: the real rows' url is a web address, their score columns hold values, and ViT-B/32
+    similarities are far below the sample's (mini's) scale; the lecture's filter runs on them."""
+    from datasets import load_dataset
+
+    rows = list(islice(load_dataset(COYO_ID, split="train", streaming=True), 200))
+    assert len(rows) == 200 and all(list(row) == list(COLUMNS) for row in rows)
+    assert all(row["url"].startswith(("http://", "https://")) for row in rows)
+    for column in ("clip_similarity_vitb32", "watermark_score", "nsfw_score_opennsfw2", "nsfw_score_gantman"):
+        assert sum(row[column] is not None for row in rows) >= 190, column
+    similarities = [row["clip_similarity_vitb32"] for row in rows if row["clip_similarity_vitb32"] is not None]
+    assert statistics.median(similarities) < 0.5
+    keep = lecture_filter(0.28)
+    kept = [row for row in rows if keep(row)]
+    assert 0 < len(kept) < len(rows)
+
+
+@pytest.mark.online
+def test_lecture_runs_online_with_the_real_models_and_data(monkeypatch):
+    """The same notebook online: no cell fails, the real models and COYO are used, the 0.28 threshold is
+    chosen, ALIGN's zero-shot puts the cat first and ViT's top-1 is an ImageNet cat class."""
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("MMEMBED_OFFLINE", raising=False)
+    monkeypatch.delenv("MMEMBED_MODEL", raising=False)
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    online = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(online, kernel_name="python3", timeout=1800,
+                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    assert "hidden size   : 768" in cell_text(online, "align_model = AlignModel.from_pretrained")
+    probabilities = [float(p) for p in re.findall(r"확률 = ([0-9.]+)", cell_text(online, "logits = cosine / align_model.temperature"))]
+    assert probabilities.index(max(probabilities)) == 0
+    assert "(1, 577, 1024)" in cell_text(online, "patch_projection = ")
+    first = re.search(r"^1위  (.+?)\s+[0-9.]+$", cell_text(online, "top5 = class_probabilities.topk(5)"), re.M).group(1)
+    assert first in IMAGENET_CATS.values()
+    assert f"dataset: {COYO_ID}" in cell_text(online, "stream = load_dataset(")
+    assert "THRESHOLD = 0.28 (CLIP ViT-B/32)" in cell_text(online, "THRESHOLD = 0.28")
+    assert "정답(원래 캡션)이 없습니다" in cell_text(online, "own_caption = ")
