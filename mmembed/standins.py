@@ -312,8 +312,14 @@ def cached_snapshot(hub_id: str) -> Path | None:
     return folder if any(next(folder.glob(pattern), None) for pattern in weights) else None
 
 
+_said: set[str] = set()
+
+
 def _say(message: str) -> None:
-    print(f"[mmembed] {message}", file=sys.stderr)
+    """Print a note once per process: a lecture loads a model and then its processor with the same call."""
+    if message not in _said:
+        _said.add(message)
+        print(f"[mmembed] {message}", file=sys.stderr)
 
 
 def _nature(name: str) -> str:

@@ -55,6 +55,7 @@ def cat():
 @pytest.fixture
 def offline(monkeypatch):
     """MMEMBED_OFFLINE=1, and a hub that must not be asked."""
+    monkeypatch.setattr(standins, "_said", set())  # each test sees its own notes
     monkeypatch.setenv("MMEMBED_OFFLINE", "1")
     monkeypatch.setattr(hub, "hub_reachable", _must_not_ask_the_hub)
 
@@ -64,6 +65,7 @@ def empty_cache(monkeypatch, tmp_path):
     """An empty Hugging Face cache, whatever the machine has downloaded."""
     monkeypatch.delenv("MMEMBED_OFFLINE", raising=False)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    monkeypatch.setattr(standins, "_said", set())
 
 
 def _must_not_ask_the_hub():
@@ -233,6 +235,8 @@ def test_offline_switch_gives_the_stand_in_and_says_so_once(offline, capsys):
         "[mmembed] MMEMBED_OFFLINE=1: BAAI/AltCLIP is replaced by the offline stand-in 'altclip-tiny' "
         "(random weights: its numbers mean nothing)"
     ]
+    assert course_model("BAAI/AltCLIP") == str(REPO_ROOT / "models" / "standins" / "altclip-tiny")
+    assert _notes(capsys) == [], "the processor's load, right after the model's, says nothing new"
     assert course_model("Bingsu/clip-vit-base-patch32-ko") == str(MINI_DIR)
     (note,) = _notes(capsys)
     assert "'mini'" in note and "trained in this repo" in note and "random" not in note
