@@ -161,8 +161,8 @@ carry the caption of another picture, drawn with the same generator among the pi
 ### `clip_similarity_vitb32` and the filter
 
 The values come from `mini`, a small CLIP trained in this repository **on the course pictures, these 200
-among them, and their captions**. True pairs therefore score far higher than CLIP ViT-B/32 scores web pairs (COYO-700M's mean is
-0.29): here they range from {low:.4f} to {high:.4f} (median {median:.4f}); the mismatched rows range from
+among them, and their captions**. True pairs therefore score far higher than CLIP ViT-B/32 scores web pairs (LAION-2B keeps those
+above 0.28): here they range from {low:.4f} to {high:.4f} (median {median:.4f}); the mismatched rows range from
 {bad_low:.4f} to {bad_high:.4f} (median {bad_median:.4f}). A threshold chosen for this sample does not carry
 over to the real column.
 
