@@ -8,14 +8,25 @@ EXTRAS ?= course,test
 QUERY ?= a red car
 BIN := $(VENV)/bin
 
-.PHONY: demo test check install constraints clean
+.PHONY: demo test test-fast lint check install constraints clean
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m mmembed search "$(QUERY)"
 	$(BIN)/python solutions/quiz_search.py
 
+# Both cores: pytest-xdist, one worker per core; a module (or a lecture's tests) stays on one worker.
+XDIST ?= -n 2 --dist loadgroup
+
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+
+# What a developer runs while working: no notebooks, graders, builds or browser (under 2 minutes).
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest $(XDIST) -m "not slow and not browser and not online" $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 check: $(VENV)/.installed
 	$(BIN)/python -m mmembed check

@@ -16,11 +16,17 @@ from .reference import compute_reference
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m autograder", description="quiz_search.py 채점기 (퀴즈 3-6)")
     parser.add_argument("submission", type=Path, help="quiz_search.py, or a folder of <student>/quiz_search.py")
-    parser.add_argument("--results", type=Path, default=None,
-                        help="results file (one submission; default results.json) or folder (a class; default results/)")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="results file (one submission; default results.json) or folder (a class; default results/)",
+    )
     parser.add_argument("--model", default=config.DEFAULT_MODEL, help=f"grading model (default {config.DEFAULT_MODEL})")
     parser.add_argument("--timeout", type=float, default=config.DEFAULT_TIMEOUT, help="seconds per child process")
-    parser.add_argument("--memory-gb", type=float, default=config.DEFAULT_MEMORY_GB, help="address-space limit of a child")
+    parser.add_argument(
+        "--memory-gb", type=float, default=config.DEFAULT_MEMORY_GB, help="address-space limit of a child"
+    )
     return parser.parse_args(argv)
 
 

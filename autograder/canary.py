@@ -17,18 +17,18 @@ fake anything the kernel says (README, "Autograder limits").
 
 import secrets
 
-from . import recheck
-
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
+
+from . import recheck
 
 CANARY_ID = "integrity_canary"
 PROBE_MARK = "mmembed_probe"  # metadata key of the cells inserted while autograding
 
 # Runs in the student's kernel. Every check is something a disarming notebook changes; none is something
 # an honest answer changes. (Names start with _canary_ so they do not clash with a student's variables.)
-CHECKS = '''\
+CHECKS = """\
 def _canary_problems():
     import builtins, sys, threading, types
     import numpy, torch
@@ -87,7 +87,7 @@ def _canary_problems():
         if thread.ident not in started and not (origin or "").startswith(libraries):
             problems.append("thread left running: " + thread.name)
     return problems
-'''
+"""
 
 
 def canary_code(tag: str) -> str:
@@ -108,7 +108,9 @@ CANARY_SOURCE = (
 
 # The first probe: which threads the kernel runs before any student code (a thread a notebook leaves
 # running could write into the outputs of later test cells).
-BASELINE_SOURCE = "import threading as _canary_threading\n_canary_threads = {t.ident for t in _canary_threading.enumerate()}\n"
+BASELINE_SOURCE = (
+    "import threading as _canary_threading\n_canary_threads = {t.ident for t in _canary_threading.enumerate()}\n"
+)
 
 FLAG_MESSAGE = (
     "채점 무결성 확인 실패: {reasons}. "
@@ -120,8 +122,12 @@ FLAG_MESSAGE = (
 
 def _cell(source: str, tag: str) -> NotebookNode:
     return NotebookNode(
-        cell_type="code", execution_count=None, outputs=[], source=source,
-        metadata=NotebookNode({PROBE_MARK: tag}), id=f"canary-{tag}",
+        cell_type="code",
+        execution_count=None,
+        outputs=[],
+        source=source,
+        metadata=NotebookNode({PROBE_MARK: tag}),
+        id=f"canary-{tag}",
     )
 
 

@@ -16,8 +16,9 @@ TOLERANCE_MEAN_RGB = 1.0  # mean pixel value (0-255) of a picture may differ thi
 class Received:
     """What a child left in its io folder: `<step>.json` data, and why a step is missing if it is."""
 
-    def __init__(self, io_dir: Path, steps: dict, missing: dict, search_names: list[str], search_to_name: dict,
-                 main_query: int):
+    def __init__(
+        self, io_dir: Path, steps: dict, missing: dict, search_names: list[str], search_to_name: dict, main_query: int
+    ):
         self.io_dir, self.steps, self.missing = io_dir, steps, missing
         self.search_names, self.search_to_name = search_names, search_to_name
         self.main_query = main_query  # index into ref.queries of the QUERY main() ran with
@@ -63,20 +64,35 @@ def check_load_images(got: Received, ref: Reference):
     if not isinstance(names, list) or not isinstance(modes, list):
         return 0, "load_images의 결과를 읽을 수 없습니다."
     if len(names) != config.N_IMAGES or len(modes) != config.N_IMAGES:
-        return 0, f"사진 {config.N_IMAGES}장과 파일 이름 {config.N_IMAGES}개가 나와야 하는데 사진 {len(modes)}장, 이름 {len(names)}개가 나왔습니다."
+        return (
+            0,
+            f"사진 {config.N_IMAGES}장과 파일 이름 {config.N_IMAGES}개가 나와야 하는데 "
+            f"사진 {len(modes)}장, 이름 {len(names)}개가 나왔습니다.",
+        )
     if names != ref.names:
         i = next(i for i, (a, b) in enumerate(zip(names, ref.names)) if a != b)
-        return 0, (f"파일 이름 순서가 다릅니다: {i}번째가 {ref.names[i]!r}여야 하는데 {str(names[i])[:80]!r}입니다. "
-                   "val_0, val_1, val_2, ..., val_10처럼 숫자 순서로 정렬하세요 (문자열 순서가 아니라).")
+        return 0, (
+            f"파일 이름 순서가 다릅니다: {i}번째가 {ref.names[i]!r}여야 하는데 {str(names[i])[:80]!r}입니다. "
+            "val_0, val_1, val_2, ..., val_10처럼 숫자 순서로 정렬하세요 (문자열 순서가 아니라)."
+        )
     not_rgb = [i for i, mode in enumerate(modes) if mode != "RGB"]
     if not_rgb:
-        return 0, f"모든 사진이 RGB여야 하는데 {len(not_rgb)}장이 아닙니다 (예: {ref.names[not_rgb[0]]}의 mode는 {str(modes[not_rgb[0]])[:40]!r}). .convert(\"RGB\")를 쓰세요."
+        return (
+            0,
+            f"모든 사진이 RGB여야 하는데 {len(not_rgb)}장이 아닙니다 "
+            f"(예: {ref.names[not_rgb[0]]}의 mode는 {str(modes[not_rgb[0]])[:40]!r}). "
+            '.convert("RGB")를 쓰세요.',
+        )
     means, reason = got.array("load_images_means.npy", (config.N_IMAGES, 3))
     if means is None:
         return 0, f"사진의 픽셀을 확인할 수 없습니다: {reason}"
     wrong = np.flatnonzero(np.abs(means - ref.means).max(axis=1) > TOLERANCE_MEAN_RGB)
     if len(wrong):
-        return 0, f"{len(wrong)}장의 사진이 파일 이름과 맞지 않습니다 (예: {ref.names[wrong[0]]}). i번째 사진이 i번째 파일이어야 합니다."
+        return (
+            0,
+            f"{len(wrong)}장의 사진이 파일 이름과 맞지 않습니다 (예: {ref.names[wrong[0]]}). "
+            "i번째 사진이 i번째 파일이어야 합니다.",
+        )
     return config.POINTS["load_images"], f"맞았습니다: RGB 사진 {config.N_IMAGES}장이 val_0..val_199 순서로 나왔습니다."
 
 
@@ -87,16 +103,30 @@ def check_embed_images(got: Received, ref: Reference):
         return [(0, f"embed_images를 검사하지 못했습니다: {reason}")] * 2
     array, reason = got.array("embed_images.npy", shape)
     if array is None:
-        return [(0, f"embed_images는 모양 {shape}인 torch.Tensor를 돌려줘야 합니다: {reason}"),
-                (0, "모양이 맞지 않아 값을 비교하지 않았습니다.")]
+        return [
+            (0, f"embed_images는 모양 {shape}인 torch.Tensor를 돌려줘야 합니다: {reason}"),
+            (0, "모양이 맞지 않아 값을 비교하지 않았습니다."),
+        ]
     shape_ok = (config.POINTS["embed_images_shape"], f"맞았습니다: 모양 {shape}.")
     cosines = cosine_rows(array, ref.image_embeddings)
     bad = np.flatnonzero(~(cosines > config.MIN_COSINE))
     if len(bad):
-        return [shape_ok, (0, f"{len(bad)}개 행이 정답과 다릅니다 (가장 낮은 코사인 유사도 {cosines.min():.3f}, "
-                              f"예: {bad[0]}번째 행 = {ref.names[bad[0]]}). i번째 행이 i번째 사진의 임베딩이어야 하고, "
-                              "get_image_features(...).pooler_output을 써야 합니다.")]
-    return [shape_ok, (config.POINTS["embed_images_values"], f"맞았습니다: 모든 행의 코사인 유사도 > {config.MIN_COSINE} (최저 {cosines.min():.4f}).")]
+        return [
+            shape_ok,
+            (
+                0,
+                f"{len(bad)}개 행이 정답과 다릅니다 (가장 낮은 코사인 유사도 {cosines.min():.3f}, "
+                f"예: {bad[0]}번째 행 = {ref.names[bad[0]]}). i번째 행이 i번째 사진의 임베딩이어야 하고, "
+                "get_image_features(...).pooler_output을 써야 합니다.",
+            ),
+        ]
+    return [
+        shape_ok,
+        (
+            config.POINTS["embed_images_values"],
+            f"맞았습니다: 모든 행의 코사인 유사도 > {config.MIN_COSINE} (최저 {cosines.min():.4f}).",
+        ),
+    ]
 
 
 def check_embed_text(got: Received, ref: Reference):
@@ -114,14 +144,28 @@ def check_embed_text(got: Received, ref: Reference):
         if array is None:
             problems.append(f"{label}: {reason}")
     if problems:
-        return [(0, f"embed_text는 모양 {shape}인 torch.Tensor를 돌려줘야 합니다. " + " / ".join(problems)),
-                (0, "모양이 맞지 않아 값을 비교하지 않았습니다.")]
+        return [
+            (0, f"embed_text는 모양 {shape}인 torch.Tensor를 돌려줘야 합니다. " + " / ".join(problems)),
+            (0, "모양이 맞지 않아 값을 비교하지 않았습니다."),
+        ]
     shape_ok = (config.POINTS["embed_text_shape"], f"맞았습니다: 모양 {shape}.")
     cosines = np.array([cosine_rows(a, ref.text_embeddings[i : i + 1])[0] for i, a in enumerate(arrays)])
     if not (cosines > config.MIN_COSINE).all():
-        return [shape_ok, (0, f"정답 임베딩과 다릅니다 (QUERY와 숨은 문장들 중 가장 낮은 코사인 유사도 {cosines.min():.3f}). "
-                              "processor(text=[text], ...)와 get_text_features(...).pooler_output을 쓰세요.")]
-    return [shape_ok, (config.POINTS["embed_text_values"], f"맞았습니다: 코사인 유사도 > {config.MIN_COSINE} (최저 {cosines.min():.4f}).")]
+        return [
+            shape_ok,
+            (
+                0,
+                f"정답 임베딩과 다릅니다 (QUERY와 숨은 문장들 중 가장 낮은 코사인 유사도 {cosines.min():.3f}). "
+                "processor(text=[text], ...)와 get_text_features(...).pooler_output을 쓰세요.",
+            ),
+        ]
+    return [
+        shape_ok,
+        (
+            config.POINTS["embed_text_values"],
+            f"맞았습니다: 코사인 유사도 > {config.MIN_COSINE} (최저 {cosines.min():.4f}).",
+        ),
+    ]
 
 
 def check_search_top1(got: Received, ref: Reference):
@@ -143,13 +187,25 @@ def check_search_top1(got: Received, ref: Reference):
         elif answer.startswith("<"):
             results.append((0, f"파일 이름(str)을 돌려줘야 하는데 {answer[:80]}을(를) 돌려줬습니다."))
         elif chosen is None:
-            results.append((0, f"받은 image_filenames 중 하나를 돌려줘야 하는데 목록에 없는 {answer[:80]!r}를 돌려줬습니다 "
-                               "(검사할 때는 사진 순서와 이름을 바꿔서 넘기므로, 파일 이름을 직접 써 넣으면 틀립니다)."))
+            results.append(
+                (
+                    0,
+                    f"받은 image_filenames 중 하나를 돌려줘야 하는데 목록에 없는 {answer[:80]!r}를 돌려줬습니다 "
+                    "(검사할 때는 사진 순서와 이름을 바꿔서 넘기므로, 파일 이름을 직접 써 넣으면 틀립니다).",
+                )
+            )
         elif i == 0:
-            results.append((0, f"QUERY({ref.query!r})의 Top-1은 {ref.top1[0]}이어야 하는데 {chosen}를 골랐습니다. "
-                               "두 임베딩을 정규화한 뒤 코사인 유사도의 argmax를 쓰세요."))
+            results.append(
+                (
+                    0,
+                    f"QUERY({ref.query!r})의 Top-1은 {ref.top1[0]}이어야 하는데 {chosen}를 골랐습니다. "
+                    "두 임베딩을 정규화한 뒤 코사인 유사도의 argmax를 쓰세요.",
+                )
+            )
         else:
-            results.append((0, "정답과 다른 사진을 골랐습니다. 두 임베딩을 정규화한 뒤 코사인 유사도의 argmax를 쓰세요."))
+            results.append(
+                (0, "정답과 다른 사진을 골랐습니다. 두 임베딩을 정규화한 뒤 코사인 유사도의 argmax를 쓰세요.")
+            )
     return results
 
 
@@ -163,12 +219,19 @@ def check_main(got: Received, ref: Reference):
     if lines == expected:
         return config.POINTS["main_output"], "맞았습니다: 네 줄이 모두 맞습니다."
     shown = expected[:3] + ["Top-1: <그 문장의 Top-1 파일 이름>"]  # the hidden answer itself is never shown
-    return 0, ("채점할 때 main()은 QUERY를 숨은 문장으로 바꿔 실행합니다. QUERY 변수를 쓰고, 그 Top-1을 출력해야 합니다.\n"
-               "출력해야 하는 네 줄:\n" + "\n".join(shown) + "\n실제로 출력한 줄:\n" + ("\n".join(lines[:10]) or "(없음)"))
+    return 0, (
+        "채점할 때 main()은 QUERY를 숨은 문장으로 바꿔 실행합니다. QUERY 변수를 쓰고, 그 Top-1을 출력해야 합니다.\n"
+        "출력해야 하는 네 줄:\n" + "\n".join(shown) + "\n실제로 출력한 줄:\n" + ("\n".join(lines[:10]) or "(없음)")
+    )
 
 
 def score_all(got: Received, ref: Reference) -> list[tuple[str, int, str]]:
     """[(check name, score, output)] in the order of config.POINTS."""
-    scored = [check_load_images(got, ref), *check_embed_images(got, ref), *check_embed_text(got, ref),
-              *check_search_top1(got, ref), check_main(got, ref)]
+    scored = [
+        check_load_images(got, ref),
+        *check_embed_images(got, ref),
+        *check_embed_text(got, ref),
+        *check_search_top1(got, ref),
+        check_main(got, ref),
+    ]
     return [(name, score, output) for name, (score, output) in zip(config.POINTS, scored)]

@@ -106,8 +106,13 @@ def step_main(module, job, io_dir, inputs):
     return {"stdout": captured.getvalue()[-5000:]}
 
 
-STEPS = {"load_images": step_load_images, "embed_images": step_embed_images, "embed_text": step_embed_text,
-         "search_top1": step_search_top1, "main": step_main}
+STEPS = {
+    "load_images": step_load_images,
+    "embed_images": step_embed_images,
+    "embed_text": step_embed_text,
+    "search_top1": step_search_top1,
+    "main": step_main,
+}
 
 
 def main():

@@ -42,6 +42,9 @@ TITLES = {
     "embed_text_shape": "퀴즈 5 embed_text: 모양 (1, 512)",
     "embed_text_values": "퀴즈 5 embed_text: 값이 정답과 같음 (코사인 > 0.99)",
     "search_top1_query": "퀴즈 6 search_top1: QUERY의 Top-1",
-    **{f"search_top1_hidden_{i + 1}": f"퀴즈 6 search_top1: 숨은 문장 {i + 1}의 Top-1" for i in range(len(HIDDEN_QUERIES))},
+    **{
+        f"search_top1_hidden_{i + 1}": f"퀴즈 6 search_top1: 숨은 문장 {i + 1}의 Top-1"
+        for i in range(len(HIDDEN_QUERIES))
+    },
     "main_output": "main(): 네 줄 출력",
 }

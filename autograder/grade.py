@@ -50,8 +50,11 @@ def run_steps(workdir: Path, job: dict, timeout: float, memory_gb: float):
         status = sandbox.run_child(workdir, {**job, "steps": remaining}, timeout, memory_gb)
         imported = read_json(io_dir / "import.json")
         if imported is None or imported.get("error"):
-            reason = (f"과제 파일을 불러올 때 오류가 났습니다: {str(imported['error'])[:500]}" if imported
-                      else why(status, timeout, "과제 파일을 불러오는 중"))
+            reason = (
+                f"과제 파일을 불러올 때 오류가 났습니다: {str(imported['error'])[:500]}"
+                if imported
+                else why(status, timeout, "과제 파일을 불러오는 중")
+            )
             missing.update({step: reason for step in remaining})
             break
         done = {step: read_json(io_dir / f"{step}.json") for step in remaining}
@@ -69,16 +72,23 @@ def run_steps(workdir: Path, job: dict, timeout: float, memory_gb: float):
     return steps, missing
 
 
-def grade_submission(submission: Path, ref: Reference, timeout=config.DEFAULT_TIMEOUT,
-                     memory_gb=config.DEFAULT_MEMORY_GB, threads=1) -> list[tuple[str, int, str]]:
+def grade_submission(
+    submission: Path, ref: Reference, timeout=config.DEFAULT_TIMEOUT, memory_gb=config.DEFAULT_MEMORY_GB, threads=1
+) -> list[tuple[str, int, str]]:
     """[(check, score, output)] for one quiz_search.py."""
     workdir = sandbox.stage(submission)
     try:
         names, to_name = search_inputs(workdir / "io", ref)
         main_query = 1 + secrets.randbelow(len(ref.queries) - 1)  # main() runs with a hidden query as QUERY
-        job = {"submission": str(workdir / "submission" / "quiz_search.py"), "image_dir": str(workdir / "images" / "quiz-image"),
-               "model": ref.model_name, "queries": ref.queries, "search_names": names, "threads": threads,
-               "main_query": main_query}
+        job = {
+            "submission": str(workdir / "submission" / "quiz_search.py"),
+            "image_dir": str(workdir / "images" / "quiz-image"),
+            "model": ref.model_name,
+            "queries": ref.queries,
+            "search_names": names,
+            "threads": threads,
+            "main_query": main_query,
+        }
         steps, missing = run_steps(workdir, job, timeout, memory_gb)
         return score_all(Received(workdir / "io", steps, missing, names, to_name, main_query), ref)
     finally:

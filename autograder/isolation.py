@@ -66,6 +66,12 @@ def kill_all(uid: int) -> None:
 
     The killer sets no process limit of its own: exec fails for a uid over its limit, as after a fork bomb.
     """
-    subprocess.run([sys.executable, "-I", "-S", "-c", "import os, signal; os.kill(-1, signal.SIGKILL)"],
-                   preexec_fn=lambda: become(uid, limit_processes=False), env={}, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        [sys.executable, "-I", "-S", "-c", "import os, signal; os.kill(-1, signal.SIGKILL)"],
+        preexec_fn=lambda: become(uid, limit_processes=False),
+        env={},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )

@@ -9,8 +9,9 @@ Course layout (design.md section 4), relative to the repository root (the folder
 
 Run nbgrader from the repository root with this file, e.g.
     nbgrader generate_assignment quiz_notebooks --force --NbGrader.config_file=autograder/nbgrader_config.py
-(see README; nbgrader then warns "No nbgrader_config.py file found", wrongly: this file is loaded). `MMEMBED_MODEL` in the environment chooses the model the notebooks load (the kernel inherits
-the environment of nbgrader): unset = the real CLIP from the hub, `mini` = the committed offline model.
+(see README; nbgrader then warns "No nbgrader_config.py file found", wrongly: this file is loaded).
+`MMEMBED_MODEL` in the environment chooses the model the notebooks load (the kernel inherits the environment of
+nbgrader): unset = the real CLIP from the hub, `mini` = the committed offline model.
 """
 
 import os
@@ -51,15 +52,25 @@ os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 # nbgrader runs the tests in the student's kernel, where an answer cell can disarm them. nbgrader's Execute is
 # replaced by one that puts a canary probe after every test cell and checks them and the locked last cell
 # (autograder/canary.py): a disarmed notebook scores 0 on every test. The rest is nbgrader's default list.
-from autograder.canary import ExecuteWithCanaries  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
 )
 
+from autograder.canary import ExecuteWithCanaries  # noqa: E402
+
 c.Autograde.autograde_preprocessors = [
-    ExecuteWithCanaries, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    ExecuteWithCanaries,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
 ]
 
 # Students' notebooks: keep one output cap so a print loop cannot blow up the gradebook.

@@ -52,7 +52,7 @@ def read_answers(cell: NotebookNode) -> dict[str, str | None] | None:
             for line in output.text.splitlines():
                 if line.startswith(MARK):
                     try:
-                        answers = json.loads(line[len(MARK):])
+                        answers = json.loads(line[len(MARK) :])
                     except ValueError:
                         return None
                     return answers if isinstance(answers, dict) else None

@@ -14,8 +14,16 @@ def scrub(text: str, secrets: list[str]) -> str:
 
 
 def results(checks: list[tuple[str, int, str]], secrets: list[str]) -> dict:
-    tests = [{"name": config.TITLES[name], "score": score, "max_score": config.POINTS[name],
-              "output": scrub(output, secrets), "visibility": "visible"} for name, score, output in checks]
+    tests = [
+        {
+            "name": config.TITLES[name],
+            "score": score,
+            "max_score": config.POINTS[name],
+            "output": scrub(output, secrets),
+            "visibility": "visible",
+        }
+        for name, score, output in checks
+    ]
     return {"score": sum(test["score"] for test in tests), "max_score": config.MAX_SCORE, "tests": tests}
 
 

@@ -42,6 +42,7 @@ def _limits(memory_bytes, uid=None):
         resource.setrlimit(resource.RLIMIT_FSIZE, (2**30, 2**30))  # no single file over 1 GB
         if uid is not None:
             isolation.become(uid)
+
     return apply
 
 
@@ -72,8 +73,13 @@ def run_child(workdir: Path, job: dict, timeout: float, memory_gb: float) -> str
     with open(workdir / "stdout.txt", "ab") as out, open(workdir / "stderr.txt", "ab") as err:
         process = subprocess.Popen(
             [sys.executable, "-I", str(config.CHILD_SCRIPT), str(io_dir)],
-            cwd=workdir / "cwd", env=child_env(workdir, job["model"]), stdin=subprocess.DEVNULL,
-            stdout=out, stderr=err, start_new_session=True, preexec_fn=_limits(int(memory_gb * 2**30), uid),
+            cwd=workdir / "cwd",
+            env=child_env(workdir, job["model"]),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            preexec_fn=_limits(int(memory_gb * 2**30), uid),
         )
         try:
             code = process.wait(timeout=timeout)

@@ -28,4 +28,6 @@ def graded():
 @pytest.mark.parametrize("check", list(config.POINTS))
 def test_check(graded, check):
     result = graded[check]
-    assert result["score"] == result["max_score"], f"{result['name']} ({result['score']}/{result['max_score']}점)\n{result['output']}"
+    assert result["score"] == result["max_score"], (
+        f"{result['name']} ({result['score']}/{result['max_score']}점)\n{result['output']}"
+    )

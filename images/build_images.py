@@ -29,14 +29,10 @@ CATALOG = HERE / "catalog.csv"
 
 # Debian bookworm packages: name -> (version, sha256 of the .deb). Only these exact files are used.
 DEBIAN_PACKAGES = {
-    "tuxpaint-stamps-default": (
-        "2022.06.04-1", "6db6c1bfc870a47f1499d6203b083522eacb57c5f9c87d468f2e92eb6d9d5f34"),
-    "openclipart-png": (
-        "1:0.18+dfsg-19", "f07f1545a2970c2cf3fa339bc2405da1a95cf2b1827bfa05bf73eb1c20291c02"),
-    "mate-backgrounds": (
-        "1.26.0-1", "7bf4c2209f34b4f61ba6d24c8b58c28b361e82e4b943aae6d42c030169af9e04"),
-    "plasma-workspace-wallpapers": (
-        "4:5.27.5-2", "32cd18b71c8c938a18b3b351f217c02ac590e323caa3cf322fbb875ce8892f8b"),
+    "tuxpaint-stamps-default": ("2022.06.04-1", "6db6c1bfc870a47f1499d6203b083522eacb57c5f9c87d468f2e92eb6d9d5f34"),
+    "openclipart-png": ("1:0.18+dfsg-19", "f07f1545a2970c2cf3fa339bc2405da1a95cf2b1827bfa05bf73eb1c20291c02"),
+    "mate-backgrounds": ("1.26.0-1", "7bf4c2209f34b4f61ba6d24c8b58c28b361e82e4b943aae6d42c030169af9e04"),
+    "plasma-workspace-wallpapers": ("4:5.27.5-2", "32cd18b71c8c938a18b3b351f217c02ac590e323caa3cf322fbb875ce8892f8b"),
 }
 SCIKIT_IMAGE_VERSION = "0.26.0"
 
@@ -109,11 +105,13 @@ def fetch_deb(package: str, cache: Path) -> Path:
     if not deb.exists():
         cache.mkdir(parents=True, exist_ok=True)
         print(f"downloading {package}={version}")
-        result = subprocess.run(["apt-get", "download", f"{package}={version}"], cwd=cache,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            ["apt-get", "download", f"{package}={version}"], cwd=cache, capture_output=True, text=True
+        )
         if result.returncode != 0 or not deb.exists():
-            raise RuntimeError(f"apt-get download {package}={version} failed (run `apt-get update` first?):\n"
-                               f"{result.stderr.strip()}")
+            raise RuntimeError(
+                f"apt-get download {package}={version} failed (run `apt-get update` first?):\n{result.stderr.strip()}"
+            )
     actual = sha256_of(deb)
     if actual != expected:
         raise RuntimeError(f"{deb} has sha256 {actual}, expected {expected}; delete it and rerun")
@@ -174,8 +172,9 @@ class Sources:
 # ---------------------------------------------------------------- drawing
 
 
-def crop_to_aspect(image: Image.Image, size: tuple[int, int], anchor: tuple[float, float],
-                   zoom: float = 1.0) -> Image.Image:
+def crop_to_aspect(
+    image: Image.Image, size: tuple[int, int], anchor: tuple[float, float], zoom: float = 1.0
+) -> Image.Image:
     """Cut the largest region of the frame's aspect ratio (made `zoom` times smaller) at `anchor` (0..1, 0..1)
     and resize it to `size`."""
     width, height = image.size
@@ -202,7 +201,7 @@ def plain_background(colour: str, size: tuple[int, int]) -> Image.Image:
 
 def hex_colour(colour: str) -> tuple[int, int, int]:
     colour = colour.lstrip("#")
-    return tuple(int(colour[i:i + 2], 16) for i in (0, 2, 4))
+    return tuple(int(colour[i : i + 2], 16) for i in (0, 2, 4))
 
 
 def starry_background(size: tuple[int, int], key: str) -> Image.Image:
@@ -255,8 +254,7 @@ def drop_shadow(canvas: Image.Image, base_x: int, base_y: int, width: int) -> Im
     return Image.composite(Image.new("RGB", canvas.size, (0, 0, 0)), canvas, mask)
 
 
-def composite(cutout: Image.Image, background: Image.Image, fill: float, on_ground: bool,
-              flip: bool) -> Image.Image:
+def composite(cutout: Image.Image, background: Image.Image, fill: float, on_ground: bool, flip: bool) -> Image.Image:
     """Lay the cut-out on the background: scaled to `fill` of the frame, centred, or standing on the ground."""
     cutout = trim_to_content(cutout)
     if flip:
@@ -281,8 +279,7 @@ def whole_picture(image: Image.Image, max_side: int = 480) -> Image.Image:
     image = image.convert("RGB")
     if max(image.size) > max_side:
         scale = max_side / max(image.size)
-        image = image.resize((round(image.width * scale), round(image.height * scale)),
-                             Image.Resampling.LANCZOS)
+        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
     return image
 
 
@@ -296,8 +293,9 @@ def render(sources: Sources, row: dict, key: str) -> Image.Image:
         return whole_picture(original)
     fill = float(row["fill"]) if row["fill"] else DEFAULT_FILL
     on_ground = background in GROUND_BACKGROUNDS
-    return composite(original, make_background(sources, background, COMPOSITE_SIZE, key), fill,
-                     on_ground, flip=row["flip"] == "yes")
+    return composite(
+        original, make_background(sources, background, COMPOSITE_SIZE, key), fill, on_ground, flip=row["flip"] == "yes"
+    )
 
 
 # ---------------------------------------------------------------- writing
@@ -309,8 +307,7 @@ def save(image: Image.Image, path: Path) -> None:
     if path.suffix.lower() == ".png":
         image.save(path, format="PNG", optimize=False, compress_level=9)
     else:
-        image.save(path, format="JPEG", quality=JPEG_QUALITY, subsampling="4:2:0", optimize=True,
-                   progressive=False)
+        image.save(path, format="JPEG", quality=JPEG_QUALITY, subsampling="4:2:0", optimize=True, progressive=False)
 
 
 def read_catalog() -> list[dict]:
@@ -332,11 +329,22 @@ def output_paths(rows: list[dict]) -> list[str]:
 
 def natural_key(path: str) -> list:
     import re
+
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
 
 
-MANIFEST_COLUMNS = ["path", "source", "original", "license", "caption_en", "caption_ko", "category", "style",
-                    "background", "group"]
+MANIFEST_COLUMNS = [
+    "path",
+    "source",
+    "original",
+    "license",
+    "caption_en",
+    "caption_ko",
+    "category",
+    "style",
+    "background",
+    "group",
+]
 
 
 def file_license(package: str, original: str) -> str:
@@ -368,9 +376,20 @@ def write_manifest(rows: list[dict], paths: list[str], out: Path) -> None:
         writer = csv.writer(file, lineterminator="\n")
         writer.writerow(MANIFEST_COLUMNS)
         for path, row in entries:
-            writer.writerow([path, row["source"], row["original"], license_of(row), row["caption_en"],
-                             row["caption_ko"], row["category"], row["style"],
-                             background_source(row["background"]), row["group"]])
+            writer.writerow(
+                [
+                    path,
+                    row["source"],
+                    row["original"],
+                    license_of(row),
+                    row["caption_en"],
+                    row["caption_ko"],
+                    row["category"],
+                    row["style"],
+                    background_source(row["background"]),
+                    row["group"],
+                ]
+            )
 
 
 def build(out: Path) -> None:

@@ -7,8 +7,14 @@ from .search import cosine_similarity_matrix, search, top_k
 from .standins import course_model
 
 __all__ = [
-    "load_clip", "pick_device", "course_model",
-    "load_image", "load_images",
-    "embed_images", "embed_texts",
-    "cosine_similarity_matrix", "top_k", "search",
+    "load_clip",
+    "pick_device",
+    "course_model",
+    "load_image",
+    "load_images",
+    "embed_images",
+    "embed_texts",
+    "cosine_similarity_matrix",
+    "top_k",
+    "search",
 ]

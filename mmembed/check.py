@@ -30,7 +30,9 @@ def check_kernel() -> tuple[bool, str]:
     from jupyter_client.kernelspec import KernelSpecManager
 
     kernels = KernelSpecManager().find_kernel_specs()
-    return "python3" in kernels, "Jupyter kernel 'python3' " + ("found" if "python3" in kernels else "missing: pip install ipykernel")
+    return "python3" in kernels, "Jupyter kernel 'python3' " + (
+        "found" if "python3" in kernels else "missing: pip install ipykernel"
+    )
 
 
 def check_images() -> tuple[bool, str]:
@@ -63,7 +65,12 @@ def check_model() -> tuple[bool, str]:
 
 
 CHECKS: list[Callable[[], tuple[bool, str]]] = [
-    check_python, check_torch, check_transformers, check_kernel, check_images, check_model,
+    check_python,
+    check_torch,
+    check_transformers,
+    check_kernel,
+    check_images,
+    check_model,
 ]
 
 

@@ -72,7 +72,11 @@ def parser() -> argparse.ArgumentParser:
     search.add_argument("query", help='the text to search for, e.g. "A dog"')
     search.add_argument("folder", nargs="?", default=QUIZ_IMAGE_DIR, help=f"default: {_show(QUIZ_IMAGE_DIR)}")
     search.add_argument("-k", type=int, default=5, help="how many results to show (default 5)")
-    search.add_argument("--model", default=None, help='hub id, local folder, "tiny" or "mini" (default: MMEMBED_MODEL, else the lecture model)')
+    search.add_argument(
+        "--model",
+        default=None,
+        help='hub id, local folder, "tiny" or "mini" (default: MMEMBED_MODEL, else the lecture model)',
+    )
     search.set_defaults(run=run_search)
 
     download = commands.add_parser("download", help="prefetch the course's hub models for offline use")

@@ -21,9 +21,7 @@ N_MERGES = 49152 - 256 - 2
 def bytes_to_unicode() -> dict[int, str]:
     """Map every byte to a printable character, as GPT-2 and CLIP do, so BPE never sees raw control bytes."""
     printable = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     )
     chars = printable[:]
     extra = 0

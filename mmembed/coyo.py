@@ -53,6 +53,8 @@ def course_dataset(hub_id: str = COYO_ID) -> str:
     else:
         reason = "The Hugging Face Hub cannot be reached"
     where = SAMPLE_DIR.relative_to(REPO_ROOT).as_posix()
-    print(f"[mmembed] {reason}: using the local sample of {hub_id} ({sample_rows()} rows, {where}) instead.",
-          file=sys.stderr)
+    print(
+        f"[mmembed] {reason}: using the local sample of {hub_id} ({sample_rows()} rows, {where}) instead.",
+        file=sys.stderr,
+    )
     return str(SAMPLE_DIR)

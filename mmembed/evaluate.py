@@ -52,10 +52,13 @@ def evaluate(model, processor) -> dict[str, float]:
     words_ko = [short[("category", c)][1][0] for c in categories]
     for language, queries in (("en", prompts_en), ("ko", words_ko)):
         query_embeddings = embed_texts(queries, model, processor)
-        figures[f"category_top1_{language}"] = category_top1_rate(query_embeddings, image_embeddings, categories, picture_categories)
+        figures[f"category_top1_{language}"] = category_top1_rate(
+            query_embeddings, image_embeddings, categories, picture_categories
+        )
         zero_shot = cosine_similarity_matrix(image_embeddings, query_embeddings).argmax(dim=1)
         figures[f"zero_shot_accuracy_{language}"] = sum(
-            categories[j] == c for j, c in zip(zero_shot.tolist(), picture_categories)) / len(quiz)
+            categories[j] == c for j, c in zip(zero_shot.tolist(), picture_categories)
+        ) / len(quiz)
 
     group_query = short[("group", DOG_GROUP)][0][0]
     dog_embeddings = embed_images([load_image(p.file) for p in dogs], model, processor, progress=False)

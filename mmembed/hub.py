@@ -15,7 +15,10 @@ COURSE_MODELS = (
 # Weight formats transformers with PyTorch never reads; skipping them keeps a download to one copy.
 UNUSED_WEIGHT_PATTERNS = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.tflite", "flax_model*", "tf_model*", "rust_model*"]
 
-OFFLINE_HINT = 'set MMEMBED_MODEL to an offline model ("tiny", "mini" or a local folder) or, while online, run "python -m mmembed download"'
+OFFLINE_HINT = (
+    'set MMEMBED_MODEL to an offline model ("tiny", "mini" or a local folder) or, while online, '
+    'run "python -m mmembed download"'
+)
 
 
 class HubUnreachableError(OSError):

@@ -44,7 +44,8 @@ def image_files(folder: str | Path) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"Image folder not found: {folder}")
     files = [
-        path for path in folder.iterdir()
+        path
+        for path in folder.iterdir()
         if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
     ]
     return sorted(files, key=lambda path: natural_key(path.name))

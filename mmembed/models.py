@@ -60,7 +60,9 @@ def load_clip(name: str | None = None, device: str | torch.device | None = None)
     if chosen in OFFLINE_MODELS:
         folder = offline_model_dir(chosen)
         if folder is None:
-            raise FileNotFoundError(f"The offline model '{chosen}' is not in {MODELS_DIR}: build it with python models/train_mini.py")
+            raise FileNotFoundError(
+                f"The offline model '{chosen}' is not in {MODELS_DIR}: build it with python models/train_mini.py"
+            )
         return _named(_load(folder, device), chosen)
     if _looks_like_path(chosen):
         folder = Path(chosen).expanduser()

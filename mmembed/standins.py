@@ -52,11 +52,19 @@ from transformers import (
 from . import hub
 from .hub import DEFAULT_MODEL, HubUnreachableError
 from .manifest import category_query_en, read_manifest, read_short_texts
-from .models import MINI_DIR, offline_model_dir
+from .models import offline_model_dir
 from .paths import MODELS_DIR
 from .random_weights import build_once, fill_parameters, seeded_normal
 
-__all__ = ["STAND_INS", "STANDINS_DIR", "course_model", "ensure_standin", "cached_snapshot", "course_texts", "course_categories"]
+__all__ = [
+    "STAND_INS",
+    "STANDINS_DIR",
+    "course_model",
+    "ensure_standin",
+    "cached_snapshot",
+    "course_texts",
+    "course_categories",
+]
 
 # Hub id -> the offline stand-in used in its place.
 STAND_INS: dict[str, str] = {
@@ -218,8 +226,14 @@ SMALL = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_att
 def altclip_config(vocab_size: int) -> AltCLIPConfig:
     """BAAI/AltCLIP's sizes where the lecture sees them (768-d embeddings, 224 px, patch 14), small elsewhere."""
     text = dict(
-        SMALL, vocab_size=vocab_size, max_position_embeddings=514, type_vocab_size=1,
-        pad_token_id=1, bos_token_id=0, eos_token_id=2, project_dim=768,
+        SMALL,
+        vocab_size=vocab_size,
+        max_position_embeddings=514,
+        type_vocab_size=1,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        project_dim=768,
     )
     vision = dict(SMALL, image_size=224, patch_size=14, projection_dim=768)
     return AltCLIPConfig(text_config=text, vision_config=vision, projection_dim=768)
@@ -230,9 +244,16 @@ def align_config(vocab_size: int) -> AlignConfig:
     feature map), with a 2-layer BERT and a 5-block EfficientNet instead of BERT-base and EfficientNet-B7."""
     text = dict(SMALL, vocab_size=vocab_size, max_position_embeddings=512, type_vocab_size=2, pad_token_id=0)
     vision = dict(
-        image_size=289, width_coefficient=1.0, depth_coefficient=1.0, hidden_dim=640,
-        in_channels=[32, 16, 24, 40, 80], out_channels=[16, 24, 40, 80, 640], kernel_sizes=[3, 3, 5, 3, 3],
-        strides=[1, 2, 2, 2, 2], num_block_repeats=[1, 1, 1, 1, 1], expand_ratios=[1, 6, 6, 6, 1],
+        image_size=289,
+        width_coefficient=1.0,
+        depth_coefficient=1.0,
+        hidden_dim=640,
+        in_channels=[32, 16, 24, 40, 80],
+        out_channels=[16, 24, 40, 80, 640],
+        kernel_sizes=[3, 3, 5, 3, 3],
+        strides=[1, 2, 2, 2, 2],
+        num_block_repeats=[1, 1, 1, 1, 1],
+        expand_ratios=[1, 6, 6, 6, 1],
         depthwise_padding=[],
     )
     return AlignConfig(text_config=text, vision_config=vision, projection_dim=640)
@@ -241,8 +262,11 @@ def align_config(vocab_size: int) -> AlignConfig:
 def vit_config(labels: list[str]) -> ViTConfig:
     """kakaobrain/vit-large-patch16-384's input (384 px, patch 16: 577 tokens), 64-d and 2 layers, course labels."""
     return ViTConfig(
-        **SMALL, image_size=384, patch_size=16,
-        id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)},
+        **SMALL,
+        image_size=384,
+        patch_size=16,
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
     )
 
 
@@ -260,9 +284,16 @@ def _build_align(folder: Path) -> None:
     model = _fill_deterministically(AlignModel(config), {"temperature": config.temperature_init_value})
     model.save_pretrained(folder)
     image_processor = EfficientNetImageProcessorPil(  # kakaobrain/align-base's preprocessor_config.json
-        size={"height": 346, "width": 346}, crop_size={"height": 289, "width": 289}, do_center_crop=True,
-        resample=2, rescale_factor=1 / 127.5, rescale_offset=True, do_normalize=False, include_top=False,
-        image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5],
+        size={"height": 346, "width": 346},
+        crop_size={"height": 289, "width": 289},
+        do_center_crop=True,
+        resample=2,
+        rescale_factor=1 / 127.5,
+        rescale_offset=True,
+        do_normalize=False,
+        include_top=False,
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
     )
     AlignProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
 
@@ -283,7 +314,9 @@ def ensure_standin(name: str, directory: Path | None = None) -> Path:
     if name in ("mini", "tiny"):
         folder = offline_model_dir(name)
         if folder is None:
-            raise FileNotFoundError(f"The offline model '{name}' is not in {MODELS_DIR}: build it with python models/train_mini.py")
+            raise FileNotFoundError(
+                f"The offline model '{name}' is not in {MODELS_DIR}: build it with python models/train_mini.py"
+            )
         return folder
     if name not in BUILDERS:
         raise KeyError(f"No offline stand-in is called '{name}'; the stand-ins are {sorted(set(STAND_INS.values()))}.")

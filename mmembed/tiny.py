@@ -25,13 +25,23 @@ RECIPE_VERSION = "1"
 
 def tiny_config() -> CLIPConfig:
     text = dict(
-        vocab_size=49408, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=2, max_position_embeddings=CONTEXT_LENGTH,
-        bos_token_id=49406, eos_token_id=49407, pad_token_id=49407,
+        vocab_size=49408,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=CONTEXT_LENGTH,
+        bos_token_id=49406,
+        eos_token_id=49407,
+        pad_token_id=49407,
     )
     vision = dict(
-        image_size=224, patch_size=32, hidden_size=64, intermediate_size=128,
-        num_hidden_layers=2, num_attention_heads=2,
+        image_size=224,
+        patch_size=32,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=2,
     )
     return CLIPConfig(text_config=text, vision_config=vision, projection_dim=512)
 

@@ -26,6 +26,7 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 @dataclass
 class Example:
     """One picture and every text that describes it (captions, category words, group names)."""
+
     name: str
     image: Image.Image
     texts: list[str]
@@ -50,17 +51,31 @@ def course_examples(preview_size: int = 128) -> list[Example]:
 
 def mini_config(vocab_size: int) -> CLIPConfig:
     text = dict(
-        vocab_size=vocab_size, hidden_size=128, intermediate_size=512, num_hidden_layers=3, num_attention_heads=4,
-        max_position_embeddings=CONTEXT_LENGTH, bos_token_id=vocab_size - 2, eos_token_id=vocab_size - 1,
+        vocab_size=vocab_size,
+        hidden_size=128,
+        intermediate_size=512,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        max_position_embeddings=CONTEXT_LENGTH,
+        bos_token_id=vocab_size - 2,
+        eos_token_id=vocab_size - 1,
         pad_token_id=vocab_size - 1,
     )
-    vision = dict(image_size=IMAGE_SIZE, patch_size=16, hidden_size=128, intermediate_size=512,
-                  num_hidden_layers=3, num_attention_heads=4)
+    vision = dict(
+        image_size=IMAGE_SIZE,
+        patch_size=16,
+        hidden_size=128,
+        intermediate_size=512,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+    )
     return CLIPConfig(text_config=text, vision_config=vision, projection_dim=512)
 
 
 def mini_processor(tokenizer) -> CLIPProcessor:
-    image_processor = CLIPImageProcessorPil(size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+    image_processor = CLIPImageProcessorPil(
+        size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
+    )
     return CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer)
 
 
@@ -79,7 +94,9 @@ def augment(image: Image.Image, rng: random.Random) -> Image.Image:
     crop_w = min(width, round((area * ratio) ** 0.5))
     crop_h = min(height, round((area / ratio) ** 0.5))
     left, top = rng.randint(0, width - crop_w), rng.randint(0, height - crop_h)
-    image = image.crop((left, top, left + crop_w, top + crop_h)).resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
+    image = image.crop((left, top, left + crop_w, top + crop_h)).resize(
+        (IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR
+    )
     if rng.random() < 0.5:
         image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     for enhance in (ImageEnhance.Brightness, ImageEnhance.Contrast, ImageEnhance.Color):
@@ -116,8 +133,16 @@ def training_batch(examples, indices, processor, rng):
     return pixels, tokens, matches
 
 
-def train(model, processor, examples, steps: int, batch_size: int = 64, learning_rate: float = 2e-3,
-          seed: int = 0, progress: bool = True) -> list[float]:
+def train(
+    model,
+    processor,
+    examples,
+    steps: int,
+    batch_size: int = 64,
+    learning_rate: float = 2e-3,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[float]:
     """Train in place with AdamW and a warm-up + cosine learning rate; returns the loss of every step."""
     rng = random.Random(seed)
     torch.manual_seed(seed)

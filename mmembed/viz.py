@@ -18,8 +18,16 @@ from .images import load_images
 from .manifest import read_manifest
 from .paths import IMAGES_DIR, QUIZ_IMAGE_DIR
 
-KOREAN_FONT_NAMES = ["NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic",
-                     "AppleGothic", "UnDotum", "Baekmuk Gulim"]
+KOREAN_FONT_NAMES = [
+    "NanumGothic",
+    "NanumBarunGothic",
+    "Noto Sans CJK KR",
+    "Noto Sans KR",
+    "Malgun Gothic",
+    "AppleGothic",
+    "UnDotum",
+    "Baekmuk Gulim",
+]
 
 
 def korean_font_name() -> str | None:
@@ -41,14 +49,16 @@ def wrap(caption: str, width: int = 28, max_lines: int = 4) -> str:
     return "\n".join(lines[:max_lines])
 
 
-def contact_sheet(images, captions, columns: int = 10, thumb_inches: float = 1.6, font: str | None = None,
-                  title: str | None = None):
+def contact_sheet(
+    images, captions, columns: int = 10, thumb_inches: float = 1.6, font: str | None = None, title: str | None = None
+):
     """A matplotlib Figure with the pictures in a grid, each with its caption (wrapped) underneath."""
     import matplotlib.pyplot as plt
 
     rows = max(1, -(-len(images) // columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * thumb_inches, rows * thumb_inches * 1.25),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(columns * thumb_inches, rows * thumb_inches * 1.25), squeeze=False
+    )
     text_style = {"fontsize": 7}
     if font:
         text_style["fontfamily"] = font

@@ -55,7 +55,9 @@ def main() -> None:
 
 def compare_with_committed(figures: dict[str, float]) -> int:
     committed = json.loads((MODELS_DIR / "mini" / "metrics.json").read_text())
-    differing = {name: (committed[name], value) for name, value in figures.items() if abs(committed[name] - value) > TOLERANCE}
+    differing = {
+        name: (committed[name], value) for name, value in figures.items() if abs(committed[name] - value) > TOLERANCE
+    }
     for name, (before, now) in differing.items():
         print(f"{name}: committed {before:.3f}, retrained {now:.3f}")
     print("reproduced within", TOLERANCE if not differing else f"NOT reproduced within {TOLERANCE}")

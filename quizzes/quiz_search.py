@@ -40,25 +40,33 @@ def load_images(image_dir=IMAGE_DIR) -> tuple[list[Image.Image], list[str]]:
     (문자열 순서로 정렬하면 val_10이 val_2보다 앞에 옵니다.)
     """
     # TODO
-    raise NotImplementedError('load_images를 완성하세요: 사진 파일을 숫자 순서(val_0, val_1, ..., val_199)로 정렬해 RGB로 열고, (사진 리스트, 파일 이름 리스트)를 돌려주세요.')
+    raise NotImplementedError(
+        "load_images를 완성하세요: 사진 파일을 숫자 순서(val_0, val_1, ..., val_199)로 정렬해 RGB로 열고, (사진 리스트, 파일 이름 리스트)를 돌려주세요."
+    )
 
 
 def embed_images(images, model, processor) -> torch.Tensor:
     """사진 리스트를 32장씩 배치로 임베딩해서 (사진 수, 512) 텐서로 돌려줍니다 (i번째 행 = i번째 사진)."""
     # TODO
-    raise NotImplementedError('embed_images를 완성하세요: 32장씩 processor(images=배치, return_tensors="pt") -> model.get_image_features(...).pooler_output, torch.cat으로 이어 붙여 (사진 수, 512)를 돌려주세요.')
+    raise NotImplementedError(
+        'embed_images를 완성하세요: 32장씩 processor(images=배치, return_tensors="pt") -> model.get_image_features(...).pooler_output, torch.cat으로 이어 붙여 (사진 수, 512)를 돌려주세요.'
+    )
 
 
 def embed_text(text, model, processor) -> torch.Tensor:
     """문장 하나를 임베딩해서 (1, 512) 텐서로 돌려줍니다."""
     # TODO
-    raise NotImplementedError('embed_text를 완성하세요: processor(text=[text], padding=True, return_tensors="pt") -> model.get_text_features(...).pooler_output, (1, 512)를 돌려주세요.')
+    raise NotImplementedError(
+        'embed_text를 완성하세요: processor(text=[text], padding=True, return_tensors="pt") -> model.get_text_features(...).pooler_output, (1, 512)를 돌려주세요.'
+    )
 
 
 def search_top1(text_embedding, image_embeddings, image_filenames) -> str:
     """text_embedding과 코사인 유사도가 가장 큰 사진의 파일 이름(image_filenames 중 하나)을 돌려줍니다."""
     # TODO
-    raise NotImplementedError('search_top1을 완성하세요: 두 임베딩을 길이 1로 정규화하고 text @ image.T로 코사인 유사도를 구한 뒤, argmax 위치의 파일 이름을 돌려주세요.')
+    raise NotImplementedError(
+        "search_top1을 완성하세요: 두 임베딩을 길이 1로 정규화하고 text @ image.T로 코사인 유사도를 구한 뒤, argmax 위치의 파일 이름을 돌려주세요."
+    )
 
 
 def main() -> None:

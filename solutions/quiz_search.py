@@ -42,8 +42,12 @@ def load_images(image_dir=IMAGE_DIR) -> tuple[list[Image.Image], list[str]]:
     ### BEGIN SOLUTION
     # HINT: load_images를 완성하세요: 사진 파일을 숫자 순서(val_0, val_1, ..., val_199)로 정렬해 RGB로 열고, (사진 리스트, 파일 이름 리스트)를 돌려주세요.
     paths = [path for path in Path(image_dir).iterdir() if path.suffix.lower() in (".jpeg", ".jpg", ".png")]
-    # "val_10.JPEG" -> ["val_", 10, ".jpeg"]: 숫자 부분을 int로 비교하면 val_2가 val_10보다 앞에 옵니다
-    paths.sort(key=lambda path: [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)])
+
+    def by_number(path):
+        # "val_10.JPEG" -> ["val_", 10, ".jpeg"]: 숫자 부분을 int로 비교하면 val_2가 val_10보다 앞에 옵니다
+        return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+    paths.sort(key=by_number)
 
     images = []
     for path in paths:
@@ -85,9 +89,9 @@ def search_top1(text_embedding, image_embeddings, image_filenames) -> str:
     """text_embedding과 코사인 유사도가 가장 큰 사진의 파일 이름(image_filenames 중 하나)을 돌려줍니다."""
     ### BEGIN SOLUTION
     # HINT: search_top1을 완성하세요: 두 임베딩을 길이 1로 정규화하고 text @ image.T로 코사인 유사도를 구한 뒤, argmax 위치의 파일 이름을 돌려주세요.
-    text_unit = F.normalize(text_embedding, dim=-1)        # (1, 512), 길이 1
-    image_units = F.normalize(image_embeddings, dim=-1)    # (200, 512), 행마다 길이 1
-    similarity = text_unit @ image_units.T                 # (1, 200): 코사인 유사도
+    text_unit = F.normalize(text_embedding, dim=-1)  # (1, 512), 길이 1
+    image_units = F.normalize(image_embeddings, dim=-1)  # (200, 512), 행마다 길이 1
+    similarity = text_unit @ image_units.T  # (1, 200): 코사인 유사도
     best = similarity.argmax().item()
     return image_filenames[best]
     ### END SOLUTION

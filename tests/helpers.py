@@ -14,9 +14,7 @@ UNREACHABLE_HUB = "http://127.0.0.1:9"
 
 def run_python(args, env=None, timeout=120, cwd=REPO_ROOT):
     """Run `python ARGS` in a fresh process, the way a student would, and return the CompletedProcess."""
-    return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd
-    )
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd)
 
 
 # What the notebooks run on in CI: MMEMBED_OFFLINE=1 puts each lecture's hub model's offline stand-in in its
@@ -33,7 +31,7 @@ def execute_lecture(notebook: Path, timeout: int):
     """Run a lecture notebook top to bottom offline in a real kernel, once per test session.
 
     Returns (executed notebook, seconds, error): the notebook and the time are there even when a cell
-    failed, so a test can report it. Several tests read the same run (tests/test_notebooks.py checks it ran;
+    failed, so a test can report it. Several tests read the same run (tests/lectures/test_notebooks.py checks it ran;
     the claims tests check what its cells printed against what its prose says).
     """
     import nbformat
@@ -45,8 +43,9 @@ def execute_lecture(notebook: Path, timeout: int):
     os.environ.pop("MMEMBED_MODEL", None)  # each lecture's own model (or its stand-in), whatever the shell says
     os.environ.update(OFFLINE_SETTINGS)  # the kernel inherits this process's environment
     try:
-        client = NotebookClient(nb, kernel_name="python3", timeout=timeout,
-                                resources={"metadata": {"path": str(notebook.parent)}})
+        client = NotebookClient(
+            nb, kernel_name="python3", timeout=timeout, resources={"metadata": {"path": str(notebook.parent)}}
+        )
         started = time.monotonic()
         error = None
         try:

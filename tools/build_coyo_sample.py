@@ -89,8 +89,10 @@ def filter_figures(rows: list[dict], mismatched: list[bool]) -> dict:
     bad = np.array(mismatched)
     kept = scores > THRESHOLD
     return {
-        "mismatched": int(bad.sum()), "true": int((~bad).sum()),
-        "mismatched_removed": int((bad & ~kept).sum()), "true_kept": int((~bad & kept).sum()),
+        "mismatched": int(bad.sum()),
+        "true": int((~bad).sum()),
+        "mismatched_removed": int((bad & ~kept).sum()),
+        "true_kept": int((~bad & kept).sum()),
         "true_range": (scores[~bad].min(), np.median(scores[~bad]), scores[~bad].max()),
         "mismatched_range": (scores[bad].min(), np.median(scores[bad]), scores[bad].max()),
     }
@@ -104,8 +106,10 @@ def card(figures: dict) -> str:
     bad_low, bad_median, bad_high = figures["mismatched_range"]
     why = ""
     if bad_high <= THRESHOLD < low:  # say why this threshold only when it is true of the data
-        why = (f", which keeps every true pair (any threshold from {bad_high:.4f} up to {low:.4f}"
-               " splits the rows the same way)")
+        why = (
+            f", which keeps every true pair (any threshold from {bad_high:.4f} up to {low:.4f}"
+            " splits the rows the same way)"
+        )
     return f"""---
 license: other
 pretty_name: COYO-700M course sample

@@ -27,6 +27,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = REPO_ROOT / "solutions" / "quiz_search.py"
 SKELETON = REPO_ROOT / "quizzes" / "quiz_search.py"
 BEGIN, END, HINT = "### BEGIN SOLUTION", "### END SOLUTION", "# HINT:"
+LINE_LENGTH = 120  # ruff's, in pyproject.toml: the skeleton is formatted as the rest of the code
+
+
+def quoted(text: str) -> str:
+    """A string literal as ruff format writes it: double quotes, unless the text holds a double quote."""
+    if '"' in text and "'" not in text:
+        return f"'{text}'"
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def raise_not_implemented(hint: str, indent: str) -> str:
+    """`raise NotImplementedError("hint")`, on one line or, when longer than 120 characters, on three."""
+    line = f"{indent}raise NotImplementedError({quoted(hint)})\n"
+    if len(line) - 1 <= LINE_LENGTH:
+        return line
+    return f"{indent}raise NotImplementedError(\n{indent}    {quoted(hint)}\n{indent})\n"
 
 
 def make_skeleton(solution: str) -> str:
@@ -49,7 +65,7 @@ def make_skeleton(solution: str) -> str:
         if end is None or lines[end].strip() != END:
             raise ValueError(f"line {index + 1}: {BEGIN} is not closed by {END}")
         output.append(f"{indent}# TODO\n")
-        output.append(f"{indent}raise NotImplementedError({hint.removeprefix(HINT).strip()!r})\n")
+        output.append(raise_not_implemented(hint.removeprefix(HINT).strip(), indent))
         index = end + 1
     return "".join(output)
 

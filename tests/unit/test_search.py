@@ -19,7 +19,9 @@ def test_matrix_matches_torch_cosine_similarity_with_unsqueeze():
 
 
 def test_one_dimensional_inputs_are_single_rows():
-    assert cosine_similarity_matrix(torch.tensor([1.0, 0.0]), torch.tensor([[1.0, 0.0], [0.0, 1.0]])).tolist() == [[1.0, 0.0]]
+    assert cosine_similarity_matrix(torch.tensor([1.0, 0.0]), torch.tensor([[1.0, 0.0], [0.0, 1.0]])).tolist() == [
+        [1.0, 0.0]
+    ]
 
 
 def test_mismatched_sizes_are_an_error():

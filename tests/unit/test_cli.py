@@ -6,8 +6,7 @@ import pytest
 from PIL import Image
 
 from mmembed.hub import ignore_patterns_for
-
-from .helpers import run_python
+from tests.helpers import run_python
 
 RESULT_LINE = re.compile(r"^\s*(\d+)\. (\S+)\s+(-?\d\.\d{4})(?:  (.+))?$")
 
@@ -26,7 +25,9 @@ def result_lines(stdout):
 
 
 def test_search_prints_model_and_top_k_with_scores(picture_folder, offline_env):
-    result = run_python(["-m", "mmembed", "search", "A dog", str(picture_folder), "-k", "3", "--model", "tiny"], env=offline_env)
+    result = run_python(
+        ["-m", "mmembed", "search", "A dog", str(picture_folder), "-k", "3", "--model", "tiny"], env=offline_env
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "Model: tiny"
     rows = result_lines(result.stdout)
@@ -52,14 +53,17 @@ def test_search_reports_a_skipped_file_and_goes_on(picture_folder, offline_env):
     assert "Searching 8 images" in result.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["A dog", "{missing}"], "Image folder not found"),
-    (["", "{folder}"], "query is empty"),
-    (["   ", "{folder}"], "query is empty"),
-    (["A dog", "{folder}", "-k", "0"], "-k must be between 1 and the number of images (8)"),
-    (["A dog", "{folder}", "-k", "9"], "-k must be between 1 and the number of images (8)"),
-    (["A dog", "{folder}", "--model", "{missing}"], "No model folder"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["A dog", "{missing}"], "Image folder not found"),
+        (["", "{folder}"], "query is empty"),
+        (["   ", "{folder}"], "query is empty"),
+        (["A dog", "{folder}", "-k", "0"], "-k must be between 1 and the number of images (8)"),
+        (["A dog", "{folder}", "-k", "9"], "-k must be between 1 and the number of images (8)"),
+        (["A dog", "{folder}", "--model", "{missing}"], "No model folder"),
+    ],
+)
 def test_search_errors_are_one_line(picture_folder, offline_env, tmp_path, args, message):
     args = [a.format(folder=picture_folder, missing=tmp_path / "missing") for a in args]
     result = run_python(["-m", "mmembed", "search", *args], env=offline_env)
@@ -80,7 +84,9 @@ def test_check_prints_one_verdict_per_requirement(offline_env):
 
 
 def test_download_without_hub_fails_in_one_line(offline_env):
-    result = run_python(["-m", "mmembed", "download", "--models", "openai/clip-vit-base-patch32"], env=offline_env, timeout=30)
+    result = run_python(
+        ["-m", "mmembed", "download", "--models", "openai/clip-vit-base-patch32"], env=offline_env, timeout=30
+    )
     assert result.returncode == 1
     assert result.stderr.strip() == "error: The Hugging Face Hub cannot be reached, so nothing can be downloaded now."
 

@@ -99,8 +99,11 @@ def test_drawings_are_a_minority():
 
 def test_no_two_quiz_pictures_are_near_duplicates():
     hashes = {name: perceptual_hash(QUIZ_IMAGE_DIR / name) for name in QUIZ_FILES}
-    too_close = [(a, b, int((hashes[a] != hashes[b]).sum())) for a, b in combinations(QUIZ_FILES, 2)
-                 if (hashes[a] != hashes[b]).sum() <= NEAR_DUPLICATE_DISTANCE]
+    too_close = [
+        (a, b, int((hashes[a] != hashes[b]).sum()))
+        for a, b in combinations(QUIZ_FILES, 2)
+        if (hashes[a] != hashes[b]).sum() <= NEAR_DUPLICATE_DISTANCE
+    ]
     assert too_close == []
 
 

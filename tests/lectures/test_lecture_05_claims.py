@@ -1,7 +1,7 @@
 """What lecture 05 (Korean and multilingual CLIP) says, checked.
 
 - Offline tests read the lecture's own offline run (tests/helpers.execute_lecture, shared with
-  tests/test_notebooks.py) and check every number and ranking its prose quotes for the stand-ins ("mini" for
+  tests/lectures/test_notebooks.py) and check every number and ranking its prose quotes for the stand-ins ("mini" for
   openai/clip-vit-base-patch32 and Bingsu/clip-vit-base-patch32-ko, "altclip-tiny" for BAAI/AltCLIP), and the
   token facts directly on the tokenizers (`mmembed.clip_bpe` builds exactly the real CLIP tokenizer).
 - Tests marked `online` check what the prose says about the real hub models; they are skipped where the
@@ -23,11 +23,11 @@ from mmembed.clip_bpe import clip_tokenizer
 from mmembed.images import image_files
 from mmembed.manifest import read_manifest
 from mmembed.paths import CAT_IMAGE, QUIZ_IMAGE_DIR
+from tests.helpers import cell_text
+from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
 
-from .helpers import REPO_ROOT, cell_text, execute_lecture
-
-NOTEBOOK = REPO_ROOT / "lectures" / "05_korean_multilingual_clip.ipynb"
-SECONDS = 90  # tests/test_notebooks.py's limit for this lecture: the same key, so the run is shared
+NOTEBOOK = lecture_path("05")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
 
 REAL_CLIP = "openai/clip-vit-base-patch32"
 KOREAN_CLIP = "Bingsu/clip-vit-base-patch32-ko"
@@ -39,12 +39,10 @@ CAT_LABELS_EN = ["a cat", "a dog", "a car", "a bird"]  # section 4
 
 # --- helpers --------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def nb():
-    executed, seconds, error = execute_lecture(NOTEBOOK, SECONDS)
-    if error is not None:
-        pytest.fail(f"{NOTEBOOK.name} failed offline: {error}")
-    return executed
+    return executed_lecture(NOTEBOOK)[0]
 
 
 def floats(text):
@@ -83,16 +81,24 @@ def distill(teacher, teacher_processor, student_tokenizer):
 
     torch.manual_seed(0)
     config = CLIPTextConfig(
-        vocab_size=len(student_tokenizer), hidden_size=128, intermediate_size=256, num_hidden_layers=2,
-        num_attention_heads=2, max_position_embeddings=77, projection_dim=teacher_units.shape[1],
-        bos_token_id=student_tokenizer.bos_token_id, eos_token_id=student_tokenizer.eos_token_id,
+        vocab_size=len(student_tokenizer),
+        hidden_size=128,
+        intermediate_size=256,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=77,
+        projection_dim=teacher_units.shape[1],
+        bos_token_id=student_tokenizer.bos_token_id,
+        eos_token_id=student_tokenizer.eos_token_id,
         pad_token_id=student_tokenizer.pad_token_id,
     )
     student = CLIPTextModelWithProjection(config)
     korean_inputs = student_tokenizer(quiz_ko, padding=True, truncation=True, return_tensors="pt")
 
     def units(indices):
-        output = student(input_ids=korean_inputs.input_ids[indices], attention_mask=korean_inputs.attention_mask[indices])
+        output = student(
+            input_ids=korean_inputs.input_ids[indices], attention_mask=korean_inputs.attention_mask[indices]
+        )
         return F.normalize(output.text_embeds, dim=-1)
 
     def report():
@@ -120,6 +126,7 @@ def distill(teacher, teacher_processor, student_tokenizer):
 
 # --- the code is the same online and offline -----------------------------------------------------------------
 
+
 def test_every_model_is_loaded_through_course_model():
     """Every `from_pretrained` argument in the lecture is `mmembed.course_model(...)` or a variable assigned from
     it, so the same code loads the real model online and its stand-in offline."""
@@ -136,11 +143,12 @@ def test_every_model_is_loaded_through_course_model():
 
 # --- section 2: tokenizers (offline, real CLIP tokenizer and mini's) ------------------------------------------
 
+
 def test_clip_bpe_breaks_korean_into_byte_pieces_and_mini_keeps_words():
     """Section 2.1: 고양이 is 9 UTF-8 bytes; CLIP: 8 and 10 pieces, mostly not characters; mini: two words,
     two tokens; mini's tokenizer breaks 떡볶이 (not in the course texts) too."""
     clip, mini = clip_tokenizer(), mini_tokenizer()
-    assert len("고양이".encode("utf-8")) == 9
+    assert len("고양이".encode()) == 9
     assert pieces(clip, "a photo of a cat") == pieces(mini, "a photo of a cat") == ["a", "photo", "of", "a", "cat"]
     assert len(pieces(clip, "고양이 사진")) == 8 and pieces(clip, "고양이 사진").count("\ufffd") == 6
     assert len(pieces(clip, "빨간 자동차")) == 10 and set(pieces(clip, "빨간 자동차")) == {"\ufffd"}
@@ -158,7 +166,12 @@ def test_caption_token_counts(nb):
     def mean(tokenizer, texts):
         return sum(len(tokenizer(t).input_ids) - 2 for t in texts) / len(texts)
 
-    clip_en, clip_ko, mini_en, mini_ko = mean(clip, quiz_en), mean(clip, quiz_ko), mean(mini, quiz_en), mean(mini, quiz_ko)
+    clip_en, clip_ko, mini_en, mini_ko = (
+        mean(clip, quiz_en),
+        mean(clip, quiz_ko),
+        mean(mini, quiz_en),
+        mean(mini, quiz_ko),
+    )
     assert (round(clip_ko, 1), round(clip_en, 1), round(mini_ko, 1)) == (13.3, 4.7, 2.6)
     assert 2.5 < clip_ko / clip_en < 3.0
     assert mini_ko < mini_en
@@ -215,6 +228,7 @@ def test_train_new_from_iterator_puts_the_special_tokens_first():
 
 # --- section 3: the Korean CLIP (offline: mini) ----------------------------------------------------------------
 
+
 def test_korean_clip_standin_puts_the_cat_first(nb):
     """Sections 3.1-3.2 with mini: end token 2929 = the highest id; 고양이 0.999; the pipeline gives the same
     probabilities; with the default English template 고양이 is still first but drops to 0.978."""
@@ -259,13 +273,16 @@ def test_distillation_replica_matches_the_notebook(nb):
 
     folder = mmembed.course_model("mini")
     teacher = CLIPModel.from_pretrained(folder).eval()
-    before_cos, before_acc, after_cos, after_acc, _ = distill(teacher, CLIPProcessor.from_pretrained(folder), mini_tokenizer())
+    before_cos, before_acc, after_cos, after_acc, _ = distill(
+        teacher, CLIPProcessor.from_pretrained(folder), mini_tokenizer()
+    )
     text = cell_text(nb, "for step in range(steps):")
     assert f"학습 전 {before_cos:.3f} -> 학습 후 {after_cos:.3f}" in text
     assert f"학습 전 {before_acc:.3f} -> 학습 후 {after_acc:.3f}" in text
 
 
 # --- section 4: AltCLIP (offline: altclip-tiny, random weights) ------------------------------------------------
+
 
 def test_altclip_standin_has_the_real_classes_and_shapes(nb):
     """Section 4: AltCLIPModel / AltCLIPProcessor, XLM-R tokenizer with <s> 0, <pad> 1, </s> 2, [CLS] pooling,
@@ -287,13 +304,19 @@ def test_altclip_standin_has_the_real_classes_and_shapes(nb):
 
 # --- section 5: the KoCLIP demos (offline: mini) ---------------------------------------------------------------
 
+
 def test_image_to_text_top1_is_the_right_category(nb):
     """Section 5.1 with mini: all seven pictures get their category first, with most of the probability."""
     text = cell_text(nb, "category_labels = ")
     top = re.findall(r"([^\s>]+)\s+1위: (\S+) \((\d\.\d+)\)", text)
     assert [(name, label) for name, label, _ in top] == [
-        ("cat.jpg", "고양이"), ("val_0.JPEG", "탈것"), ("val_2.JPEG", "포유류"), ("val_3.JPEG", "과일"),
-        ("val_14.JPEG", "우주"), ("val_31.JPEG", "스포츠"), ("val_58.JPEG", "악기"),
+        ("cat.jpg", "고양이"),
+        ("val_0.JPEG", "탈것"),
+        ("val_2.JPEG", "포유류"),
+        ("val_3.JPEG", "과일"),
+        ("val_14.JPEG", "우주"),
+        ("val_31.JPEG", "스포츠"),
+        ("val_58.JPEG", "악기"),
     ]
     assert all(float(p) > 0.9 for _, _, p in top)
 
@@ -301,13 +324,19 @@ def test_image_to_text_top1_is_the_right_category(nb):
 def test_text_to_image_rankings(nb):
     """Section 5.2 with mini: the rankings the prose describes."""
     text = cell_text(nb, "korean_queries = ")
-    rows = {query.strip(): ast.literal_eval(found) for query, found in re.findall(r"([^\n>]+?)\s+-> (\[[^\n]*\])", text)}
+    rows = {
+        query.strip(): ast.literal_eval(found) for query, found in re.findall(r"([^\n>]+?)\s+-> (\[[^\n]*\])", text)
+    }
     assert rows["빨간 자동차"][:4] == ["빨간 소방차", "스포츠카", "경주용 자동차", "빨간 폭스바겐 비틀"]
     categories = {p.caption_ko: p.category for p in read_manifest() if p.path.startswith("quiz-image/")}
     assert {categories[caption] for caption in rows["악기"]} == {"music"}
     assert rows["하늘을 나는 새"][:4] == ["하늘을 나는 왜가리", "비둘기", "꼬리가 긴 공작", "청둥오리"]
     assert set(rows["우주에 있는 행성"]) == {
-        "깊은 우주에 있는 수많은 은하", "태양", "고리가 있는 토성", "아폴로 달 착륙선", "붉은 행성 화성",
+        "깊은 우주에 있는 수많은 은하",
+        "태양",
+        "고리가 있는 토성",
+        "아폴로 달 착륙선",
+        "붉은 행성 화성",
     }
 
 
@@ -330,6 +359,7 @@ def test_text_to_patch_finds_each_picture_of_the_collage(nb):
 
 
 # --- the real models (need the hub) ---------------------------------------------------------------------------
+
 
 @pytest.mark.online
 def test_real_clip_config_keeps_the_legacy_eos_token_id():
@@ -371,7 +401,9 @@ def test_real_korean_clip_pipeline_matches_the_softmax(korean_clip):
     inputs = processor(text=CAT_LABELS, images=cat, padding=True, truncation=True, return_tensors="pt")
     with torch.inference_mode():
         probs = model(**inputs).logits_per_image.softmax(dim=1)[0]
-    result = pipeline("zero-shot-image-classification", model=KOREAN_CLIP)(cat, candidate_labels=CAT_LABELS, hypothesis_template="{}")
+    result = pipeline("zero-shot-image-classification", model=KOREAN_CLIP)(
+        cat, candidate_labels=CAT_LABELS, hypothesis_template="{}"
+    )
     by_label = {item["label"]: item["score"] for item in result}
     assert torch.allclose(torch.tensor([by_label[label] for label in CAT_LABELS]), probs, atol=1e-4)
     assert result[0]["label"] == "고양이"

@@ -59,7 +59,9 @@ def test_loss_with_one_match_per_row_is_clips_loss():
 
 def test_loss_is_small_when_every_text_finds_its_picture():
     assert contrastive_loss(torch.eye(4) * 100, torch.eye(4)).item() < 1e-6
-    assert contrastive_loss(torch.ones(4, 4) * 5, torch.eye(4)).item() == pytest.approx(torch.log(torch.tensor(4.0)).item())
+    assert contrastive_loss(torch.ones(4, 4) * 5, torch.eye(4)).item() == pytest.approx(
+        torch.log(torch.tensor(4.0)).item()
+    )
 
 
 def test_committed_tokenizer_is_rebuilt_exactly_from_the_course_texts():
@@ -67,6 +69,7 @@ def test_committed_tokenizer_is_rebuilt_exactly_from_the_course_texts():
     rebuilt = train_bilingual_tokenizer([text for example in course_examples() for text in example.texts])
     committed = CLIPProcessor.from_pretrained(MINI_DIR).tokenizer
     assert rebuilt.get_vocab() == committed.get_vocab()
+
     def merges(tokenizer):
         return json.loads(tokenizer.backend_tokenizer.to_str())["model"]["merges"]
 

@@ -40,8 +40,7 @@ from mmembed.models import MINI_DIR
 from mmembed.paths import CAT_IMAGE
 from mmembed.random_weights import weights_fingerprint
 from mmembed.standins import BUILDERS, STAND_INS, course_categories, course_model, ensure_standin
-
-from .helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 TEXTS = ["a photo of a cat", "고양이 사진", "풀밭에 서 있는 회색과 흰색 허스키"]
 KOREAN_LABELS = ["고양이", "강아지", "자동차"]
@@ -143,7 +142,9 @@ def test_align_towers_come_from_the_full_model(cat):
     pixels = AutoImageProcessor.from_pretrained(folder)(cat, return_tensors="pt")["pixel_values"]
     with torch.inference_mode():
         assert torch.equal(text(**tokens).last_hidden_state, full.text_model(**tokens).last_hidden_state)
-        assert torch.equal(vision(pixel_values=pixels).pooler_output, full.vision_model(pixel_values=pixels).pooler_output)
+        assert torch.equal(
+            vision(pixel_values=pixels).pooler_output, full.vision_model(pixel_values=pixels).pooler_output
+        )
     assert isinstance(full.text_model, AlignTextModel) and isinstance(full.vision_model, AlignVisionModel)
 
 
@@ -222,7 +223,13 @@ def test_special_tokens_have_the_real_ids():
     assert ids[0] == 0 and ids[-1] == 2
     bert = AutoTokenizer.from_pretrained(ensure_standin("align-tiny"))
     assert isinstance(bert, BertTokenizer)
-    assert [bert.pad_token_id, bert.unk_token_id, bert.cls_token_id, bert.sep_token_id, bert.mask_token_id] == [0, 100, 101, 102, 103]
+    assert [bert.pad_token_id, bert.unk_token_id, bert.cls_token_id, bert.sep_token_id, bert.mask_token_id] == [
+        0,
+        100,
+        101,
+        102,
+        103,
+    ]
     assert bert("A Photo").input_ids == bert("a photo").input_ids  # uncased, like bert-base-uncased
 
 
@@ -325,7 +332,8 @@ from pathlib import Path
 from transformers import AlignModel, AltCLIPModel, ViTForImageClassification
 from mmembed.random_weights import weights_fingerprint
 from mmembed.standins import ensure_standin
-for name, model_class in [("altclip-tiny", AltCLIPModel), ("align-tiny", AlignModel), ("vit-tiny", ViTForImageClassification)]:
+STAND_INS = [("altclip-tiny", AltCLIPModel), ("align-tiny", AlignModel), ("vit-tiny", ViTForImageClassification)]
+for name, model_class in STAND_INS:
     folder = ensure_standin(name, Path(sys.argv[1]) / name)
     tokenizer = folder / "tokenizer.json"
     vocabulary = hashlib.sha256(tokenizer.read_bytes()).hexdigest() if tokenizer.exists() else "-"
@@ -337,7 +345,10 @@ def test_two_fresh_processes_build_bit_identical_stand_ins(tmp_path):
     runs = [
         subprocess.Popen(
             [sys.executable, "-c", FINGERPRINTS, str(tmp_path / f"build-{i}")],
-            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for i in range(2)
     ]
@@ -349,7 +360,9 @@ def test_two_fresh_processes_build_bit_identical_stand_ins(tmp_path):
     assert len(outputs[0]) == 3 and outputs[0] == outputs[1]
     # and the stand-ins the other tests used are those same models
     shared = {
-        "altclip-tiny": AltCLIPModel, "align-tiny": AlignModel, "vit-tiny": ViTForImageClassification,
+        "altclip-tiny": AltCLIPModel,
+        "align-tiny": AlignModel,
+        "vit-tiny": ViTForImageClassification,
     }
     for line in outputs[0]:
         name, fingerprint, _ = line.split(" ")

@@ -19,8 +19,13 @@ from mmembed.paths import CAT_IMAGE, QUIZ_IMAGE_DIR
 REAL_CLIP = "openai/clip-vit-base-patch32"
 CAT_TEXTS = ["A dog", "A cat", "A nuclear submarine"]  # lecture 01, section 5
 # lecture 02, section 5: text i describes picture i
-HEATMAP_FILES = [CAT_IMAGE, QUIZ_IMAGE_DIR / "val_0.JPEG", QUIZ_IMAGE_DIR / "val_2.JPEG",
-                 QUIZ_IMAGE_DIR / "val_3.JPEG", QUIZ_IMAGE_DIR / "val_14.JPEG"]
+HEATMAP_FILES = [
+    CAT_IMAGE,
+    QUIZ_IMAGE_DIR / "val_0.JPEG",
+    QUIZ_IMAGE_DIR / "val_2.JPEG",
+    QUIZ_IMAGE_DIR / "val_3.JPEG",
+    QUIZ_IMAGE_DIR / "val_14.JPEG",
+]
 HEATMAP_TEXTS = ["a cat", "a hot air balloon", "a zebra", "a pineapple", "a planet"]
 
 
@@ -30,8 +35,9 @@ def cat_scores(model, processor):
     inputs = processor(text=CAT_TEXTS, images=image, return_tensors="pt", padding=True, truncation=True)
     with torch.no_grad():
         image_embeds = model.get_image_features(pixel_values=inputs["pixel_values"]).pooler_output
-        text_embeds = model.get_text_features(input_ids=inputs["input_ids"],
-                                              attention_mask=inputs["attention_mask"]).pooler_output
+        text_embeds = model.get_text_features(
+            input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
+        ).pooler_output
         probs = model(**inputs).logits_per_image.softmax(dim=1)[0]
     cosines = mmembed.cosine_similarity_matrix(image_embeds, text_embeds)[0]
     return cosines, probs
@@ -40,11 +46,13 @@ def cat_scores(model, processor):
 def heatmap_similarity(model, processor):
     """Lecture 02's (5 texts, 5 pictures) cosine similarity matrix."""
     images = [mmembed.load_image(path) for path in HEATMAP_FILES]
-    return mmembed.cosine_similarity_matrix(mmembed.embed_texts(HEATMAP_TEXTS, model, processor),
-                                            mmembed.embed_images(images, model, processor))
+    return mmembed.cosine_similarity_matrix(
+        mmembed.embed_texts(HEATMAP_TEXTS, model, processor), mmembed.embed_images(images, model, processor)
+    )
 
 
 # --- the real CLIP (needs the hub) ------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def real_clip():
@@ -90,6 +98,7 @@ def test_lecture_02_real_clip_values_are_much_smaller_than_mini(real_clip):
 
 
 # --- the offline model mini (what the notebooks show in CI) --------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def mini():
@@ -138,6 +147,7 @@ def test_lecture_02_mini_finds_every_picture_with_a_large_diagonal(mini):
 
 # --- lecture 02's worked examples and shapes ----------------------------------------------------------
 
+
 def numpy_cosine(a, b):
     return np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))
 
@@ -155,11 +165,14 @@ def test_lecture_02_hand_example_is_45_degrees():
     assert math.degrees(math.acos(numpy_cosine(a, b))) == pytest.approx(45)
 
 
-@pytest.mark.parametrize("u, v, expected", [
-    ([1.0, 2.0], [2.0, 4.0], 1.0),     # same direction, twice as long
-    ([2.0, 1.0], [-1.0, 2.0], 0.0),    # perpendicular
-    ([2.0, 1.0], [-2.0, -1.0], -1.0),  # opposite
-])
+@pytest.mark.parametrize(
+    "u, v, expected",
+    [
+        ([1.0, 2.0], [2.0, 4.0], 1.0),  # same direction, twice as long
+        ([2.0, 1.0], [-1.0, 2.0], 0.0),  # perpendicular
+        ([2.0, 1.0], [-2.0, -1.0], -1.0),  # opposite
+    ],
+)
 def test_lecture_02_special_angles(u, v, expected):
     assert numpy_cosine(np.array(u), np.array(v)) == pytest.approx(expected, abs=1e-12)
 

@@ -11,21 +11,40 @@ from PIL import Image
 from mmembed import coyo
 from mmembed.manifest import read_manifest
 from mmembed.paths import REPO_ROOT
-
-from .helpers import run_python
+from tests.helpers import run_python
 
 # COYO-700M's columns, in order. Source: the "Meta-Attributes" table of
 # https://github.com/kakaobrain/coyo-dataset/blob/main/README.md and the "Data Fields" table of the hub card
 # https://huggingface.co/datasets/kakaobrain/coyo-700m (the same 17 names in the same order in both).
 COYO_COLUMNS = [
-    "id", "url", "text", "width", "height", "image_phash", "text_length", "word_count",
-    "num_tokens_bert", "num_tokens_gpt", "num_faces", "clip_similarity_vitb32", "clip_similarity_vitl14",
-    "nsfw_score_opennsfw2", "nsfw_score_gantman", "watermark_score", "aesthetic_score_laion_v2",
+    "id",
+    "url",
+    "text",
+    "width",
+    "height",
+    "image_phash",
+    "text_length",
+    "word_count",
+    "num_tokens_bert",
+    "num_tokens_gpt",
+    "num_faces",
+    "clip_similarity_vitb32",
+    "clip_similarity_vitl14",
+    "nsfw_score_opennsfw2",
+    "nsfw_score_gantman",
+    "watermark_score",
+    "aesthetic_score_laion_v2",
 ]
 # What no model here can compute honestly: null in every row of the sample.
 NULL_COLUMNS = [
-    "num_tokens_bert", "num_tokens_gpt", "num_faces", "clip_similarity_vitl14",
-    "nsfw_score_opennsfw2", "nsfw_score_gantman", "watermark_score", "aesthetic_score_laion_v2",
+    "num_tokens_bert",
+    "num_tokens_gpt",
+    "num_faces",
+    "clip_similarity_vitl14",
+    "nsfw_score_opennsfw2",
+    "nsfw_score_gantman",
+    "watermark_score",
+    "aesthetic_score_laion_v2",
 ]
 BUILD_SCRIPT = REPO_ROOT / "tools" / "build_coyo_sample.py"
 
@@ -102,7 +121,10 @@ def test_the_filter_works_on_the_stream_as_the_card_says(build, stream, rows):
     true_kept = sum(row["id"] in own for row in kept)
     removed = 200 - len(own) - (len(kept) - true_kept)
     card = (coyo.SAMPLE_DIR / "README.md").read_text(encoding="utf-8")
-    claim = f"**{removed} of the {200 - len(own)} mismatched rows are removed and\n{true_kept} of the {len(own)} true rows are kept.**"
+    claim = (
+        f"**{removed} of the {200 - len(own)} mismatched rows are removed and\n"
+        f"{true_kept} of the {len(own)} true rows are kept.**"
+    )
     assert claim in card
 
 
@@ -114,7 +136,9 @@ def test_jsonl_holds_one_object_per_line():
 
 def test_offline_switch_picks_the_sample(monkeypatch, capsys):
     monkeypatch.setenv("MMEMBED_OFFLINE", "1")
-    monkeypatch.setattr(coyo, "hub_reachable", lambda: pytest.fail("the hub must not be asked when offline is asked for"))
+    monkeypatch.setattr(
+        coyo, "hub_reachable", lambda: pytest.fail("the hub must not be asked when offline is asked for")
+    )
     assert coyo.course_dataset() == str(coyo.SAMPLE_DIR)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "MMEMBED_OFFLINE=1" in err and "200 rows" in err

@@ -9,8 +9,7 @@ import torch.nn.functional as F
 
 import mmembed
 from mmembed.paths import QUIZ_IMAGE_DIR
-
-from .helpers import REPO_ROOT, run_python
+from tests.helpers import REPO_ROOT, run_python
 
 SOLUTION = REPO_ROOT / "solutions" / "quiz_search.py"
 SKELETON = REPO_ROOT / "quizzes" / "quiz_search.py"
@@ -31,11 +30,16 @@ skeleton = import_file(SKELETON, "quiz_search_skeleton")
 
 
 def expected_lines(top1):
-    return ["Total 200 images are loaded!", "Image Embedding's shape: (200, 512)",
-            "Text Embedding's shape: (1, 512)", f"Top-1: {top1}"]
+    return [
+        "Total 200 images are loaded!",
+        "Image Embedding's shape: (200, 512)",
+        "Text Embedding's shape: (1, 512)",
+        f"Top-1: {top1}",
+    ]
 
 
 # --- the skeleton is the solution with its answers taken out -------------------------------------------------
+
 
 def test_skeleton_is_generated_from_the_solution():
     expected = tool.make_skeleton(SOLUTION.read_text(encoding="utf-8"))
@@ -54,15 +58,24 @@ def test_check_mode_fails_on_a_stale_skeleton(tmp_path):
 
 def test_make_skeleton_keeps_indentation_and_rejects_broken_regions():
     source = "def f():\n    ### BEGIN SOLUTION\n    # HINT: f를 쓰세요\n    return 1\n    ### END SOLUTION\n"
-    assert tool.make_skeleton(source) == "def f():\n    # TODO\n    raise NotImplementedError('f를 쓰세요')\n"
-    for broken in (source.replace("    ### END SOLUTION\n", ""), source.replace("# HINT: ", "# "),
-                   "x = 1\n### END SOLUTION\n"):
+    assert tool.make_skeleton(source) == 'def f():\n    # TODO\n    raise NotImplementedError("f를 쓰세요")\n'
+    long_hint = source.replace("f를 쓰세요", "아주 " * 50 + '"따옴표"')
+    assert tool.make_skeleton(long_hint) == (
+        "def f():\n    # TODO\n    raise NotImplementedError(\n        '" + "아주 " * 50 + '"따옴표"\'\n    )\n'
+    )
+    for broken in (
+        source.replace("    ### END SOLUTION\n", ""),
+        source.replace("# HINT: ", "# "),
+        "x = 1\n### END SOLUTION\n",
+    ):
         with pytest.raises(ValueError):
             tool.make_skeleton(broken)
 
 
 def public_names(module):
-    return {name: value for name, value in vars(module).items() if not name.startswith("_") and not inspect.ismodule(value)}
+    return {
+        name: value for name, value in vars(module).items() if not name.startswith("_") and not inspect.ismodule(value)
+    }
 
 
 def test_skeleton_keeps_every_public_name_and_signature():
@@ -87,6 +100,7 @@ def test_skeleton_fails_with_the_korean_hint(offline_env):
 
 
 # --- the solution prints the four lines and agrees with mmembed -----------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def mini_top1():

@@ -3,7 +3,7 @@
 - Tests marked `online` check every sentence that states what the real `openai/clip-vit-base-patch32` returns;
   they are skipped where the Hugging Face Hub cannot be reached (see the project's conftest.py).
 - The other tests check, offline, the tensor facts the lectures teach, the token counts of the real CLIP
-  tokenizer (`mmembed.clip_bpe` builds exactly the real one; tests/test_real_clip_claims.py checks that
+  tokenizer (`mmembed.clip_bpe` builds exactly the real one; tests/lectures/test_real_clip_claims.py checks that
   online) and what the lectures say about the offline model `mini` (which the notebooks use in CI).
 """
 
@@ -82,6 +82,7 @@ class QuizSearch:
 
 # --- lecture 03: tensors (offline) -------------------------------------------------------------------------
 
+
 def test_argmax_is_the_position_and_max_is_the_value():
     """Lecture 03, section 2: the seed lecture said 99; argmax is 2, max is 99."""
     scores = torch.tensor([-2, 1, 99, 8])
@@ -111,6 +112,7 @@ def test_topk_along_dim_1_of_a_2d_tensor():
 
 # --- lecture 04: tokens (offline; the real CLIP's tokenizer) -----------------------------------------------
 
+
 def test_clip_tokenizer_breaks_korean_into_byte_pieces():
     """Lecture 04, section 7.1: English words are one token each; each Hangul syllable is 3 UTF-8 bytes and
     comes out as pieces that are not characters on their own."""
@@ -119,7 +121,7 @@ def test_clip_tokenizer_breaks_korean_into_byte_pieces():
     def pieces(text):
         return [tokenizer.decode([i]) for i in tokenizer(text).input_ids[1:-1]]
 
-    assert len("빨".encode("utf-8")) == 3
+    assert len("빨".encode()) == 3
     assert pieces("a red car") == ["a", "red", "car"]
     assert pieces("a musical instrument") == ["a", "musical", "instrument"]
     assert len(pieces("빨간 자동차")) == 10 and set(pieces("빨간 자동차")) == {"\ufffd"}
@@ -139,6 +141,7 @@ def test_korean_captions_need_more_than_twice_the_clip_tokens_of_english_ones():
 
 
 # --- mini, the offline model the notebooks run with in CI ----------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def mini():
@@ -161,7 +164,9 @@ def test_mini_top1_fits_each_dog_query(mini):
 def test_mini_placeholder_is_not_the_quiz_2_answer(mini):
     """Lecture 03, section 6 starts students from "a dog": it must not already solve quiz 2."""
     images, names = mmembed.load_images(TOPK_IMAGE_DIR)
-    found = mmembed.search(mmembed.embed_texts(QUIZ_2_PLACEHOLDER, *mini), mmembed.embed_images(images, *mini), names, 3)
+    found = mmembed.search(
+        mmembed.embed_texts(QUIZ_2_PLACEHOLDER, *mini), mmembed.embed_images(images, *mini), names, 3
+    )
     assert {name for name, _ in found} != QUIZ_2_TARGET
 
 
@@ -205,6 +210,7 @@ def test_mini_english_and_korean_queries_share_most_of_their_top5(mini_search):
 
 # --- the real CLIP (needs the hub) ------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def real_clip():
     return mmembed.load_clip(REAL_CLIP, device="cpu")
@@ -237,8 +243,9 @@ def test_real_clip_dog_cosines_are_small(real_clip):
 def test_real_clip_placeholder_is_not_the_quiz_2_answer(real_clip):
     """Lecture 03, section 6: "a dog" must not already solve quiz 2 with the real CLIP either."""
     images, names = mmembed.load_images(TOPK_IMAGE_DIR)
-    found = mmembed.search(mmembed.embed_texts(QUIZ_2_PLACEHOLDER, *real_clip),
-                           mmembed.embed_images(images, *real_clip), names, 3)
+    found = mmembed.search(
+        mmembed.embed_texts(QUIZ_2_PLACEHOLDER, *real_clip), mmembed.embed_images(images, *real_clip), names, 3
+    )
     assert {name for name, _ in found} != QUIZ_2_TARGET
 
 

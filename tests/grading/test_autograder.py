@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from autograder import config
+from tests.helpers import REPO_ROOT, run_python
 
-from .helpers import REPO_ROOT, run_python
+pytestmark = pytest.mark.slow
 
 SOLUTION_TEXT = (REPO_ROOT / "solutions" / "quiz_search.py").read_text(encoding="utf-8")
 SKELETON_TEXT = (REPO_ROOT / "quizzes" / "quiz_search.py").read_text(encoding="utf-8")
@@ -30,14 +31,14 @@ def edit(old, new, text=SOLUTION_TEXT):
     return text.replace(old, new, 1)
 
 
-FAKE_TENSOR = '''
+FAKE_TENSOR = """
     class Fake:  # pretends to be the right tensor
         shape = torch.Size((200, 512))
         def __eq__(self, other): return True
         def __hash__(self): return 0
     return Fake()
-'''
-FORCE_FULL_MARKS = '''
+"""
+FORCE_FULL_MARKS = """
 import json, pathlib
 for name in ("results.json",):
     pathlib.Path(name).write_text(json.dumps({"score": 12, "max_score": 12, "tests": []}))
@@ -46,17 +47,18 @@ try:
     checks.score_all = lambda got, ref: [(n, p, "ok") for n, p in __import__("autograder.config").config.POINTS.items()]
 except Exception:
     pass
-'''
-CONFTEST = '''
+"""
+CONFTEST = """
 import pytest
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     report.outcome = "passed"
-'''
+"""
 
-HARDCODED_MAIN = '''
+HARDCODED_MAIN = """
 def main() -> None:
     print("Total 200 images are loaded!")
     print("Image Embedding's shape: (200, 512)")
@@ -65,13 +67,13 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-'''
+"""
 # Runs in load_images (which then still works): leaves a process behind in a session of its own, overwrites a
 # file of the grader's user and kills the grader. As root the grader gives each child a throwaway uid, so all
 # three fail (only then is this student in the class: as an ordinary user the kill would end the batch).
 ESCAPE_MARKER = f"autograder-escape-{os.getpid()}"
 GRADER_FILE = Path(tempfile.gettempdir()) / f"{ESCAPE_MARKER}.txt"
-ESCAPE = f'''
+ESCAPE = f"""
     import os, pathlib, signal, subprocess, sys
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)  # {ESCAPE_MARKER}"], start_new_session=True,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -83,29 +85,53 @@ ESCAPE = f'''
         os.kill(os.getppid(), signal.SIGKILL)
     except OSError:
         pass
-    paths = ['''
+    paths = ["""
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 # name -> (files, expected score)
 STUDENTS = {
     "a_solution": ({"quiz_search.py": SOLUTION_TEXT}, ALL),
     "b_skeleton": ({"quiz_search.py": SKELETON_TEXT}, 0),
-    "c_string_order": ({"quiz_search.py": edit("    paths.sort(key=", "    paths.sort()\n    0 and paths.sort(key=")},
-                       ALL - POINTS["load_images"]),  # main() still prints the right Top-1: names and pictures agree
-    "d_hardcoded": ({"quiz_search.py": edit("    return image_filenames[best]", '    return "val_2.JPEG"')},
-                    ALL - SEARCH - POINTS["main_output"]),  # main() runs with a hidden QUERY: val_2 is wrong there
+    "c_string_order": (
+        {"quiz_search.py": edit("    paths.sort(key=by_number)", "    paths.sort()")},
+        ALL - POINTS["load_images"],
+    ),  # main() still prints the right Top-1: names and pictures agree
+    "d_hardcoded": (
+        {"quiz_search.py": edit("    return image_filenames[best]", '    return "val_2.JPEG"')},
+        ALL - SEARCH - POINTS["main_output"],
+    ),  # main() runs with a hidden QUERY: val_2 is wrong there
     "e_sys_exit": ({"quiz_search.py": edit("import mmembed\n", "import mmembed\nimport sys\nsys.exit(0)\n")}, 0),
-    "f_os_exit": ({"quiz_search.py": edit("    batch_size = 32\n", "    import os\n    os._exit(0)\n    batch_size = 32\n")},
-                  ALL - EMBED_IMAGES - POINTS["main_output"]),
-    "g_endless": ({"quiz_search.py": edit("    text_unit = F.normalize", "    import signal\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
-                                          "    while True:\n        pass\n    text_unit = F.normalize")},
-                  ALL - SEARCH - POINTS["main_output"]),
-    "h_fake_tensor": ({"quiz_search.py": edit("    return torch.cat(chunks)\n", FAKE_TENSOR)},
-                      ALL - EMBED_IMAGES - POINTS["main_output"]),
-    "j_hardcoded_main": ({"quiz_search.py": SOLUTION_TEXT[: SOLUTION_TEXT.index("def main()")] + HARDCODED_MAIN + "    main()\n"},
-                         ALL - POINTS["main_output"]),
-    "i_planted_files": ({"quiz_search.py": SKELETON_TEXT, "sitecustomize.py": FORCE_FULL_MARKS, "conftest.py": CONFTEST,
-                         "pytest.ini": "[pytest]\naddopts = -p no:terminal\n"}, 0),
+    "f_os_exit": (
+        {"quiz_search.py": edit("    batch_size = 32\n", "    import os\n    os._exit(0)\n    batch_size = 32\n")},
+        ALL - EMBED_IMAGES - POINTS["main_output"],
+    ),
+    "g_endless": (
+        {
+            "quiz_search.py": edit(
+                "    text_unit = F.normalize",
+                "    import signal\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+                "    while True:\n        pass\n    text_unit = F.normalize",
+            )
+        },
+        ALL - SEARCH - POINTS["main_output"],
+    ),
+    "h_fake_tensor": (
+        {"quiz_search.py": edit("    return torch.cat(chunks)\n", FAKE_TENSOR)},
+        ALL - EMBED_IMAGES - POINTS["main_output"],
+    ),
+    "j_hardcoded_main": (
+        {"quiz_search.py": SOLUTION_TEXT[: SOLUTION_TEXT.index("def main()")] + HARDCODED_MAIN + "    main()\n"},
+        ALL - POINTS["main_output"],
+    ),
+    "i_planted_files": (
+        {
+            "quiz_search.py": SKELETON_TEXT,
+            "sitecustomize.py": FORCE_FULL_MARKS,
+            "conftest.py": CONFTEST,
+            "pytest.ini": "[pytest]\naddopts = -p no:terminal\n",
+        },
+        0,
+    ),
 }
 
 if ROOT:
@@ -121,8 +147,10 @@ def graded_class(tmp_path_factory):
         for name, text in files.items():
             (root / "submissions" / student / name).write_text(text, encoding="utf-8")
     started = time.monotonic()
-    result = run_python(["-m", "autograder", str(root / "submissions"), "--results", str(root / "results"),
-                         "--timeout", str(TIMEOUT)], timeout=1200)  # cwd: the repo (autograder is not installed)
+    result = run_python(
+        ["-m", "autograder", str(root / "submissions"), "--results", str(root / "results"), "--timeout", str(TIMEOUT)],
+        timeout=1200,
+    )  # cwd: the repo (autograder is not installed)
     seconds = time.monotonic() - started
     print(f"\n[autograder] {len(STUDENTS)} submissions in {seconds:.0f} s ({seconds / len(STUDENTS):.1f} s each)")
     assert result.returncode == 0, result.stderr
@@ -147,7 +175,9 @@ def test_grades_csv_has_one_row_per_student(graded_class):
         rows = list(csv.DictReader(file))
     assert [row["student"] for row in rows] == sorted(STUDENTS)
     assert {row["student"]: int(row["score"]) for row in rows} == {s: score for s, (_, score) in STUDENTS.items()}
-    assert not (root / "results.json").exists() and not (REPO_ROOT / "results.json").exists()  # sitecustomize.py never ran
+    assert (
+        not (root / "results.json").exists() and not (REPO_ROOT / "results.json").exists()
+    )  # sitecustomize.py never ran
 
 
 def test_the_skeleton_gets_a_message_per_check(graded_class):

@@ -38,11 +38,11 @@ from mmembed.coyo import COLUMNS, COYO_ID, SAMPLE_DIR
 from mmembed.manifest import read_manifest
 from mmembed.paths import CAT_IMAGE
 from mmembed.standins import course_categories, ensure_standin
+from tests.helpers import cell_text, run_python
+from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
 
-from .helpers import REPO_ROOT, cell_text, execute_lecture, run_python
-
-NOTEBOOK = REPO_ROOT / "lectures" / "06_align_vit_coyo.ipynb"
-SECONDS_LIMIT = 90  # the limit tests/test_notebooks.py gives lectures 05-06 (shared run: same arguments)
+NOTEBOOK = lecture_path("06")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
 ALIGN_ID = "kakaobrain/align-base"
 VIT_ID = "kakaobrain/vit-large-patch16-384"
 
@@ -51,8 +51,14 @@ ALIGN_TEXTS = ["a photo of a cat", "a photo of a dog", "a photo of a car", "a ph
 ALIGN_LABELS = ["cat", "dog", "car", "bird"]
 # Section 4 (from data/coyo-sample/README.md): the columns that are null in every row of the sample.
 SAMPLE_NULL_COLUMNS = {
-    "num_tokens_bert", "num_tokens_gpt", "num_faces", "clip_similarity_vitl14",
-    "nsfw_score_opennsfw2", "nsfw_score_gantman", "watermark_score", "aesthetic_score_laion_v2",
+    "num_tokens_bert",
+    "num_tokens_gpt",
+    "num_faces",
+    "clip_similarity_vitl14",
+    "nsfw_score_opennsfw2",
+    "nsfw_score_gantman",
+    "watermark_score",
+    "aesthetic_score_laion_v2",
 }
 # Section 3.3: the ImageNet-1k cat classes the prose names, by index in the usual ImageNet label list.
 IMAGENET_CATS = {281: "tabby, tabby cat", 282: "tiger cat", 285: "Egyptian cat"}
@@ -61,21 +67,27 @@ CARD_ROW = {
     "id": 841814333321,
     "url": "https://blog.dogsof.com/wp-content/uploads/2021/03/Image-from-iOS-5-e1614711641382.jpg",
     "text": "A Pomsky dog sitting and smiling in field of orange flowers",
-    "width": 1000, "height": 988, "image_phash": "c9b6a7d8469c1959", "text_length": 59, "word_count": 11,
-    "num_tokens_bert": 13, "num_tokens_gpt": 12, "num_faces": 0,
-    "clip_similarity_vitb32": 0.4296875, "clip_similarity_vitl14": 0.35205078125,
-    "nsfw_score_opennsfw2": 0.00031447410583496094, "nsfw_score_gantman": 0.03298913687467575,
-    "watermark_score": 0.1014641746878624, "aesthetic_score_laion_v2": 5.435476303100586,
+    "width": 1000,
+    "height": 988,
+    "image_phash": "c9b6a7d8469c1959",
+    "text_length": 59,
+    "word_count": 11,
+    "num_tokens_bert": 13,
+    "num_tokens_gpt": 12,
+    "num_faces": 0,
+    "clip_similarity_vitb32": 0.4296875,
+    "clip_similarity_vitl14": 0.35205078125,
+    "nsfw_score_opennsfw2": 0.00031447410583496094,
+    "nsfw_score_gantman": 0.03298913687467575,
+    "watermark_score": 0.1014641746878624,
+    "aesthetic_score_laion_v2": 5.435476303100586,
 }
 
 
 @pytest.fixture(scope="module")
 def nb():
-    """The lecture executed offline, shared with tests/test_notebooks.py (execute_lecture caches it)."""
-    executed, _, error = execute_lecture(NOTEBOOK, SECONDS_LIMIT)
-    if error is not None:
-        pytest.fail(f"{NOTEBOOK.name} failed offline: {error}")
-    return executed
+    """The lecture executed offline, shared with tests/lectures/test_notebooks.py (execute_lecture caches it)."""
+    return executed_lecture(NOTEBOOK)[0]
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +115,14 @@ def lecture_filter(threshold):
     for marker in ("MAX_WATERMARK =", "def keep(row):"):
         tree = ast.parse(code_cell(saved, marker).source)
         wanted = [
-            node for node in tree.body
+            node
+            for node in tree.body
             if (isinstance(node, ast.FunctionDef) and node.name == "keep")
-            or (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id in {"MAX_WATERMARK", "MAX_NSFW", "NSFW_COLUMNS"})
+            or (
+                isinstance(node, ast.Assign)
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id in {"MAX_WATERMARK", "MAX_NSFW", "NSFW_COLUMNS"}
+            )
         ]
         exec(compile(ast.Module(wanted, type_ignores=[]), NOTEBOOK.name, "exec"), namespace)
     return namespace["keep"]
@@ -121,14 +137,19 @@ def sample_rows_with_truth():
 
 # --- the saved notebook ---------------------------------------------------------------------------------------
 
+
 def test_code_is_the_same_online_and_offline():
     """Section 1: the lecture loads by hub id through course_model / course_dataset, never a stand-in by name."""
     saved = nbformat.read(NOTEBOOK, as_version=4)
     code = "\n".join(c.source for c in saved.cells if c.cell_type == "code")
-    strings = [node.value for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    strings = [
+        node.value
+        for node in ast.walk(ast.parse(code))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
     assert code.count('mmembed.course_model("kakaobrain/align-base")') >= 2
     assert code.count('mmembed.course_model("kakaobrain/vit-large-patch16-384")') == 2
-    assert "AlignModel.from_pretrained(mmembed.course_model(\"kakaobrain/align-base\"))" in code
+    assert 'AlignModel.from_pretrained(mmembed.course_model("kakaobrain/align-base"))' in code
     assert "dataset_name = course_dataset()" in code
     assert 'load_dataset(dataset_name, split="train", streaming=True)' in code
     assert "islice(stream, N_ROWS)" in code
@@ -141,13 +162,28 @@ def test_prose_says_where_the_numbers_come_from():
     """Sections 1-4: the prose names the stand-ins, says their numbers mean nothing, and that the sample's
     clip_similarity_vitb32 is mini's, not ViT-B/32's."""
     text = markdown(nbformat.read(NOTEBOOK, as_version=4))
-    for phrase in ("align-tiny", "vit-tiny", "무작위 가중치", "이 숫자에는 뜻이 없습니다", "CLIP ViT-B/32의 값이 아니라",
-                   "`mini`", "transformers 5.x에서 바뀐 점", "CC-BY-4.0", "747M", "2.32B", "1.8B", "0.28",
-                   "Jia et al. (2021)", "Dosovitskiy et al. (2020)", "Schuhmann et al. (2022)"):
+    for phrase in (
+        "align-tiny",
+        "vit-tiny",
+        "무작위 가중치",
+        "이 숫자에는 뜻이 없습니다",
+        "CLIP ViT-B/32의 값이 아니라",
+        "`mini`",
+        "transformers 5.x에서 바뀐 점",
+        "CC-BY-4.0",
+        "747M",
+        "2.32B",
+        "1.8B",
+        "0.28",
+        "Jia et al. (2021)",
+        "Dosovitskiy et al. (2020)",
+        "Schuhmann et al. (2022)",
+    ):
         assert phrase in text, phrase
 
 
 # --- ALIGN (offline: align-tiny) ---------------------------------------------------------------------------
+
 
 def test_align_cells_print_the_real_sizes(nb):
     """Sections 2.1-2.2: 640-d embeddings, temperature instead of logit_scale, 64 tokens by default,
@@ -201,10 +237,12 @@ def test_tower_trap_cells_print_what_the_prose_says(nb):
     assert "AlignTextModel / AlignVisionModel" in towers
     assert "사진 탑의 특징 맵: (1, 640, 9, 9)" in towers
     assert "따로 불러온 AlignTextModel == 전체 모델의 글 탑? False" in towers
-    for check in ("align_model.text_model     == 전체 모델의 글 탑? True",
-                  "text_projection([CLS])     == get_text_features? True",
-                  "vision_model pooler_output == get_image_features? True",
-                  "pooler_output == 특징 맵의 평균? True"):
+    for check in (
+        "align_model.text_model     == 전체 모델의 글 탑? True",
+        "text_projection([CLS])     == get_text_features? True",
+        "vision_model pooler_output == get_image_features? True",
+        "pooler_output == 특징 맵의 평균? True",
+    ):
         assert check in towers
 
 
@@ -214,8 +252,10 @@ def test_tower_classes_load_none_of_an_align_checkpoint_and_key_mapping_fixes_it
     still prints a LOAD REPORT (for the other tower's weights). The real checkpoint: see the online test."""
     folder = ensure_standin("align-tiny")
     full = AlignModel.from_pretrained(folder)
-    for tower_class, prefix, inside in ((AlignTextModel, "text_model", full.text_model),
-                                        (AlignVisionModel, "vision_model", full.vision_model)):
+    for tower_class, prefix, inside in (
+        (AlignTextModel, "text_model", full.text_model),
+        (AlignVisionModel, "vision_model", full.vision_model),
+    ):
         caplog.clear()
         tower, info = tower_class.from_pretrained(folder, output_loading_info=True)
         assert "LOAD REPORT" in caplog.text
@@ -263,8 +303,11 @@ def test_align_embeddings_are_not_normalised_and_the_model_divides_by_temperatur
     model, processor = AlignModel.from_pretrained(folder), AlignProcessor.from_pretrained(folder)
     inputs = processor(text=ALIGN_TEXTS, images=cat, return_tensors="pt")
     with torch.no_grad():
-        text = model.get_text_features(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                                       token_type_ids=inputs["token_type_ids"]).pooler_output
+        text = model.get_text_features(
+            input_ids=inputs["input_ids"],
+            attention_mask=inputs["attention_mask"],
+            token_type_ids=inputs["token_type_ids"],
+        ).pooler_output
         image = model.get_image_features(pixel_values=inputs["pixel_values"]).pooler_output
         logits = model(**inputs).logits_per_image
     assert not torch.allclose(text.norm(dim=-1), torch.ones(4), atol=0.01)
@@ -275,6 +318,7 @@ def test_align_embeddings_are_not_normalised_and_the_model_divides_by_temperatur
 
 
 # --- ViT (offline: vit-tiny) -------------------------------------------------------------------------------
+
 
 def test_vit_cells_print_577_tokens(nb):
     """Sections 3.1-3.2: 384 px, patch 16, 24 x 24 = 576 patches + [CLS] = 577 tokens; the stand-in has
@@ -327,14 +371,21 @@ def test_vit_image_processor_without_torchvision_warns_and_auto_is_quiet():
     assert by_name.returncode == 0, by_name.stderr
     assert by_name.stdout.strip() == "ViTImageProcessorPil"
     assert "requires torchvision" in by_name.stderr
-    auto = run_python(["-c", "import sys; from transformers import AutoImageProcessor; "
-                             "print(type(AutoImageProcessor.from_pretrained(sys.argv[1])).__name__)", str(folder)])
+    auto = run_python(
+        [
+            "-c",
+            "import sys; from transformers import AutoImageProcessor; "
+            "print(type(AutoImageProcessor.from_pretrained(sys.argv[1])).__name__)",
+            str(folder),
+        ]
+    )
     assert auto.returncode == 0, auto.stderr
     assert auto.stdout.strip() == "ViTImageProcessorPil"
     assert "torchvision" not in auto.stderr
 
 
 # --- COYO (offline: the 200-row sample) ---------------------------------------------------------------------
+
 
 def test_coyo_first_row_and_nulls_as_the_prose_says(nb):
     """Sections 4.1-4.3: a streamed IterableDataset with COYO's 17 columns; the first row is val_0 (a hot air
@@ -406,6 +457,7 @@ def test_lecture_filter_handles_none_and_real_coyo_rows():
 
 # --- the real models and data (need the hub) ---------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def real_align():
     return AlignModel.from_pretrained(ALIGN_ID), AlignProcessor.from_pretrained(ALIGN_ID)
@@ -426,11 +478,21 @@ def test_real_align_has_the_sizes_the_lecture_gives(real_align, cat):
     inputs = processor(text=ALIGN_TEXTS, images=cat, return_tensors="pt")
     assert inputs["input_ids"].shape == (4, 64) and inputs["pixel_values"].shape == (1, 3, 289, 289)
     assert inputs["pixel_values"].min() >= -1 and inputs["pixel_values"].max() <= 1
-    assert processor.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0][:7].tolist()) == \
-        ["[CLS]", "a", "photo", "of", "a", "cat", "[SEP]"]
+    assert processor.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0][:7].tolist()) == [
+        "[CLS]",
+        "a",
+        "photo",
+        "of",
+        "a",
+        "cat",
+        "[SEP]",
+    ]
     with torch.no_grad():
-        text = model.get_text_features(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                                       token_type_ids=inputs["token_type_ids"])
+        text = model.get_text_features(
+            input_ids=inputs["input_ids"],
+            attention_mask=inputs["attention_mask"],
+            token_type_ids=inputs["token_type_ids"],
+        )
         image = model.get_image_features(pixel_values=inputs["pixel_values"])
     assert text.pooler_output.shape == (4, 640) and image.pooler_output.shape == (1, 640)
     assert image.last_hidden_state.shape == (1, 640, 9, 9)
@@ -444,10 +506,16 @@ def test_real_align_zero_shot_picks_the_cat(real_align, cat):
     the pipeline, which agree."""
     model, processor = real_align
     with torch.no_grad():
-        probabilities = model(**processor(text=ALIGN_TEXTS, images=cat, return_tensors="pt")).logits_per_image.softmax(-1)[0]
+        probabilities = model(**processor(text=ALIGN_TEXTS, images=cat, return_tensors="pt")).logits_per_image.softmax(
+            -1
+        )[0]
     assert probabilities.argmax().item() == 0, probabilities
-    classify = pipeline("zero-shot-image-classification", model=model, tokenizer=processor.tokenizer,
-                        image_processor=processor.image_processor)
+    classify = pipeline(
+        "zero-shot-image-classification",
+        model=model,
+        tokenizer=processor.tokenizer,
+        image_processor=processor.image_processor,
+    )
     answer = classify(cat, candidate_labels=ALIGN_LABELS, hypothesis_template="a photo of a {}")
     assert answer[0]["label"] == "cat"
     by_hand = dict(zip(ALIGN_LABELS, probabilities.tolist()))
@@ -533,10 +601,14 @@ def test_lecture_runs_online_with_the_real_models_and_data(monkeypatch):
     monkeypatch.delenv("MMEMBED_MODEL", raising=False)
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     online = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(online, kernel_name="python3", timeout=1800,
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        online, kernel_name="python3", timeout=1800, resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
     assert "hidden size   : 768" in cell_text(online, "align_model = AlignModel.from_pretrained")
-    probabilities = [float(p) for p in re.findall(r"확률 = ([0-9.]+)", cell_text(online, "logits = cosine / align_model.temperature"))]
+    probabilities = [
+        float(p)
+        for p in re.findall(r"확률 = ([0-9.]+)", cell_text(online, "logits = cosine / align_model.temperature"))
+    ]
     assert probabilities.index(max(probabilities)) == 0
     assert "(1, 577, 1024)" in cell_text(online, "patch_projection = ")
     first = re.search(r"^1위  (.+?)\s+[0-9.]+$", cell_text(online, "top5 = class_probabilities.topk(5)"), re.M).group(1)

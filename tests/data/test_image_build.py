@@ -15,6 +15,8 @@ import pytest
 
 from mmembed.paths import IMAGES_DIR
 
+pytestmark = pytest.mark.slow
+
 BUILD_SCRIPT = IMAGES_DIR / "build_images.py"
 
 
@@ -34,11 +36,15 @@ def test_rebuild_reproduces_committed_files(tmp_path):
         pytest.skip("apt-get/dpkg-deb not available: cannot fetch the Debian image sources")
     if not os.environ.get("CI"):
         pytest.importorskip("skimage", reason="scikit-image (pinned in images/build_images.py) is not installed")
-    result = subprocess.run([sys.executable, str(BUILD_SCRIPT), "--out", str(tmp_path)],
-                            capture_output=True, text=True, timeout=1200)
+    result = subprocess.run(
+        [sys.executable, str(BUILD_SCRIPT), "--out", str(tmp_path)], capture_output=True, text=True, timeout=1200
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     built = {path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*") if path.is_file()}
     assert built == set(committed_outputs())
-    different = [relative for relative in sorted(built)
-                 if (tmp_path / relative).read_bytes() != (IMAGES_DIR / relative).read_bytes()]
+    different = [
+        relative
+        for relative in sorted(built)
+        if (tmp_path / relative).read_bytes() != (IMAGES_DIR / relative).read_bytes()
+    ]
     assert different == [], f"rebuilt files differ from the committed ones: {different[:10]}"

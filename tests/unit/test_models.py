@@ -9,8 +9,7 @@ from transformers import CLIPModel, CLIPProcessor
 import mmembed
 from mmembed.clip_bpe import BPE_FILE, BPE_SHA256, clip_tokenizer
 from mmembed.tiny import ensure_tiny, weights_fingerprint
-
-from .helpers import run_python
+from tests.helpers import run_python
 
 # sha256 over the tiny model's parameters (mmembed.tiny.weights_fingerprint); the same on every machine.
 TINY_FINGERPRINT = "b89c08f6c43382017d3c697aedd4dbe4f9f228054340a40c74b018aefadd95fa"
@@ -139,7 +138,9 @@ def test_named_hub_model_offline_fails_fast_with_one_sentence(offline_env):
 
 
 def test_no_name_and_no_hub_falls_back_to_an_offline_model_and_says_so(offline_env):
-    result = run_python(["-c", "import mmembed; m, p = mmembed.load_clip(); print('using', m.mmembed_name)"], env=offline_env)
+    result = run_python(
+        ["-c", "import mmembed; m, p = mmembed.load_clip(); print('using', m.mmembed_name)"], env=offline_env
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("using")[-1].strip() == "mini"  # the trained offline model, not random tiny
     notes = [line for line in result.stderr.splitlines() if line.startswith("[mmembed]")]

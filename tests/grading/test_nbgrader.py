@@ -21,8 +21,9 @@ import pytest
 
 from autograder import recheck
 from autograder.canary import CANARY_ID, CANARY_SOURCE, PROBE_MARK
+from tests.helpers import REPO_ROOT, UNREACHABLE_HUB
 
-from .helpers import REPO_ROOT, UNREACHABLE_HUB
+pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "quiz_notebooks"
 SOURCE = REPO_ROOT / "solutions" / ASSIGNMENT
@@ -32,7 +33,9 @@ NOTEBOOKS = ["quiz1_cosine_similarity", "quiz2_topk_text", "quiz7_find_pictures"
 QUIZ7_TARGETS = recheck.QUIZ7_TARGETS  # the five pictures of quiz 7 (test_rechecked_targets_are_the_notebooks)
 # grade_id -> points, as the source notebooks set them
 POINTS = {
-    "quiz1_rowwise_test": 2, "quiz1_pairwise_test": 2, "quiz1_relation_test": 1,
+    "quiz1_rowwise_test": 2,
+    "quiz1_pairwise_test": 2,
+    "quiz1_relation_test": 1,
     "quiz2_top3_test": 4,
     **{f"quiz7_{name.split('.')[0]}_test": 1 for name in QUIZ7_TARGETS},
 }
@@ -45,11 +48,20 @@ def nbgrader(root: Path, *args: str, timeout: int = 600) -> subprocess.Completed
     """Run `nbgrader ARGS` in `root` with the course's config, offline, the way an instructor would."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "MMEMBED_"))}
     env.update(
-        MMEMBED_MODEL="mini", HF_HUB_OFFLINE="1", HF_ENDPOINT=UNREACHABLE_HUB, HF_HOME=str(root / ".hf-home"),
+        MMEMBED_MODEL="mini",
+        HF_HUB_OFFLINE="1",
+        HF_ENDPOINT=UNREACHABLE_HUB,
+        HF_HOME=str(root / ".hf-home"),
         PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),  # nbgrader calls `alembic`
         PYTHONWARNINGS="ignore::DeprecationWarning",
     )
-    command = [sys.executable, "-m", "nbgrader", *args, f"--NbGrader.config_file={root / 'autograder' / 'nbgrader_config.py'}"]
+    command = [
+        sys.executable,
+        "-m",
+        "nbgrader",
+        *args,
+        f"--NbGrader.config_file={root / 'autograder' / 'nbgrader_config.py'}",
+    ]
     result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
     print(f"$ nbgrader {' '.join(args)} -> exit {result.returncode}")
     return result
@@ -75,7 +87,9 @@ def solved(release_nb, source_nb):
     for grade_id, cell in cells_by_grade_id(nb).items():
         if cell.metadata["nbgrader"].get("solution"):
             lines = solutions[grade_id].source.splitlines()
-            cell.source = "\n".join(line for line in lines if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+            cell.source = "\n".join(
+                line for line in lines if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
+            )
     return nb
 
 
@@ -85,7 +99,7 @@ def answer(nb, grade_id: str, source: str):
     return nb
 
 
-NOISY_QUIZ2_ANSWER = '''answer_text = "a dog's head"
+NOISY_QUIZ2_ANSWER = """answer_text = "a dog's head"
 
 # Library noise on stderr *inside the graded cell* (as torch/transformers print it): must not cost points.
 import sys
@@ -101,28 +115,28 @@ def _noisy_get_text_features(*args, **kwargs):
 
 
 model.get_text_features = _noisy_get_text_features
-'''
+"""
 
 # Answers that disarm the tests in the kernel, each a different way; the canaries must catch every one.
-DISARM_QUIZ1 = '''rowwise = F.cosine_similarity(vec1, vec2, dim=1)
+DISARM_QUIZ1 = """rowwise = F.cosine_similarity(vec1, vec2, dim=1)
 pairwise = F.cosine_similarity(vec1, vec2, dim=1)  # wrong shape...
 np.testing.assert_allclose = lambda *args, **kwargs: None  # ...and the value checks disarmed
-'''
-DISARM_QUIZ2 = '''answer_text = "a cat"
+"""
+DISARM_QUIZ2 = """answer_text = "a cat"
 # Drop every line that starts with assert, in every cell from now on (the canary's too).
 get_ipython().input_transformers_post.append(
     lambda lines: [line for line in lines if not line.lstrip().startswith("assert")])
-'''
-DISARM_QUIZ7 = '''answer_texts = {name: "a cat" for name in TARGET_NAMES}
+"""
+DISARM_QUIZ7 = """answer_texts = {name: "a cat" for name in TARGET_NAMES}
 # Cleverer: disarm only the test cells ("채점" in their first line) and leave the last cell alone.
 def _pass_tests(lines):
     return ["pass\\n"] if lines and "채점" in lines[0] else lines
 get_ipython().input_transformers_post.append(_pass_tests)
-'''
+"""
 # Answers that fool the tests without touching anything the canaries watch: the notebook's own list of
 # picture names answers every lookup with the name the running test expects. Only the grader's own search
 # (autograder/recheck.py) sees through it.
-PLANTED_QUIZ7 = '''answer_texts = {name: "a cat" for name in TARGET_NAMES}
+PLANTED_QUIZ7 = """answer_texts = {name: "a cat" for name in TARGET_NAMES}
 
 
 class _AlwaysTheExpectedName(list):
@@ -131,34 +145,42 @@ class _AlwaysTheExpectedName(list):
 
 
 quiz_names = _AlwaysTheExpectedName(quiz_names)
-'''
+"""
 
 
 def make_submissions(release: dict, source: dict) -> dict[str, dict]:
     """{student: {notebook: nb}} and the expected scores are in EXPECTED below."""
     full = {name: solved(release[name], source[name]) for name in NOTEBOOKS}
-    quiz7_partial = "answer_texts = {}\n" + "\n".join([
-        'answer_texts["val_134.JPEG"] = "the Eiffel Tower"',
-        'answer_texts["val_169.JPEG"] = "a rooster"',
-        'answer_texts["val_194.JPEG"] = "a basketball"',
-        'answer_texts["val_167.JPEG"] = "val_167.JPEG"',  # a file name, not a description: no point
-    ])  # val_175 left out
+    quiz7_partial = "answer_texts = {}\n" + "\n".join(
+        [
+            'answer_texts["val_134.JPEG"] = "the Eiffel Tower"',
+            'answer_texts["val_169.JPEG"] = "a rooster"',
+            'answer_texts["val_194.JPEG"] = "a basketball"',
+            'answer_texts["val_167.JPEG"] = "val_167.JPEG"',  # a file name, not a description: no point
+        ]
+    )  # val_175 left out
     return {
         "solution": full,
         "untouched": dict(release),
         "partial": {
             "quiz1_cosine_similarity": answer(
-                answer(release["quiz1_cosine_similarity"], "quiz1_rowwise_answer",
-                       "rowwise = F.cosine_similarity(vec1, vec2, dim=1)"),
-                "quiz1_pairwise_answer", "pairwise = F.cosine_similarity(vec1, vec2, dim=1)  # no unsqueeze: (2,)"),
+                answer(
+                    release["quiz1_cosine_similarity"],
+                    "quiz1_rowwise_answer",
+                    "rowwise = F.cosine_similarity(vec1, vec2, dim=1)",
+                ),
+                "quiz1_pairwise_answer",
+                "pairwise = F.cosine_similarity(vec1, vec2, dim=1)  # no unsqueeze: (2,)",
+            ),
             "quiz2_topk_text": answer(release["quiz2_topk_text"], "quiz2_answer", NOISY_QUIZ2_ANSWER),
             "quiz7_find_pictures": answer(release["quiz7_find_pictures"], "quiz7_answer", quiz7_partial),
         },
         # Wrong answer, and the locked test cell replaced by `pass`: nbgrader restores the cell from the gradebook.
         "locked_edit": {
             **release,
-            "quiz2_topk_text": answer(answer(release["quiz2_topk_text"], "quiz2_answer", 'answer_text = "a cat"'),
-                                      "quiz2_top3_test", "pass"),
+            "quiz2_topk_text": answer(
+                answer(release["quiz2_topk_text"], "quiz2_answer", 'answer_text = "a cat"'), "quiz2_top3_test", "pass"
+            ),
         },
         "planted": {"quiz7_find_pictures": answer(release["quiz7_find_pictures"], "quiz7_answer", PLANTED_QUIZ7)},
         "disarmed": {
@@ -172,8 +194,14 @@ def make_submissions(release: dict, source: dict) -> dict[str, dict]:
 EXPECTED = {
     "solution": POINTS,
     "untouched": dict.fromkeys(POINTS, 0),
-    "partial": {**dict.fromkeys(POINTS, 0), "quiz1_rowwise_test": 2, "quiz2_top3_test": 4,
-                "quiz7_val_134_test": 1, "quiz7_val_169_test": 1, "quiz7_val_194_test": 1},
+    "partial": {
+        **dict.fromkeys(POINTS, 0),
+        "quiz1_rowwise_test": 2,
+        "quiz2_top3_test": 4,
+        "quiz7_val_134_test": 1,
+        "quiz7_val_169_test": 1,
+        "quiz7_val_194_test": 1,
+    },
     "locked_edit": dict.fromkeys(POINTS, 0),
     "disarmed": dict.fromkeys(POINTS, 0),
     "planted": dict.fromkeys(POINTS, 0),
@@ -228,11 +256,13 @@ def test_source_notebooks_pass_validate(course):
 def test_committed_release_is_the_generated_one(course):
     check_ran(course["runs"]["generate"])
     fresh = course["root"] / "quizzes" / ASSIGNMENT
-    assert sorted(p.name for p in RELEASE.iterdir()) == sorted(p.name for p in fresh.iterdir()), \
+    assert sorted(p.name for p in RELEASE.iterdir()) == sorted(p.name for p in fresh.iterdir()), (
         "quizzes/quiz_notebooks/ holds other files than nbgrader generates"
+    )
     for name in NOTEBOOKS:
         assert normalised(RELEASE / f"{name}.ipynb") == normalised(fresh / f"{name}.ipynb"), (
-            f"quizzes/{ASSIGNMENT}/{name}.ipynb is stale: regenerate it (README: nbgrader generate_assignment)")
+            f"quizzes/{ASSIGNMENT}/{name}.ipynb is stale: regenerate it (README: nbgrader generate_assignment)"
+        )
 
 
 def test_release_hides_solutions_and_hidden_tests():
@@ -253,8 +283,11 @@ def grades(root: Path) -> dict[str, dict[str, float]]:
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         return {
-            student: {grade.name: grade.score for nb in gradebook.find_submission(ASSIGNMENT, student).notebooks
-                      for grade in nb.grades}
+            student: {
+                grade.name: grade.score
+                for nb in gradebook.find_submission(ASSIGNMENT, student).notebooks
+                for grade in nb.grades
+            }
             for student in EXPECTED
         }
 
@@ -271,25 +304,34 @@ def test_autograde_scores(course):
 
 def test_disarmed_tests_are_caught_and_the_student_is_told_why(course):
     for name, reason in DISARM_REASONS.items():
-        autograded = nbformat.read(course["root"] / "autograded" / "disarmed" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
+        autograded = nbformat.read(
+            course["root"] / "autograded" / "disarmed" / ASSIGNMENT / f"{name}.ipynb", as_version=4
+        )
         tests = [cell for grade_id, cell in cells_by_grade_id(autograded).items() if grade_id in POINTS]
         for cell in tests:
             first = cell.outputs[0]
             assert first.output_type == "error" and first.ename == "IntegrityCheckFailed", (name, cell.outputs)
             assert "채점 무결성 확인 실패" in first.evalue and reason in first.evalue, (name, first.evalue)
         assert not any(PROBE_MARK in cell.metadata for cell in autograded.cells), "the probes must be taken out"
-    honest = nbformat.read(course["root"] / "autograded" / "solution" / ASSIGNMENT / "quiz7_find_pictures.ipynb", as_version=4)
+    honest = nbformat.read(
+        course["root"] / "autograded" / "solution" / ASSIGNMENT / "quiz7_find_pictures.ipynb", as_version=4
+    )
     canary = cells_by_grade_id(honest)[CANARY_ID]
-    assert [(o.ename, o.evalue) for o in canary.outputs if o.output_type == "error"] == [("AssertionError", "CANARY-end: OK")]
+    assert [(o.ename, o.evalue) for o in canary.outputs if o.output_type == "error"] == [
+        ("AssertionError", "CANARY-end: OK")
+    ]
     assert "Integrity check failed" in course["runs"]["autograde"].stderr  # the instructor sees it in the log
 
 
 def test_planted_answers_are_caught_by_the_graders_own_search(course):
-    autograded = nbformat.read(course["root"] / "autograded" / "planted" / ASSIGNMENT / "quiz7_find_pictures.ipynb", as_version=4)
+    autograded = nbformat.read(
+        course["root"] / "autograded" / "planted" / ASSIGNMENT / "quiz7_find_pictures.ipynb", as_version=4
+    )
     for name in QUIZ7_TARGETS:
         cell = cells_by_grade_id(autograded)[f"quiz7_{name.split('.')[0]}_test"]
-        assert not [o for o in cell.outputs if o.output_type == "error" and o.ename != "RecheckFailed"], \
+        assert not [o for o in cell.outputs if o.output_type == "error" and o.ename != "RecheckFailed"], (
             "the kernel's own test passed: the planted list fooled it, as intended"
+        )
         assert cell.outputs[0].ename == "RecheckFailed" and "채점기 재확인 실패" in cell.outputs[0].evalue
         assert name not in cell.outputs[0].evalue
 
@@ -305,8 +347,15 @@ def test_every_quiz_notebook_ends_with_the_locked_canary():
         for name in NOTEBOOKS:
             nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
             last = [cell for cell in nb.cells if cell.cell_type == "code"][-1]
-            assert last.source == CANARY_SOURCE, f"{folder.name}/{name}: the last code cell is not autograder.canary.CANARY_SOURCE"
-            assert last.metadata["nbgrader"] == {**last.metadata["nbgrader"], "grade_id": CANARY_ID, "locked": True, "grade": False}
+            assert last.source == CANARY_SOURCE, (
+                f"{folder.name}/{name}: the last code cell is not autograder.canary.CANARY_SOURCE"
+            )
+            assert last.metadata["nbgrader"] == {
+                **last.metadata["nbgrader"],
+                "grade_id": CANARY_ID,
+                "locked": True,
+                "grade": False,
+            }
 
 
 def test_export_has_one_row_per_student(course):

@@ -4,42 +4,31 @@ at least one figure; every committed notebook is stored without outputs."""
 import nbformat
 import pytest
 
-from .helpers import REPO_ROOT, execute_lecture
+from tests.helpers import REPO_ROOT
+from tests.lectures.conftest import LECTURES, executed_lecture, lecture_group, seconds_limit
 
-LECTURES = sorted((REPO_ROOT / "lectures").glob("*.ipynb"))
+pytestmark = pytest.mark.slow
+
 COMMITTED = sorted(
-    path for folder in ("lectures", "quizzes", "solutions") for path in (REPO_ROOT / folder).rglob("*.ipynb")
+    path
+    for folder in ("lectures", "quizzes", "solutions")
+    for path in (REPO_ROOT / folder).rglob("*.ipynb")
     if ".ipynb_checkpoints" not in path.parts
 )
-# per notebook, on 2 CPU cores; issue 5 asks under 60 s for lectures 01-04, issue 7 under 90 s for 05-06
-SECONDS_LIMIT = {
-    "01_modality_and_clip.ipynb": 60,
-    "02_cosine_similarity.ipynb": 60,
-    "03_topk_search.ipynb": 60,
-    "04_image_search.ipynb": 60,
-    "05_korean_multilingual_clip.ipynb": 90,
-    "06_align_vit_coyo.ipynb": 90,
-    "07_train_your_own_clip.ipynb": 180,
-}
-DEFAULT_SECONDS_LIMIT = 120
 
 
 def names(paths):
     return [path.relative_to(REPO_ROOT).as_posix() for path in paths]
 
 
-def run_offline(notebook):
-    """The lecture executed offline (MMEMBED_OFFLINE=1), shared with the claims tests; fails on a cell error."""
-    nb, seconds, error = execute_lecture(notebook, SECONDS_LIMIT.get(notebook.name, DEFAULT_SECONDS_LIMIT))
-    if error is not None:
-        pytest.fail(f"{notebook.name} failed offline: {error}")
-    return nb, seconds
-
-
-@pytest.mark.parametrize("notebook", LECTURES, ids=names(LECTURES))
+@pytest.mark.parametrize(
+    "notebook",
+    [pytest.param(path, marks=pytest.mark.xdist_group(lecture_group(path))) for path in LECTURES],
+    ids=names(LECTURES),
+)
 def test_lecture_runs_top_to_bottom(notebook, record_property):
-    nb, seconds = run_offline(notebook)
-    limit = SECONDS_LIMIT.get(notebook.name, DEFAULT_SECONDS_LIMIT)
+    nb, seconds = executed_lecture(notebook)
+    limit = seconds_limit(notebook)
     record_property("seconds", round(seconds, 1))
     print(f"{notebook.name}: {seconds:.0f} s with MMEMBED_OFFLINE=1")
 
@@ -52,8 +41,11 @@ def test_lecture_runs_top_to_bottom(notebook, record_property):
 @pytest.mark.parametrize("notebook", COMMITTED, ids=names(COMMITTED))
 def test_committed_notebook_has_no_outputs(notebook):
     nb = nbformat.read(notebook, as_version=4)
-    dirty = [index for index, cell in enumerate(nb.cells)
-             if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)]
+    dirty = [
+        index
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
+    ]
     assert not dirty, f"{notebook.name}: cells {dirty} have outputs or execution counts; clear them before committing"
 
 

@@ -69,8 +69,16 @@ def test_texts_longer_than_the_context_are_truncated(tiny):
     assert embed_texts([long_text], model, processor).shape == (1, 512)
 
 
-@pytest.mark.parametrize("texts, message", [([], "at least one text"), ([""], "empty"), (["   "], "empty"),
-                                            (["A dog", ""], "Text 1 is empty"), ([None], "not a string")])
+@pytest.mark.parametrize(
+    "texts, message",
+    [
+        ([], "at least one text"),
+        ([""], "empty"),
+        (["   "], "empty"),
+        (["A dog", ""], "Text 1 is empty"),
+        ([None], "not a string"),
+    ],
+)
 def test_bad_texts_get_a_clear_error(tiny, texts, message):
     with pytest.raises(ValueError, match=message):
         embed_texts(texts, *tiny)

@@ -8,13 +8,16 @@ from PIL import Image  # noqa: E402
 
 from mmembed.paths import TOPK_IMAGE_DIR  # noqa: E402
 from mmembed.viz import folder_sheet, wrap  # noqa: E402
-
-from .helpers import run_python  # noqa: E402
+from tests.helpers import run_python  # noqa: E402
 
 
 def test_wrap_keeps_line_breaks_and_limits_lines():
     assert wrap("dog_0.png\na photo of a grey and white husky dog standing on grass", width=20).split("\n") == [
-        "dog_0.png", "a photo of a grey", "and white husky dog", "standing on grass"]
+        "dog_0.png",
+        "a photo of a grey",
+        "and white husky dog",
+        "standing on grass",
+    ]
     assert len(wrap("word " * 50, width=10, max_lines=3).split("\n")) == 3
 
 
@@ -26,7 +29,9 @@ def test_folder_sheet_shows_every_picture_with_its_caption():
 
 
 def test_command_line_writes_a_png(tmp_path):
-    result = run_python(["-m", "mmembed.viz", str(TOPK_IMAGE_DIR), "--out", str(tmp_path / "sheet.png"), "--columns", "3"])
+    result = run_python(
+        ["-m", "mmembed.viz", str(TOPK_IMAGE_DIR), "--out", str(tmp_path / "sheet.png"), "--columns", "3"]
+    )
     assert result.returncode == 0, result.stderr
     with Image.open(tmp_path / "sheet.png") as sheet:
         assert sheet.width > 200 and sheet.height > 200

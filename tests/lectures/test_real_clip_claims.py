@@ -39,9 +39,14 @@ def test_lecture_07_real_clip_recognises_pictures_it_never_saw(real_clip):
 
     model, processor = real_clip
     files = ["horse.png", "motorcycle_right.png", "camera.png", "page.png"]
-    texts = ["a black-and-white silhouette of a horse", "a red motorcycle", "a person looking at a camera on a tripod",
-             "a page of text about the segmentation"]
+    texts = [
+        "a black-and-white silhouette of a horse",
+        "a red motorcycle",
+        "a person looking at a camera on a tripod",
+        "a page of text about the segmentation",
+    ]
     images = [mmembed.load_image(Path(skimage.data.data_dir) / name) for name in files]
-    similarity = mmembed.cosine_similarity_matrix(mmembed.embed_texts(texts, model, processor),
-                                                  mmembed.embed_images(images, model, processor))
+    similarity = mmembed.cosine_similarity_matrix(
+        mmembed.embed_texts(texts, model, processor), mmembed.embed_images(images, model, processor)
+    )
     assert similarity.argmax(dim=1).tolist() == [0, 1, 2, 3]

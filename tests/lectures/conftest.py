@@ -1,0 +1,48 @@
+"""The lectures, each run once per test session offline (MMEMBED_OFFLINE=1) in a real kernel.
+
+`executed_lecture(name)` owns the time limits: every test that reads a lecture's run gets the same run. Under
+pytest-xdist, the tests of one lecture share a worker through their `xdist_group` (see `lecture_group`).
+"""
+
+import pytest
+
+from tests.helpers import REPO_ROOT, execute_lecture
+
+LECTURES_DIR = REPO_ROOT / "lectures"
+LECTURES = sorted(LECTURES_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+# Seconds a lecture may take offline on 2 CPU cores (the whole notebook, and each cell).
+SECONDS_LIMIT = {
+    "01": 60,
+    "02": 60,
+    "03": 60,
+    "04": 90,
+    "05": 90,
+    "06": 90,
+    "07": 180,
+}
+DEFAULT_SECONDS_LIMIT = 180
+
+
+def seconds_limit(notebook) -> int:
+    return SECONDS_LIMIT.get(notebook.name[:2], DEFAULT_SECONDS_LIMIT)
+
+
+def lecture_group(notebook) -> str:
+    """The xdist group of a lecture's tests, so its one run is shared by every test that reads it."""
+    return f"lecture-{notebook.name[:2]}"
+
+
+def lecture_path(prefix: str):
+    """lectures/<prefix>_*.ipynb, e.g. lecture_path("05")."""
+    matches = [path for path in LECTURES if path.name.startswith(prefix)]
+    assert len(matches) == 1, f"{len(matches)} lectures start with {prefix!r}"
+    return matches[0]
+
+
+def executed_lecture(notebook):
+    """(executed notebook, seconds) of the lecture's one offline run; the test fails if a cell failed."""
+    nb, seconds, error = execute_lecture(notebook, seconds_limit(notebook))
+    if error is not None:
+        pytest.fail(f"{notebook.name} failed offline: {error}")
+    return nb, seconds
