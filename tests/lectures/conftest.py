@@ -9,9 +9,10 @@ import pytest
 from tests.helpers import REPO_ROOT, execute_lecture
 
 LECTURES_DIR = REPO_ROOT / "lectures"
-LECTURES = sorted(LECTURES_DIR.glob("[0-9][0-9]_*.ipynb"))
+LECTURES = sorted(LECTURES_DIR.glob("[0-9][0-9]*_*.ipynb"))
 
-# Seconds a lecture may take offline on 2 CPU cores (the whole notebook, and each cell).
+# Seconds a lecture may take offline on 2 CPU cores (the whole notebook, and each cell), by its number
+# ("05a" for lectures/05a_*.ipynb).
 SECONDS_LIMIT = {
     "01": 60,
     "02": 60,
@@ -24,19 +25,23 @@ SECONDS_LIMIT = {
 DEFAULT_SECONDS_LIMIT = 180
 
 
+def lecture_number(notebook) -> str:
+    return notebook.name.split("_", 1)[0]
+
+
 def seconds_limit(notebook) -> int:
-    return SECONDS_LIMIT.get(notebook.name[:2], DEFAULT_SECONDS_LIMIT)
+    return SECONDS_LIMIT.get(lecture_number(notebook), DEFAULT_SECONDS_LIMIT)
 
 
 def lecture_group(notebook) -> str:
     """The xdist group of a lecture's tests, so its one run is shared by every test that reads it."""
-    return f"lecture-{notebook.name[:2]}"
+    return f"lecture-{lecture_number(notebook)}"
 
 
-def lecture_path(prefix: str):
-    """lectures/<prefix>_*.ipynb, e.g. lecture_path("05")."""
-    matches = [path for path in LECTURES if path.name.startswith(prefix)]
-    assert len(matches) == 1, f"{len(matches)} lectures start with {prefix!r}"
+def lecture_path(number: str):
+    """lectures/<number>_*.ipynb, e.g. lecture_path("05")."""
+    matches = [path for path in LECTURES if lecture_number(path) == number]
+    assert len(matches) == 1, f"{len(matches)} lectures are numbered {number!r}"
     return matches[0]
 
 
