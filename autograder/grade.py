@@ -1,95 +1,113 @@
-"""Grade one submission: stage it, run the child (again after a crash, for the steps left), score what came back."""
+"""Grade one submission: read it safely, run the child (again after a crash, for the steps left), score the data.
 
-import json
+The status says how grading went, for the instructor's grades.csv:
+"ok", "timeout" (a step hit the time limit), "crashed" (the child died or could not import the file),
+"no file" (nothing to grade), "refused" (a link, empty, binary, not UTF-8, over 1 MB),
+"no sandbox" (the class was graded without the sandbox, see bubblewrap.status()).
+"""
+
 import secrets
-import shutil
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import config, sandbox
-from .checks import Received, score_all
+from . import config, runner
+from .checks import CheckResult, Received, failed, score_all
 from .reference import Reference
+from .submission import read_submission
 
 STEPS = ["load_images", "embed_images", "embed_text", "search_top1", "main"]
-MAX_JSON_BYTES = 1_000_000
 
 
-def read_json(path: Path):
-    """A dict from the child, or None (missing, too big, not JSON, not a dict)."""
-    try:
-        if path.stat().st_size > MAX_JSON_BYTES:
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+@dataclass
+class Graded:
+    checks: list[CheckResult]
+    status: str
+    seconds: float
+    log: list[str] = field(default_factory=list)  # for the instructor (stderr tails of crashed children)
+
+    @property
+    def score(self) -> int:
+        return sum(check.score for check in self.checks)
 
 
-def search_inputs(io_dir: Path, ref: Reference):
-    """The reference embeddings in a random order under random names; returns (names, name -> real filename)."""
+@dataclass
+class Limits:
+    timeout: float = config.DEFAULT_TIMEOUT
+    memory_gb: float = config.DEFAULT_MEMORY_GB
+    threads: int = 1
+    timeout_reason: str = ""  # why the limit is what it is, for the feedback
+
+
+def all_failed(message: str) -> list[CheckResult]:
+    return [failed(name, message) for name in config.POINTS]
+
+
+def search_inputs(ref: Reference):
+    """The reference embeddings in a random order under random names: (arrays for the child, names, name -> file)."""
     order = np.random.default_rng(secrets.randbits(64)).permutation(len(ref.names))
     names = [f"img_{secrets.token_hex(4)}.JPEG" for _ in order]
-    np.save(io_dir / "search_images.npy", ref.image_embeddings[order])
-    np.save(io_dir / "search_texts.npy", ref.text_embeddings)
-    return names, {name: ref.names[i] for name, i in zip(names, order)}
+    arrays = {"search_images": ref.image_embeddings[order], "search_texts": ref.text_embeddings}
+    return arrays, names, {name: ref.names[i] for name, i in zip(names, order)}
 
 
-def why(status: str, timeout: float, where: str) -> str:
+def why(status: str, limits: Limits, where: str) -> str:
     if status == "timeout":
-        return f"{where} 시간 제한({timeout:g}초)을 넘겨 중단했습니다"
+        because = f" {limits.timeout_reason}" if limits.timeout_reason else ""
+        return f"{where} 시간 제한({limits.timeout:g}초)을 넘겨 중단했습니다.{because}"
+    if status == "too much output":
+        return f"{where} 채점기로 보낸 데이터가 너무 많아 중단했습니다"
     return f"{where} 프로세스가 끝나 버렸습니다 ({status}; sys.exit, os._exit, 메모리 부족 등)"
 
 
-def run_steps(workdir: Path, job: dict, timeout: float, memory_gb: float):
-    """Run the steps, starting a new child after a crash; a timeout ends the run. Returns (steps, missing)."""
-    io_dir = workdir / "io"
-    steps, missing, remaining = {}, {}, list(STEPS)
+def run_steps(staged: Path, job: dict, inputs: dict, model_dir: Path, limits: Limits, sandboxed: bool):
+    """Run the steps, starting a new child after a crash; a timeout ends the run. Returns (messages, missing, log)."""
+    messages, missing, log, remaining, crashed = {}, {}, [], list(STEPS), False
     while remaining:
-        (io_dir / "import.json").unlink(missing_ok=True)
-        status = sandbox.run_child(workdir, {**job, "steps": remaining}, timeout, memory_gb)
-        imported = read_json(io_dir / "import.json")
-        if imported is None or imported.get("error"):
+        run = runner.run_child(
+            staged, {**job, "steps": remaining}, inputs, model_dir, limits.timeout, limits.memory_gb, sandboxed
+        )
+        if run.status != "ok" and run.stderr.strip():
+            log.append(f"child {run.status}: ...{run.stderr[-1500:]}")
+        imported = run.messages.get("import")
+        if not isinstance(imported, dict) or imported.get("error"):
             reason = (
                 f"과제 파일을 불러올 때 오류가 났습니다: {str(imported['error'])[:500]}"
-                if imported
-                else why(status, timeout, "과제 파일을 불러오는 중")
+                if isinstance(imported, dict)
+                else why(run.status, limits, "과제 파일을 불러오는 중")
             )
             missing.update({step: reason for step in remaining})
-            break
-        done = {step: read_json(io_dir / f"{step}.json") for step in remaining}
-        steps.update({step: data for step, data in done.items() if data is not None})
-        unfinished = [step for step in remaining if done[step] is None]
+            return messages, missing, log, "timeout" if run.status == "timeout" else "crashed"
+        messages.update(run.messages)
+        unfinished = [step for step in remaining if not isinstance(run.messages.get(step), dict)]
         if not unfinished:
-            break
+            return messages, missing, log, "crashed" if crashed or run.status != "ok" else "ok"
         culprit = unfinished[0]
-        missing[culprit] = why(status, timeout, f"{culprit}을(를) 실행하는 중")
+        missing[culprit] = why(run.status, limits, f"{culprit}을(를) 실행하는 중")
         later = remaining[remaining.index(culprit) + 1 :]
-        if status == "timeout":
+        if run.status == "timeout":
             missing.update({step: "앞 검사가 시간 제한을 넘겨 실행하지 않았습니다" for step in later})
-            break
-        remaining = later
-    return steps, missing
+            return messages, missing, log, "timeout"
+        remaining, crashed = later, True
+    return messages, missing, log, "crashed"
 
 
-def grade_submission(
-    submission: Path, ref: Reference, timeout=config.DEFAULT_TIMEOUT, memory_gb=config.DEFAULT_MEMORY_GB, threads=1
-) -> list[tuple[str, int, str]]:
-    """[(check, score, output)] for one quiz_search.py."""
-    workdir = sandbox.stage(submission)
+def grade_submission(path: Path, ref: Reference, limits: Limits | None = None, sandboxed: bool = False) -> Graded:
+    """Grade one quiz_search.py. Never raises for anything the submission does."""
+    limits = limits or Limits()
+    started = time.monotonic()
+    submission = read_submission(path)
+    if submission.text is None:
+        return Graded(all_failed(submission.problem + " 0점입니다."), submission.status, time.monotonic() - started)
+    staged = runner.stage(submission.text)
     try:
-        names, to_name = search_inputs(workdir / "io", ref)
+        inputs, names, to_name = search_inputs(ref)
         main_query = 1 + secrets.randbelow(len(ref.queries) - 1)  # main() runs with a hidden query as QUERY
-        job = {
-            "submission": str(workdir / "submission" / "quiz_search.py"),
-            "image_dir": str(workdir / "images" / "quiz-image"),
-            "model": ref.model_name,
-            "queries": ref.queries,
-            "search_names": names,
-            "threads": threads,
-            "main_query": main_query,
-        }
-        steps, missing = run_steps(workdir, job, timeout, memory_gb)
-        return score_all(Received(workdir / "io", steps, missing, names, to_name, main_query), ref)
+        job = {"queries": ref.queries, "search_names": names, "threads": limits.threads, "main_query": main_query}
+        messages, missing, log, status = run_steps(staged, job, inputs, ref.model_dir, limits, sandboxed)
+        checks = score_all(Received(messages, missing, to_name, main_query), ref)
+        return Graded(checks, status, time.monotonic() - started, log)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        runner.remove(staged)

@@ -61,6 +61,31 @@ def become(uid: int, limit_processes: bool = True) -> None:
     _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_DAC_READ_SEARCH, 0, 0), "prctl(PR_CAP_AMBIENT)")
 
 
+def processes_of(uid: int) -> int:
+    """How many processes `uid` runs now: RLIMIT_NPROC counts all of them, not only a child's."""
+    try:
+        return sum(1 for entry in os.scandir("/proc") if entry.name.isdigit() and entry.stat().st_uid == uid)
+    except OSError:
+        return 0
+
+
+def limits(memory_bytes: int, processes: int | None = None, uid: int | None = None):
+    """A preexec_fn: address space, no core files, no file over 1 GB, at most `processes`; then `uid` if given."""
+
+    def apply():  # runs in the new process between fork and exec
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2**30, 2**30))
+        if processes is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+        if uid is not None:
+            become(uid)
+
+    return apply
+
+
 def kill_all(uid: int) -> None:
     """SIGKILL every process running as `uid`: kill(-1) from that uid reaches all of them, and only them.
 

@@ -10,8 +10,9 @@ Course layout (design.md section 4), relative to the repository root (the folder
 Run nbgrader from the repository root with this file, e.g.
     nbgrader generate_assignment quiz_notebooks --force --NbGrader.config_file=autograder/nbgrader_config.py
 (see README; nbgrader then warns "No nbgrader_config.py file found", wrongly: this file is loaded).
-`MMEMBED_MODEL` in the environment chooses the model the notebooks load (the kernel inherits the environment of
-nbgrader): unset = the real CLIP from the hub, `mini` = the committed offline model.
+The grading model is `mini` (the committed offline model, as for `python -m autograder`): this file sets
+MMEMBED_OFFLINE=1 unless the environment names a model (`MMEMBED_MODEL=openai/clip-vit-base-patch32` grades with
+the real CLIP). The kernel gets these variables, and nothing else of nbgrader's environment.
 """
 
 import os
@@ -43,14 +44,17 @@ c.Execute.timeout = 300
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?i)warn|deprecat|Loading weights|it/s\]|batch/s\]|s/it\]|\[mmembed\]"
 
-# The kernel inherits nbgrader's environment (MMEMBED_MODEL, HF_*): make it UTF-8 for the Korean text.
+# The grading model: mini, unless the instructor names one (the quizzes tell students the same).
+if not os.environ.get("MMEMBED_MODEL"):
+    os.environ.setdefault("MMEMBED_OFFLINE", "1")
+# The kernel gets these (nbsandbox.KEPT_ENVIRONMENT): UTF-8 for the Korean text, figures inline.
 if "utf-8" not in os.environ.get("LANG", "").lower().replace("utf8", "utf-8"):
     os.environ["LANG"] = "C.UTF-8"
 os.environ.setdefault("PYTHONIOENCODING", "utf-8")
 os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
-# nbgrader runs the tests in the student's kernel, where an answer cell can disarm them. nbgrader's Execute is
-# replaced by one that puts a canary probe after every test cell and checks them and the locked last cell
+# nbgrader's Execute is replaced by one that starts each student's kernel in the bubblewrap sandbox
+# (autograder/nbsandbox.py) and puts a canary probe after every test cell and after the last cell
 # (autograder/canary.py): a disarmed notebook scores 0 on every test. The rest is nbgrader's default list.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
@@ -75,3 +79,7 @@ c.Autograde.autograde_preprocessors = [
 
 # Students' notebooks: keep one output cap so a print loop cannot blow up the gradebook.
 c.LimitOutput.max_lines = 1000
+
+# Without bubblewrap (not Linux, not installed, no user namespaces) kernels run unsandboxed, with a warning.
+# A grading server should refuse instead: set this to True, or pass --SandboxedKernelManager.require_sandbox=True.
+c.SandboxedKernelManager.require_sandbox = False

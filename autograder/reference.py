@@ -1,11 +1,15 @@
 """The right answers, computed in the grader's own process by running the reference solution with the grading model.
 
-Computed once per batch. Nothing here is handed to a child except the search inputs (embeddings and neutral
-labels), never a filename that is an answer.
+Computed once per class, in fp32 (students' answers are fp32 unless they choose otherwise). Nothing here is handed
+to a child except the search inputs (embeddings and neutral labels), never a filename that is an answer.
 """
 
+import contextlib
 import importlib.util
+import io
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,6 +22,7 @@ from . import config
 @dataclass
 class Reference:
     model_name: str
+    model_dir: Path  # the folder the model loads from (what a sandboxed child is shown)
     query: str  # the QUERY given to students (taken from the reference solution)
     queries: list[str]  # [QUERY, *HIDDEN_QUERIES]: the texts a child embeds and searches for
     names: list[str]  # val_0.JPEG .. val_199.JPEG
@@ -25,6 +30,7 @@ class Reference:
     image_embeddings: np.ndarray  # (200, 512) float32
     text_embeddings: np.ndarray  # (len(queries), 512) float32
     top1: list[str]  # the right filename for each query
+    seconds: float  # how long the reference pipeline took here (model load, 200 pictures, the queries)
 
     @property
     def secrets(self) -> list[str]:
@@ -33,10 +39,11 @@ class Reference:
 
     def main_lines(self, query: int = 0) -> list[str]:
         """What main() prints when QUERY is queries[query]."""
+        n, dim = config.N_IMAGES, config.EMBED_DIM
         return [
-            f"Total {config.N_IMAGES} images are loaded!",
-            f"Image Embedding's shape: ({config.N_IMAGES}, {config.EMBED_DIM})",
-            f"Text Embedding's shape: (1, {config.EMBED_DIM})",
+            f"Total {n} images are loaded!",
+            f"Image Embedding's shape: ({n}, {dim})",
+            f"Text Embedding's shape: (1, {dim})",
             f"Top-1: {self.top1[query]}",
         ]
 
@@ -48,17 +55,46 @@ def load_solution():
     return module
 
 
+def model_folder(name: str) -> Path:
+    """The local folder of the grading model: a folder, an offline model of the course ("mini", "tiny"), or a hub
+    model's cached snapshot (downloaded first if the hub can be reached). A child has no network, so it loads
+    the model from this folder."""
+    if Path(name).expanduser().is_dir():
+        return Path(name).expanduser().resolve()
+    if "/" not in name:  # an offline model's name
+        return Path(mmembed.course_model(name)).resolve()
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(name, local_files_only=True))
+    except Exception:
+        from mmembed.hub import HubUnreachableError, hub_reachable
+
+        if not hub_reachable():
+            message = f"the grading model {name!r} is not downloaded and the hub cannot be reached"
+            raise HubUnreachableError(message) from None
+        return Path(snapshot_download(name))
+
+
 def compute_reference(model_name: str = config.DEFAULT_MODEL) -> Reference:
+    with contextlib.redirect_stderr(io.StringIO()):  # the libraries' progress bars and load reports
+        return _compute_reference(model_name)
+
+
+def _compute_reference(model_name: str) -> Reference:
+    started = time.monotonic()
     solution = load_solution()
-    model, processor = mmembed.load_clip(model_name, device="cpu")
+    model_dir = model_folder(model_name)
+    model, processor = mmembed.load_clip(str(model_dir), device="cpu")
     images, names = solution.load_images(config.IMAGE_DIR)
     means = np.stack([np.asarray(image).reshape(-1, 3).mean(axis=0) for image in images])
     queries = [solution.QUERY, *config.HIDDEN_QUERIES]
-    image_embeddings = solution.embed_images(images, model, processor)
-    text_embeddings = torch.cat([solution.embed_text(query, model, processor) for query in queries])
+    image_embeddings = solution.embed_images(images, model, processor).float()
+    text_embeddings = torch.cat([solution.embed_text(query, model, processor) for query in queries]).float()
     top1 = [solution.search_top1(text_embeddings[i : i + 1], image_embeddings, names) for i in range(len(queries))]
     return Reference(
         model_name,
+        model_dir,
         solution.QUERY,
         queries,
         names,
@@ -66,4 +102,5 @@ def compute_reference(model_name: str = config.DEFAULT_MODEL) -> Reference:
         image_embeddings.numpy().astype(np.float32),
         text_embeddings.numpy().astype(np.float32),
         top1,
+        time.monotonic() - started,
     )

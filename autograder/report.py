@@ -1,10 +1,21 @@
-"""Gradescope-style results and grades.csv. Every output passes through `scrub` before a student sees it."""
+"""What the grader writes: Gradescope's results.json, the class's grades.csv, and JUnit XML for CI systems.
+
+Every output passes through `scrub` before anyone sees it, so no hidden query or hidden answer is ever shown.
+results.json follows Gradescope's autograder specification: `score`, `max_score`, `execution_time`, `output`,
+`visibility`, `stdout_visibility`, and `tests[]` with `name`, `score`, `max_score`, `output`, `visibility`.
+"""
 
 import csv
 import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from . import config
+from .grade import Graded
+
+GRADES_COLUMNS = ["student", "score", "max_score", "seconds", "status"]
 
 
 def scrub(text: str, secrets: list[str]) -> str:
@@ -13,34 +24,90 @@ def scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
-def results(checks: list[tuple[str, int, str]], secrets: list[str]) -> dict:
+def results(graded: Graded, secrets: list[str], note: str = "") -> dict:
+    """Gradescope's results.json for one submission."""
     tests = [
         {
-            "name": config.TITLES[name],
-            "score": score,
-            "max_score": config.POINTS[name],
-            "output": scrub(output, secrets),
+            "name": config.TITLES[check.name],
+            "score": check.score,
+            "max_score": check.max_score,
+            "output": scrub(check.output, secrets),
             "visibility": "visible",
         }
-        for name, score, output in checks
+        for check in graded.checks
     ]
-    return {"score": sum(test["score"] for test in tests), "max_score": config.MAX_SCORE, "tests": tests}
+    return {
+        "score": sum(test["score"] for test in tests),
+        "max_score": config.MAX_SCORE,
+        "execution_time": round(graded.seconds, 1),
+        "output": scrub(note, secrets),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {"status": graded.status},
+    }
 
 
-def failed_results(message: str) -> dict:
-    """Results when the grader could not grade a submission at all (a missing file, a grader error)."""
-    return results([(name, 0, message) for name in config.POINTS], [])
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a fresh temporary file in the same folder, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_results(data: dict, path: Path) -> None:
+    write_atomically(path, json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _cell(value) -> str:
+    """A spreadsheet cell that a spreadsheet program will not run as a formula."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def write_grades(rows: list[dict], path: Path) -> None:
+    """grades.csv: one row per student, in the order given."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(path)
-
-
-def write_grades(rows: list[tuple[str, int, int]], path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
-        writer.writerow(["student", "score", "max_score"])
-        writer.writerows(rows)
+        writer.writerow(GRADES_COLUMNS)
+        for row in rows:
+            writer.writerow([_cell(row[column]) for column in GRADES_COLUMNS])
+
+
+def junit(data: dict, suite: str = "quiz_search") -> str:
+    """JUnit XML: one test case per check, a <failure> for each check without full marks."""
+    tests = data["tests"]
+    failures = [test for test in tests if test["score"] < test["max_score"]]
+    root = ET.Element("testsuites", name="autograder", tests=str(len(tests)), failures=str(len(failures)))
+    element = ET.SubElement(
+        root,
+        "testsuite",
+        name=suite,
+        tests=str(len(tests)),
+        failures=str(len(failures)),
+        errors="0",
+        skipped="0",
+        time=str(data.get("execution_time", 0)),
+    )
+    properties = ET.SubElement(element, "properties")
+    ET.SubElement(properties, "property", name="score", value=str(data["score"]))
+    ET.SubElement(properties, "property", name="max_score", value=str(data["max_score"]))
+    for test in tests:
+        case = ET.SubElement(element, "testcase", classname=suite, name=test["name"], time="0")
+        case_properties = ET.SubElement(case, "properties")
+        ET.SubElement(case_properties, "property", name="score", value=str(test["score"]))
+        ET.SubElement(case_properties, "property", name="max_score", value=str(test["max_score"]))
+        if test["score"] < test["max_score"]:
+            failure = ET.SubElement(case, "failure", message=f"{test['score']}/{test['max_score']}")
+            failure.text = test["output"]
+        else:
+            ET.SubElement(case, "system-out").text = test["output"]
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

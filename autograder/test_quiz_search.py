@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config, report
+from autograder import bubblewrap, config, report
 from autograder.grade import grade_submission
 from autograder.reference import compute_reference
 
@@ -21,13 +21,12 @@ def graded():
     if not SUBMISSION.is_file():
         pytest.fail(f"채점할 파일이 없습니다: {SUBMISSION}")
     ref = compute_reference(os.environ.get("QUIZ_MODEL") or config.DEFAULT_MODEL)
-    data = report.results(grade_submission(SUBMISSION, ref), ref.secrets)
-    return dict(zip(config.POINTS, data["tests"]))
+    graded = grade_submission(SUBMISSION, ref, sandboxed=bubblewrap.status().available)
+    return {check.name: check for check in graded.checks}
 
 
 @pytest.mark.parametrize("check", list(config.POINTS))
 def test_check(graded, check):
     result = graded[check]
-    assert result["score"] == result["max_score"], (
-        f"{result['name']} ({result['score']}/{result['max_score']}점)\n{result['output']}"
-    )
+    title = config.TITLES[check]
+    assert result.passed, f"{title} ({result.score}/{result.max_score}점)\n{report.scrub(result.output, [])}"
