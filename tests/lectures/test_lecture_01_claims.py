@@ -1,0 +1,210 @@
+"""What lecture 01 (modality and CLIP) says, checked.
+
+- Tests marked `online` check what the prose says about the real `openai/clip-vit-base-patch32`; they are
+  skipped where the Hugging Face Hub cannot be reached (see the project's conftest.py).
+- The other tests check, offline, the transformers 5.x API the lecture teaches and what it says about the
+  offline model `mini`. The `slow` ones read the lecture's own offline run and check that its hand-written
+  steps agree with the `mmembed` helpers that later lectures use in their place.
+"""
+
+import re
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+from transformers import CLIPConfig, CLIPModel
+
+import mmembed
+from mmembed.paths import CAT_IMAGE
+from tests.helpers import cell_text
+from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
+
+NOTEBOOK = lecture_path("01")
+REAL_CLIP = "openai/clip-vit-base-patch32"
+CAT_TEXTS = ["A dog", "A cat", "A nuclear submarine"]  # section 5
+
+
+def reads_the_lecture_run(test):
+    """Slow: the test reads the lecture's one offline run (shared, under xdist, with the lecture's other tests)."""
+    return pytest.mark.slow(pytest.mark.xdist_group(lecture_group(NOTEBOOK))(test))
+
+
+def cat_scores(model, processor):
+    """Section 5's computation: (cosine similarities, softmax probabilities) of cat.jpg against CAT_TEXTS."""
+    image = mmembed.load_image(CAT_IMAGE)
+    inputs = processor(text=CAT_TEXTS, images=image, return_tensors="pt", padding=True, truncation=True)
+    with torch.no_grad():
+        image_embeds = model.get_image_features(pixel_values=inputs["pixel_values"]).pooler_output
+        text_embeds = model.get_text_features(
+            input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
+        ).pooler_output
+        probs = model(**inputs).logits_per_image.softmax(dim=1)[0]
+    cosines = mmembed.cosine_similarity_matrix(image_embeds, text_embeds)[0]
+    return cosines, probs
+
+
+def numbers(text):
+    return [float(n) for n in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text)]
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return executed_lecture(NOTEBOOK)[0]
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return mmembed.load_clip("mini", device="cpu")
+
+
+# --- the saved notebook ----------------------------------------------------------------------------------
+
+
+def test_lecture_loads_the_model_the_way_the_model_card_does():
+    """Section 4: CLIPModel / CLIPProcessor.from_pretrained on course_model("openai/clip-vit-base-patch32")."""
+    code = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code")
+    assert 'model_name = mmembed.course_model("openai/clip-vit-base-patch32")' in code
+    assert "CLIPModel.from_pretrained(model_name)" in code and "CLIPProcessor.from_pretrained(model_name)" in code
+    assert "load_clip" not in code and "mmembed.load_image" not in code
+    assert 'Image.open(CAT_IMAGE).convert("RGB")' in code
+
+
+# --- the lecture's own run (offline: mini) ---------------------------------------------------------------
+
+
+@reads_the_lecture_run
+def test_offline_run_loads_mini_with_the_sizes_the_prose_gives(nb):
+    """Sections 4-5: offline the model is models/mini: a CLIPModel of about 1.8 million parameters (about 7 MB),
+    96 px pictures, 512-d embeddings; the processor makes (1, 3, 96, 96) pixel values."""
+    text = cell_text(nb, "model_name = mmembed.course_model(")
+    assert re.search(r"모델\s+: \S+/models/mini$", text, re.M)
+    assert "CLIPModel / CLIPProcessor" in text
+    count = int(re.search(r"파라미터  : ([\d,]+)개", text).group(1).replace(",", ""))
+    assert 1.7e6 < count < 1.9e6 and "약 7 MB" in text
+    assert "사진 크기 : 96 px,  임베딩 길이: 512" in text
+    assert "pixel_values    (1, 3, 96, 96)" in cell_text(nb, "inputs = processor(text=texts, images=image")
+
+
+@reads_the_lecture_run
+def test_hand_made_embeddings_and_cosines_agree_with_mmembed(nb, mini, monkeypatch):
+    """Sections 5.1-5.2: the lecture's get_*_features(...).pooler_output and its NumPy cosine similarity give what
+    mmembed.embed_images / embed_texts / cosine_similarity_matrix give (later lectures use those instead), both
+    computed in float32 as the lecture's cells do."""
+    monkeypatch.setenv("MMEMBED_PRECISION", "fp32")
+    model, processor = mini
+    image = mmembed.load_image(CAT_IMAGE)
+    image_embedding = mmembed.embed_images([image], model, processor)
+    cosines = mmembed.cosine_similarity_matrix(image_embedding, mmembed.embed_texts(CAT_TEXTS, model, processor))[0]
+
+    printed_embedding = numbers(
+        cell_text(nb, "image_output = model.get_image_features").split("image_embeds[0, :5]:")[1]
+    )
+    assert printed_embedding == pytest.approx(image_embedding[0, :5].tolist(), abs=1e-3)
+    printed = dict(re.findall(r"^(A .+?)\s+(-?\d\.\d{4})$", cell_text(nb, "def cosine_similarity(a, b):"), re.M))
+    assert [float(printed[text]) for text in CAT_TEXTS] == pytest.approx(cosines.tolist(), abs=1e-3)
+
+
+@reads_the_lecture_run
+def test_logits_are_the_logit_scale_times_the_cosines_the_notebook_printed(nb):
+    """Section 5.3: "logits_per_image와 '로짓 배율 × 코사인'이 같습니다"; the temperature printed is 1 / logit scale."""
+    text = cell_text(nb, "logit_scale = model.logit_scale.exp().item()")
+    logits = numbers(re.search(r"logits_per_image  = tensor\(\[\[(.*?)\]\]\)", text).group(1))
+    scaled = numbers(re.search(r"로짓 배율 x 코사인 = \[(.*?)\]", text).group(1))
+    assert logits == pytest.approx(scaled, abs=1e-3)
+    scale, temperature = map(float, re.search(r"= ([\d.]+)   \(온도 τ = 1 / [\d.]+ = ([\d.]+)\)", text).groups())
+    assert temperature == pytest.approx(1 / scale, abs=1e-4)
+    assert "합                = 1.0000" in text
+
+
+# --- transformers and CLIP facts (offline) ---------------------------------------------------------------
+
+
+def test_get_image_features_returns_an_output_object(mini):
+    """Section 5.1: in transformers 5.x get_*_features returns an output object; the embedding is .pooler_output."""
+    model, processor = mini
+    pixels = processor(images=mmembed.load_image(CAT_IMAGE), return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        output = model.get_image_features(pixel_values=pixels)
+    assert not isinstance(output, torch.Tensor)
+    assert type(output).__name__ == "BaseModelOutputWithPooling"
+    assert tuple(output.pooler_output.shape) == (1, 512)
+
+
+def test_logits_are_logit_scale_times_cosine(mini):
+    """Section 5.3: logits_per_image = logit_scale.exp() x cosine similarity."""
+    model, processor = mini
+    image = mmembed.load_image(CAT_IMAGE)
+    inputs = processor(text=CAT_TEXTS, images=image, return_tensors="pt", padding=True, truncation=True)
+    cosines, _ = cat_scores(model, processor)
+    with torch.no_grad():
+        logits = model(**inputs).logits_per_image[0]
+    assert torch.allclose(logits, model.logit_scale.exp() * cosines, atol=1e-3)
+
+
+def test_clip_starts_from_the_temperature_0_07():
+    """Section 5.3: CLIP's logit scale starts at 1 / 0.07 (about 14.3), the inverse of the temperature."""
+    config = CLIPConfig()
+    assert np.exp(config.logit_scale_init_value) == pytest.approx(1 / 0.07, rel=1e-3)
+    assert np.exp(config.logit_scale_init_value) == pytest.approx(14.3, abs=0.05)
+
+
+def test_vit_b32_has_about_150_million_parameters_and_224_px_pictures():
+    """Section 4: the real CLIP (ViT-B/32, transformers' default CLIPConfig) has about 150 million parameters
+    (about 600 MB in float32) and takes 224 px pictures. Built on the meta device: shapes only, no weights."""
+    with torch.device("meta"):
+        clip_b32 = CLIPModel(CLIPConfig())
+    count = sum(p.numel() for p in clip_b32.parameters())
+    assert 1.45e8 < count < 1.55e8
+    assert 550 < count * 4 / 1e6 < 650
+    assert clip_b32.config.vision_config.image_size == 224 and clip_b32.config.projection_dim == 512
+
+
+def test_mini_also_picks_a_cat_with_high_cosine_and_low_logit_scale(mini):
+    """Section 5.4: mini also ranks "A cat" first, its cosine similarity is close to 1 (above 0.8)
+    and its logit_scale.exp() is much smaller than 100."""
+    model, _ = mini
+    cosines, probs = cat_scores(*mini)
+    cat = CAT_TEXTS.index("A cat")
+    assert probs.argmax().item() == cat and cosines.argmax().item() == cat
+    assert cosines[cat].item() > 0.8
+    assert model.logit_scale.exp().item() < 50
+
+
+# --- the real CLIP (needs the hub) ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_clip():
+    return mmembed.load_clip(REAL_CLIP, device="cpu")
+
+
+@pytest.mark.online
+def test_real_clip_picks_a_cat_with_probability_above_0_9(real_clip):
+    """Section 5.4 (what the reader sees online): "A cat" has the highest probability, and it is above 0.9."""
+    _, probs = cat_scores(*real_clip)
+    assert probs.argmax().item() == CAT_TEXTS.index("A cat")
+    assert probs[CAT_TEXTS.index("A cat")].item() > 0.9
+
+
+@pytest.mark.online
+def test_real_clip_cosine_similarities_are_below_0_5(real_clip):
+    """Section 5.4: the real CLIP's cosine similarities are small ("0.3 안팎"), all below 0.5, "A cat" the highest."""
+    cosines, _ = cat_scores(*real_clip)
+    assert cosines.max().item() < 0.5
+    assert cosines.argmax().item() == CAT_TEXTS.index("A cat")
+
+
+@pytest.mark.online
+def test_real_clip_logit_scale_is_100(real_clip):
+    """Section 5.4: the real CLIP's logit_scale.exp() is 100 (temperature 0.01)."""
+    model, _ = real_clip
+    assert model.logit_scale.exp().item() == pytest.approx(100.0, abs=0.5)
+
+
+@pytest.mark.online
+def test_real_clip_weights_are_about_600_mb(real_clip):
+    """Section 4: the real CLIP is about 600 MB (float32 weights)."""
+    model, _ = real_clip
+    megabytes = sum(p.numel() * p.element_size() for p in model.parameters()) / 1e6
+    assert 550 < megabytes < 650
