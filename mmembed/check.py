@@ -50,18 +50,22 @@ def check_images() -> tuple[bool, str]:
 
 
 def check_model() -> tuple[bool, str]:
-    from .hub import DEFAULT_MODEL, OFFLINE_HINT, hub_reachable
-    from .models import offline_model_dir
+    """The lecture model: from the hub, from the local cache, or its offline stand-in."""
+    from .hub import cached_snapshot, hub_reachable
+    from .registry import DEFAULT_MODEL, hub_models, lookup
 
+    downloaded = [hub_id for hub_id in hub_models() if cached_snapshot(hub_id) is not None]
+    count = f"{len(downloaded)} of the {len(hub_models())} course models downloaded"
     if hub_reachable():
-        return True, "Hugging Face Hub reachable: the lecture's models can be downloaded"
-    from huggingface_hub import try_to_load_from_cache
-
-    if isinstance(try_to_load_from_cache(DEFAULT_MODEL, "config.json"), str):
-        return True, f"Hub unreachable, but {DEFAULT_MODEL} is already downloaded"
-    if offline_model_dir("mini") is not None:
-        return True, "Hub unreachable; the offline model 'mini' will be used"
-    return False, f"Hub unreachable and no trained model offline (only 'tiny', random weights): {OFFLINE_HINT}"
+        return True, f"Hugging Face Hub reachable: the lecture's models can be downloaded ({count})"
+    if DEFAULT_MODEL in downloaded:
+        return True, f"Hub unreachable, but {DEFAULT_MODEL} is already downloaded ({count})"
+    stand_in = lookup(DEFAULT_MODEL).stand_in
+    try:
+        lookup(stand_in).ensure()
+    except FileNotFoundError as error:
+        return False, f"Hub unreachable and {DEFAULT_MODEL} not downloaded: {error}"
+    return True, f"Hub unreachable; the offline model '{stand_in}' will be used ({count}, the others use stand-ins)"
 
 
 CHECKS: list[Callable[[], tuple[bool, str]]] = [

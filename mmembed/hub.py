@@ -2,27 +2,18 @@
 
 import os
 from functools import lru_cache
+from pathlib import Path
 
-DEFAULT_MODEL = "openai/clip-vit-base-patch32"
-# Every hub model a lecture uses, in lecture order.
-COURSE_MODELS = (
-    DEFAULT_MODEL,
-    "Bingsu/clip-vit-base-patch32-ko",
-    "BAAI/AltCLIP",
-    "kakaobrain/align-base",
-    "kakaobrain/vit-large-patch16-384",
-)
+from .registry import hub_models
+
+COURSE_MODELS = hub_models()  # every hub model a lecture uses, in lecture order
 # Weight formats transformers with PyTorch never reads; skipping them keeps a download to one copy.
 UNUSED_WEIGHT_PATTERNS = ["*.h5", "*.msgpack", "*.onnx", "*.ot", "*.tflite", "flax_model*", "tf_model*", "rust_model*"]
 
-OFFLINE_HINT = (
-    'set MMEMBED_MODEL to an offline model ("tiny", "mini" or a local folder) or, while online, '
-    'run "python -m mmembed download"'
-)
-
 
 class HubUnreachableError(OSError):
-    """The model is not in the local cache and the Hugging Face Hub cannot be reached."""
+    """A hub model is needed that is not in the local cache, and the hub cannot be reached (or, with
+    MMEMBED_OFFLINE=1, may not be asked)."""
 
 
 # One switch for every lecture: set it and each hub model or dataset is replaced by its offline stand-in.
@@ -54,6 +45,24 @@ def hub_reachable(timeout: float = 3.0) -> bool:
     except Exception:
         return False
     return True
+
+
+def cached_snapshot(hub_id: str) -> Path | None:
+    """The local Hugging Face cache's folder of `hub_id` if it holds a config and weights, else None (no network).
+
+    HF_HUB_CACHE is read at each call (other cache settings when huggingface_hub is imported).
+    """
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        config = try_to_load_from_cache(hub_id, "config.json", cache_dir=os.environ.get("HF_HUB_CACHE") or None)
+    except ValueError:  # not a valid repo id
+        return None
+    if not isinstance(config, str):  # None (never fetched) or a "known missing" marker
+        return None
+    folder = Path(config).parent
+    weights = ("*.safetensors", "pytorch_model*.bin", "*.safetensors.index.json")
+    return folder if any(next(folder.glob(pattern), None) for pattern in weights) else None
 
 
 def ignore_patterns_for(repo_files: list[str]) -> list[str]:

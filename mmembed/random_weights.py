@@ -1,4 +1,4 @@
-"""Deterministic random weights, and building an offline model folder once: shared by `tiny` and the stand-ins.
+"""Deterministic random weights, and building an offline model's folder once: shared by `tiny` and the stand-ins.
 
 Every value comes from NumPy's legacy `RandomState` (whose streams never change between NumPy versions),
 seeded per parameter name, so every machine builds exactly the same model whatever torch or transformers
@@ -13,6 +13,7 @@ import tempfile
 import zlib
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,44 @@ def weights_fingerprint(model: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class Builder:
+    """How an offline model's folder is made on first use.
+
+    `build(folder)` writes the model and its processor into an empty folder; `recipe()` is the stamp kept
+    beside them, and must change whenever `build` would write something else.
+    """
+
+    build: Callable[[Path], None]
+    recipe: Callable[[], str]
+
+    def ensure(self, directory: Path) -> Path:
+        """`directory`, built unless a build of the current recipe is already there.
+
+        The build goes to a temporary folder next to `directory` and is renamed into place, so a concurrent
+        reader never sees a half-written model.
+        """
+        recipe = self.recipe()
+        stamp = directory / "RECIPE"
+        if stamp.exists() and stamp.read_text().strip() == recipe:
+            return directory
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+        try:
+            with _no_progress_bars():
+                self.build(staging)
+            (staging / "RECIPE").write_text(recipe + "\n")
+            if directory.exists():
+                shutil.rmtree(directory, ignore_errors=True)
+            os.replace(staging, directory)
+        except OSError:
+            if not stamp.exists():  # lost a race to another process that finished first: that build is fine
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return directory
+
+
 @contextmanager
 def _no_progress_bars():
     """No "Writing model shards" bar while building: the build is quick and the bar means nothing to a student."""
@@ -56,29 +95,3 @@ def _no_progress_bars():
     finally:
         if was_enabled:
             logging.enable_progress_bar()
-
-
-def build_once(directory: Path, recipe: str, build: Callable[[Path], None], prefix: str) -> Path:
-    """Run `build(folder)` into `directory` unless a build of this `recipe` is already there.
-
-    The build goes to a temporary folder next to `directory` (named `prefix` + random) and is renamed
-    into place, so a concurrent reader never sees a half-written model.
-    """
-    stamp = directory / "RECIPE"
-    if stamp.exists() and stamp.read_text().strip() == recipe:
-        return directory
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=directory.parent))
-    try:
-        with _no_progress_bars():
-            build(staging)
-        (staging / "RECIPE").write_text(recipe + "\n")
-        if directory.exists():
-            shutil.rmtree(directory, ignore_errors=True)
-        os.replace(staging, directory)
-    except OSError:
-        if not stamp.exists():  # lost a race to another process that finished first: that build is fine
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return directory

@@ -1,18 +1,12 @@
-r"""Offline stand-ins for the hub models of lectures 05 and 06, and `course_model`, which picks one or the other.
+r"""The offline stand-ins for the hub models of lectures 05 and 06: "altclip-tiny", "align-tiny" and "vit-tiny".
 
-A lecture loads its model the way the model card says, with the hub id wrapped in `course_model`:
-
-    model = AltCLIPModel.from_pretrained(course_model("BAAI/AltCLIP"))
-
-Online, or with the model in the local Hugging Face cache, that is the real model. Without the hub (or with
-MMEMBED_OFFLINE=1) it is a stand-in: a real `transformers` model of the same class, processor included.
-
-- "mini" (for the CLIP models): the small CLIP trained in this repo on the course pictures (models/mini).
-- "altclip-tiny", "align-tiny", "vit-tiny": small configs with deterministic random weights (built on first use
-  into models/standins/<name>/, well under a second). Their numbers mean nothing; their classes, processors,
-  tokenizer types, input sizes and output dimensions are the real models', so the shapes a lecture prints are
-  the real ones. Their tokenizers are real `XLMRobertaTokenizer` (Unigram) and `BertTokenizer` (WordPiece)
-  objects whose vocabularies are built here from the course texts, since the real ones cannot be downloaded.
+Each is a real `transformers` model of the hub model's class, processor included, with a small config and
+deterministic random weights, built on first use into models/standins/<name>/ (well under a second). Their
+numbers mean nothing; their classes, processors, tokenizer types, input sizes and output dimensions are the
+real models', so the shapes a lecture prints are the real ones. Their tokenizers are real
+`XLMRobertaTokenizer` (Unigram) and `BertTokenizer` (WordPiece) objects whose vocabularies are built here from
+the course texts, since the real ones cannot be downloaded. Which hub model each one replaces, and when, is
+in `mmembed.registry` and `mmembed.standins`.
 
 One difference cannot be avoided: kakaobrain/vit-large-patch16-384 classifies into the 1000 ImageNet classes,
 whose names are not available offline; "vit-tiny" uses the course pictures' categories (images/MANIFEST.csv,
@@ -26,8 +20,6 @@ A trap the stand-in shares with kakaobrain/align-base (transformers 5.23): `Alig
 
 import hashlib
 import math
-import os
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -49,39 +41,12 @@ from transformers import (
     XLMRobertaTokenizer,
 )
 
-from . import hub
-from .hub import DEFAULT_MODEL, HubUnreachableError
 from .manifest import category_query_en, read_manifest, read_short_texts
-from .models import offline_model_dir
-from .paths import MODELS_DIR
-from .random_weights import build_once, fill_parameters, seeded_normal
+from .random_weights import Builder, fill_parameters, seeded_normal
 
-__all__ = [
-    "STAND_INS",
-    "STANDINS_DIR",
-    "course_model",
-    "ensure_standin",
-    "cached_snapshot",
-    "course_texts",
-    "course_categories",
-]
-
-# Hub id -> the offline stand-in used in its place.
-STAND_INS: dict[str, str] = {
-    DEFAULT_MODEL: "mini",
-    "Bingsu/clip-vit-base-patch32-ko": "mini",
-    "BAAI/AltCLIP": "altclip-tiny",
-    "kakaobrain/align-base": "align-tiny",
-    "kakaobrain/vit-large-patch16-384": "vit-tiny",
-}
-STANDINS_DIR = MODELS_DIR / "standins"
 SEED = 20261124
 # Bump when a recipe changes, so folders built by an older recipe are rebuilt.
 RECIPE_VERSION = "2"
-
-RANDOM_NOTE = "random weights: its numbers mean nothing"
-MINI_NOTE = "the small CLIP trained in this repo on the course pictures: real answers, far weaker than the real model"
-DOWNLOAD_HINT = 'to use the real model, run "python -m mmembed download" once while online'
 
 
 # ---------------------------------------------------------------- the course texts the vocabularies come from
@@ -306,85 +271,10 @@ def _build_vit(folder: Path) -> None:
     ).save_pretrained(folder)
 
 
-BUILDERS = {"altclip-tiny": _build_altclip, "align-tiny": _build_align, "vit-tiny": _build_vit}
+def _recipe() -> str:
+    return f"{RECIPE_VERSION} {_inputs_digest()}"
 
 
-def ensure_standin(name: str, directory: Path | None = None) -> Path:
-    """The folder of a stand-in ("mini", "tiny", or one in BUILDERS), built on first use."""
-    if name in ("mini", "tiny"):
-        folder = offline_model_dir(name)
-        if folder is None:
-            raise FileNotFoundError(
-                f"The offline model '{name}' is not in {MODELS_DIR}: build it with python models/train_mini.py"
-            )
-        return folder
-    if name not in BUILDERS:
-        raise KeyError(f"No offline stand-in is called '{name}'; the stand-ins are {sorted(set(STAND_INS.values()))}.")
-    directory = STANDINS_DIR / name if directory is None else directory
-    return build_once(directory, f"{RECIPE_VERSION} {_inputs_digest()}", BUILDERS[name], prefix=f".{name}-")
-
-
-# ---------------------------------------------------------------- which model a lecture loads
-
-
-def cached_snapshot(hub_id: str) -> Path | None:
-    """The local Hugging Face cache's folder of `hub_id` if it holds a config and weights, else None (no network).
-
-    HF_HUB_CACHE is read at each call (other cache settings when huggingface_hub is imported).
-    """
-    from huggingface_hub import try_to_load_from_cache
-
-    try:
-        config = try_to_load_from_cache(hub_id, "config.json", cache_dir=os.environ.get("HF_HUB_CACHE") or None)
-    except ValueError:  # not a valid repo id
-        return None
-    if not isinstance(config, str):  # None (never fetched) or a "known missing" marker
-        return None
-    folder = Path(config).parent
-    weights = ("*.safetensors", "pytorch_model*.bin", "*.safetensors.index.json")
-    return folder if any(next(folder.glob(pattern), None) for pattern in weights) else None
-
-
-_said: set[str] = set()
-
-
-def _say(message: str) -> None:
-    """Print a note once per process: a lecture loads a model and then its processor with the same call."""
-    if message not in _said:
-        _said.add(message)
-        print(f"[mmembed] {message}", file=sys.stderr)
-
-
-def _nature(name: str) -> str:
-    return MINI_NOTE if name == "mini" else RANDOM_NOTE
-
-
-def course_model(hub_id: str) -> str:
-    """What a lecture passes to `from_pretrained` for `hub_id`: the real model, or its offline stand-in's folder.
-
-    In order: MMEMBED_OFFLINE=1 -> the stand-in; the model in the local Hugging Face cache -> that folder;
-    the hub reachable -> `hub_id` itself; otherwise -> the stand-in, saying so on stderr. A stand-in's own
-    name ("altclip-tiny", "mini", ...) gives its folder.
-    """
-    if hub_id in BUILDERS or hub_id in ("mini", "tiny"):
-        return str(ensure_standin(hub_id))
-    name = STAND_INS.get(hub_id)
-    if name is not None and hub.offline_requested():
-        _say(f"{hub.OFFLINE_ENV}=1: {hub_id} is replaced by the offline stand-in '{name}' ({_nature(name)})")
-        return str(ensure_standin(name))
-    snapshot = cached_snapshot(hub_id)
-    if snapshot is not None:
-        return str(snapshot)
-    if not hub.offline_requested() and hub.hub_reachable():
-        return hub_id
-    if name is None:
-        why = f"{hub.OFFLINE_ENV}=1 is set" if hub.offline_requested() else "the Hugging Face Hub cannot be reached"
-        raise HubUnreachableError(
-            f"The model '{hub_id}' is not downloaded, has no offline stand-in, and {why}: "
-            f'while online, run "python -m mmembed download --models {hub_id}" to use it offline later.'
-        )
-    _say(
-        f"The Hugging Face Hub cannot be reached: {hub_id} is replaced by the offline stand-in '{name}' "
-        f"({_nature(name)}); {DOWNLOAD_HINT}."
-    )
-    return str(ensure_standin(name))
+ALTCLIP_TINY = Builder(build=_build_altclip, recipe=_recipe)
+ALIGN_TINY = Builder(build=_build_align, recipe=_recipe)
+VIT_TINY = Builder(build=_build_vit, recipe=_recipe)

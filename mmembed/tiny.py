@@ -12,12 +12,8 @@ import numpy as np
 from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
 
 from .clip_bpe import CONTEXT_LENGTH, clip_tokenizer
-from .paths import MODELS_DIR
-from .random_weights import build_once, fill_parameters, seeded_normal, weights_fingerprint
+from .random_weights import Builder, fill_parameters, seeded_normal
 
-__all__ = ["TINY_DIR", "build_tiny_model", "build_tiny_processor", "ensure_tiny", "tiny_config", "weights_fingerprint"]
-
-TINY_DIR = MODELS_DIR / "tiny"
 SEED = 20261123
 # Bump when the recipe changes, so caches built by an older recipe are rebuilt.
 RECIPE_VERSION = "1"
@@ -65,11 +61,9 @@ def build_tiny_processor() -> CLIPProcessor:
     return CLIPProcessor(image_processor=CLIPImageProcessorPil(), tokenizer=clip_tokenizer())
 
 
-def ensure_tiny(directory: Path = TINY_DIR) -> Path:
-    """Build the tiny model into `directory` unless a build of the current recipe is already there."""
+def _build(folder: Path) -> None:
+    build_tiny_model().save_pretrained(folder)
+    build_tiny_processor().save_pretrained(folder)
 
-    def build(folder: Path) -> None:
-        build_tiny_model().save_pretrained(folder)
-        build_tiny_processor().save_pretrained(folder)
 
-    return build_once(directory, RECIPE_VERSION, build, prefix=".tiny-")
+TINY = Builder(build=_build, recipe=lambda: RECIPE_VERSION)

@@ -8,10 +8,11 @@ from transformers import CLIPModel, CLIPProcessor
 
 import mmembed
 from mmembed.clip_bpe import BPE_FILE, BPE_SHA256, clip_tokenizer
-from mmembed.tiny import ensure_tiny, weights_fingerprint
+from mmembed.random_weights import weights_fingerprint
+from mmembed.standins import ensure_standin
 from tests.helpers import run_python
 
-# sha256 over the tiny model's parameters (mmembed.tiny.weights_fingerprint); the same on every machine.
+# sha256 over the tiny model's parameters (mmembed.random_weights.weights_fingerprint); the same on every machine.
 TINY_FINGERPRINT = "b89c08f6c43382017d3c697aedd4dbe4f9f228054340a40c74b018aefadd95fa"
 
 
@@ -38,7 +39,7 @@ def test_end_of_text_has_the_highest_id_so_pooling_lands_on_it():
 
 
 def test_tiny_loads_with_plain_transformers():
-    folder = ensure_tiny()
+    folder = ensure_standin("tiny")
     model = CLIPModel.from_pretrained(folder)
     processor = CLIPProcessor.from_pretrained(folder)
     assert model.config.projection_dim == 512
@@ -48,7 +49,7 @@ def test_tiny_loads_with_plain_transformers():
 
 
 def test_tiny_is_rebuilt_identically(tmp_path):
-    rebuilt = CLIPModel.from_pretrained(ensure_tiny(tmp_path / "tiny"))
+    rebuilt = CLIPModel.from_pretrained(ensure_standin("tiny", tmp_path / "tiny"))
     assert weights_fingerprint(rebuilt) == TINY_FINGERPRINT
 
 
@@ -89,8 +90,8 @@ def test_offline_switch_loads_mini_without_asking_the_hub(monkeypatch, capsys):
 
     monkeypatch.delenv("MMEMBED_MODEL", raising=False)
     monkeypatch.setenv("MMEMBED_OFFLINE", "1")
-    monkeypatch.setattr(mmembed.models, "hub_reachable", no_hub)
     monkeypatch.setattr(mmembed.hub, "hub_reachable", no_hub)
+    monkeypatch.setattr(mmembed.standins, "_said", set())  # this test sees its own notes
     model, _ = mmembed.load_clip(device="cpu")
     assert model.mmembed_name == "mini"
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[mmembed]")]
@@ -101,7 +102,7 @@ def test_offline_switch_loads_mini_without_asking_the_hub(monkeypatch, capsys):
 
 
 def test_a_local_folder_is_a_model_name(tmp_path):
-    model, _ = mmembed.load_clip(str(ensure_tiny()))
+    model, _ = mmembed.load_clip(str(ensure_standin("tiny")))
     assert isinstance(model, CLIPModel)
 
 
@@ -114,7 +115,7 @@ def test_hub_model_in_the_local_cache_loads_without_network(tmp_path, offline_en
     """What `python -m mmembed download` leaves behind: a hub cache that works with no network."""
     snapshot = tmp_path / "hf-home" / "hub" / "models--course--cached-clip" / "snapshots" / ("0" * 40)
     snapshot.mkdir(parents=True)
-    for file in ensure_tiny().iterdir():
+    for file in ensure_standin("tiny").iterdir():
         (snapshot / file.name).write_bytes(file.read_bytes())
     (snapshot.parent.parent / "refs").mkdir()
     (snapshot.parent.parent / "refs" / "main").write_text("0" * 40)

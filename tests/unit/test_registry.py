@@ -1,0 +1,88 @@
+"""The model registry: every name the course knows resolves offline to a real model of the class the table says."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mmembed import check, cli, hub, registry, standins
+from mmembed.hub import HubUnreachableError
+from mmembed.standins import resolve
+
+NAMES = registry.available_models()
+OFFLINE = registry.offline_models()
+
+
+@pytest.fixture
+def no_hub(monkeypatch, tmp_path):
+    """An empty Hugging Face cache and a hub that must not be asked; each test sees its own notes."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    monkeypatch.setattr(hub, "hub_reachable", _must_not_ask_the_hub)
+    monkeypatch.setattr(standins, "_said", set())
+
+
+def _must_not_ask_the_hub():
+    raise AssertionError("the hub was asked")
+
+
+def _architectures(folder: str) -> list[str]:
+    return json.loads((Path(folder) / "config.json").read_text())["architectures"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_name_loads_offline_as_a_model_of_its_class(name, no_hub, monkeypatch):
+    monkeypatch.setenv("MMEMBED_OFFLINE", "1")
+    entry = registry.lookup(name)
+    source = resolve(name)
+    assert source.name == (entry.stand_in if entry.hub_id else name)
+    assert _architectures(source.location) == [entry.architecture]  # a stand-in has its hub model's class
+    assert entry.licence and entry.megabytes > 0
+
+
+@pytest.mark.parametrize("name", OFFLINE)
+def test_an_offline_model_is_the_size_the_table_says(name):
+    folder = registry.lookup(name).ensure()
+    megabytes = sum(file.stat().st_size for file in folder.rglob("*") if file.is_file()) / 1e6
+    assert registry.lookup(name).megabytes / 1.5 < megabytes < registry.lookup(name).megabytes * 1.5
+
+
+def test_hub_models_and_offline_models_split_the_table():
+    assert hub.COURSE_MODELS == registry.hub_models()
+    assert set(registry.hub_models()) | set(OFFLINE) == set(NAMES) and not set(registry.hub_models()) & set(OFFLINE)
+    for hub_id in registry.hub_models():
+        assert registry.stand_in_for(hub_id) in OFFLINE
+    assert registry.DEFAULT_MODEL == NAMES[0]
+    assert registry.stand_in_for("mini") is None and registry.stand_in_for("no-such-org/model") is None
+
+
+def test_download_fetches_the_tables_hub_models():
+    assert cli.parser().parse_args(["download"]).models == list(registry.hub_models())
+
+
+def test_check_reports_from_the_table(no_hub, monkeypatch):
+    monkeypatch.setattr(hub, "hub_reachable", lambda: False)
+    ok, message = check.check_model()
+    assert ok and "Hub unreachable" in message and "'mini'" in message
+    assert f"0 of the {len(registry.hub_models())} course models downloaded" in message
+
+
+def test_an_unknown_name_gets_the_known_ones():
+    with pytest.raises(KeyError, match="BAAI/AltCLIP, .*vit-tiny"):
+        registry.lookup("no-such-model")
+    with pytest.raises(KeyError, match="mini, tiny, altclip-tiny"):
+        standins.ensure_standin("BAAI/AltCLIP")
+
+
+def test_a_missing_committed_folder_says_how_to_rebuild_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="The offline model 'mini' is not in .*: rebuild it with python"):
+        registry.lookup("mini").ensure(tmp_path / "mini")
+
+
+def test_a_named_model_is_never_replaced(no_hub, monkeypatch):
+    monkeypatch.setenv("MMEMBED_OFFLINE", "1")
+    monkeypatch.setattr(hub, "hub_reachable", lambda: False)
+    assert resolve("BAAI/AltCLIP").name == "altclip-tiny"
+    with pytest.raises(HubUnreachableError, match="'BAAI/AltCLIP' is not downloaded and the Hugging Face Hub"):
+        resolve("BAAI/AltCLIP", may_stand_in=False)
+    with pytest.raises(HubUnreachableError, match="MMEMBED_OFFLINE=1 is set"):
+        resolve("no-such-org/no-such-model")
