@@ -87,8 +87,7 @@ def _looks_like_path(name: str) -> bool:
 
 
 def _replaced(hub_id: str, stand_in: str, reason: str, hint: str = "") -> Source:
-    meaning = registry.lookup(stand_in).meaning
-    note = f"{reason}: {hub_id} is replaced by the offline stand-in, the offline model '{stand_in}' ({meaning})"
+    note = f"{reason}: {hub_id} is replaced by the offline stand-in '{stand_in}' ({registry.lookup(stand_in).meaning})"
     _say(f"{note}; {hint}." if hint else note)
     return Source(str(ensure_standin(stand_in)), stand_in)
 

@@ -34,11 +34,11 @@ from transformers import (
 
 import mmembed
 from mmembed import hub, registry, standins
+from mmembed.corpus import course_categories
 from mmembed.embedding import features_tensor
 from mmembed.hub import COURSE_MODELS, HubUnreachableError
 from mmembed.paths import CAT_IMAGE, MINI_DIR
 from mmembed.random_weights import weights_fingerprint
-from mmembed.standin_models import course_categories
 from mmembed.standins import course_model, ensure_standin
 from tests.helpers import REPO_ROOT
 
