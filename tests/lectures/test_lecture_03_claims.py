@@ -1,0 +1,193 @@
+"""What lecture 03 (top-k search) says, checked.
+
+- Offline: the tensor facts of sections 2-3; that the lecture's own loading and search steps give what the
+  `mmembed` helpers the quizzes use give (`load_images`, `load_clip`, `search`); what the prose says about `mini`;
+  and that the quiz 2 preview describes quizzes/quiz_notebooks/quiz2 (the `slow` tests read the lecture's run).
+- Tests marked `online` check what the prose says about the real `openai/clip-vit-base-patch32`; they are
+  skipped where the Hugging Face Hub cannot be reached.
+"""
+
+import re
+
+import nbformat
+import pytest
+import torch
+
+import mmembed
+from mmembed.paths import TOPK_IMAGE_DIR
+from tests.helpers import REPO_ROOT, cell_text
+from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
+
+NOTEBOOK = lecture_path("03")
+QUIZ_2 = REPO_ROOT / "quizzes" / "quiz_notebooks" / "quiz2_topk_text.ipynb"
+REAL_CLIP = "openai/clip-vit-base-patch32"
+# Section 5: the queries and the picture each one describes best (its top-1 with mini).
+DOG_QUERIES = {
+    "A dog is sleeping": "dog_3.png",
+    "a dog running": "dog_2.png",
+    "a dog on a leash": "dog_6.png",
+    "a puppy sitting": "dog_8.png",
+}
+QUIZ_2_TARGET = {"dog_1.png", "dog_4.png", "dog_7.png"}
+QUIZ_2_PLACEHOLDER = "a dog"  # section 6: the query the students start from (must not be an answer)
+
+
+def normalise(embeddings):
+    return embeddings / embeddings.norm(dim=-1, keepdim=True)
+
+
+def dog_similarity(model, processor):
+    """Section 5's (4 queries, 9 dogs) cosine similarity matrix and the dogs' file names."""
+    images, names = mmembed.load_images(TOPK_IMAGE_DIR)
+    texts = normalise(mmembed.embed_texts(list(DOG_QUERIES), model, processor))
+    return texts @ normalise(mmembed.embed_images(images, model, processor)).T, names
+
+
+def reads_the_lecture_run(test):
+    return pytest.mark.slow(pytest.mark.xdist_group(lecture_group(NOTEBOOK))(test))
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return executed_lecture(NOTEBOOK)[0]
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return mmembed.load_clip("mini", device="cpu")
+
+
+# --- sections 2-3: tensors -----------------------------------------------------------------------------------
+
+
+def test_argmax_is_the_position_and_max_is_the_value():
+    """Section 2: the seed lecture said 99; argmax is 2, max is 99."""
+    scores = torch.tensor([-2, 1, 99, 8])
+    assert scores.argmax().item() == 2
+    assert scores.max().item() == 99
+    assert scores.max(dim=0).indices.item() == 2
+
+
+def test_topk_values_and_indices():
+    """Section 3; k=1 is max and argmax together."""
+    scores = torch.tensor([-2, 1, 99, 8])
+    assert torch.topk(scores, k=2).values.tolist() == [99, 8]
+    assert torch.topk(scores, k=2).indices.tolist() == [2, 3]
+    assert scores.topk(3).indices.tolist() == [2, 3, 1]
+    assert torch.topk(scores, k=1).values.item() == scores.max().item()
+    assert torch.topk(scores, k=1).indices.item() == scores.argmax().item()
+
+
+def test_topk_along_dim_1_of_a_2d_tensor():
+    """Section 3.1: one row per query; dim=1 is the default for 2-D; dim=0 goes per column."""
+    similarity = torch.tensor([[0.10, 0.70, 0.30, 0.50], [0.90, 0.20, 0.80, 0.40]])
+    assert similarity.argmax(dim=1).tolist() == [1, 0]
+    top = torch.topk(similarity, k=2, dim=1)
+    assert top.indices.tolist() == [[1, 3], [0, 2]]
+    assert torch.allclose(top.values, torch.tensor([[0.7, 0.5], [0.9, 0.8]]))
+    assert torch.equal(torch.topk(similarity, k=2).indices, top.indices)
+    assert similarity.argmax(dim=0).tolist() == [1, 0, 1, 0]
+
+
+# --- section 4: the lecture's steps and the helpers the quizzes use -------------------------------------------
+
+
+def test_sorted_glob_and_load_images_give_the_same_pictures_in_the_same_order():
+    """Section 4.1: sorted(glob) + Image.open(...).convert("RGB") is what mmembed.load_images returns."""
+    from PIL import Image
+
+    paths = sorted(TOPK_IMAGE_DIR.glob("dog_*.png"))
+    images, names = mmembed.load_images(TOPK_IMAGE_DIR)
+    assert names == [path.name for path in paths] and len(names) == 9
+    for path, image in zip(paths, images):
+        by_hand = Image.open(path).convert("RGB")
+        assert image.mode == by_hand.mode == "RGB" and image.tobytes() == by_hand.tobytes()
+
+
+@reads_the_lecture_run
+def test_load_clip_is_the_lectures_from_pretrained(nb):
+    """Section 4.2: offline, course_model gives models/mini and mmembed.load_clip() gives the same CLIPModel."""
+    assert re.search(r"모델: \S+/models/mini$", cell_text(nb, "model_name = mmembed.course_model("), re.M)
+    assert "CLIPModel / CLIPProcessor  mmembed_name: mini" in cell_text(nb, "mmembed.load_clip()")
+    assert "위의 dog_names와 같은 순서인가: True" in cell_text(nb, "mmembed.load_images(TOPK_IMAGE_DIR)")
+
+
+@reads_the_lecture_run
+def test_mmembed_search_gives_the_lectures_top3(nb):
+    """Section 4.4: the hand-made normalise -> @ -> topk gives the names and scores mmembed.search gives."""
+    by_hand = re.findall(
+        r"\d위  (\S+)  코사인 유사도 = (\d\.\d{3})", cell_text(nb, "values, indices = dog_scores.topk(3)")
+    )
+    helper = re.findall(r"^  (\S+)  (\d\.\d{3})$", cell_text(nb, "in mmembed.search(text_embedding"), re.M)
+    assert len(by_hand) == 3 and by_hand == helper
+    assert by_hand[0][0] == "dog_3.png"
+
+
+def test_mini_top1_fits_each_dog_query(mini):
+    """Sections 4.4 and 5: with mini, each query's top-1 is the picture it describes
+    ("A dog is sleeping" -> dog_3, the dog lying down), with cosine similarities above 0.5."""
+    similarity, names = dog_similarity(*mini)
+    assert [names[i] for i in similarity.argmax(dim=1).tolist()] == list(DOG_QUERIES.values())
+    assert (similarity.max(dim=1).values > 0.5).all()
+
+
+# --- section 6: the quiz 2 preview ----------------------------------------------------------------------------
+
+
+def test_mini_placeholder_is_not_the_quiz_2_answer(mini):
+    """Section 6 starts students from "a dog": it must not already solve quiz 2."""
+    images, names = mmembed.load_images(TOPK_IMAGE_DIR)
+    found = mmembed.search(
+        mmembed.embed_texts(QUIZ_2_PLACEHOLDER, *mini), mmembed.embed_images(images, *mini), names, 3
+    )
+    assert {name for name, _ in found} != QUIZ_2_TARGET
+
+
+def test_quiz_2_preview_describes_quiz_2():
+    """Section 6: the same three pictures and points, why the group is not "running dogs", the grading model."""
+    lecture = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells)
+    preview = lecture.split("## 6. 미리 보기: 퀴즈 2")[1].split("## 정리")[0]
+    quiz = "\n".join(c.source for c in nbformat.read(QUIZ_2, as_version=4).cells)
+    names = sorted(QUIZ_2_TARGET)
+    assert 'TARGET_NAMES = ["dog_1.png", "dog_4.png", "dog_7.png"]' in quiz
+    assert 'target_names = ["dog_1.png", "dog_4.png", "dog_7.png"]' in preview
+    assert all(f"`{name[:-4]}`" in preview for name in names)
+    assert "(4점)" in preview and "(4점)" in quiz
+    for phrase in ("달리는 개", "`dog_2`", "`answer_text`", "`mini`", "MMEMBED_OFFLINE=1", "파일 이름"):
+        assert phrase in preview and phrase.strip("`") in quiz, phrase
+
+
+# --- the real CLIP (needs the hub) ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_clip():
+    return mmembed.load_clip(REAL_CLIP, device="cpu")
+
+
+@pytest.mark.online
+def test_real_clip_puts_the_lying_dog_in_the_top3_for_a_dog_is_sleeping(real_clip):
+    """Section 4.4 (what the reader sees online): dog_3 is among the real CLIP's top-3 for "A dog is sleeping"."""
+    similarity, names = dog_similarity(*real_clip)
+    row = list(DOG_QUERIES).index("A dog is sleeping")
+    assert "dog_3.png" in [names[i] for i in similarity[row].topk(3).indices.tolist()]
+
+
+@pytest.mark.online
+def test_real_clip_dog_cosines_are_small(real_clip):
+    """Section 5: the real CLIP's cosine similarities stay below 0.5 ("0.3 안팎"); the best match of each
+    query is between 0.15 and 0.45."""
+    similarity, _ = dog_similarity(*real_clip)
+    assert similarity.max().item() < 0.5
+    best = similarity.max(dim=1).values
+    assert ((best > 0.15) & (best < 0.45)).all(), best
+
+
+@pytest.mark.online
+def test_real_clip_placeholder_is_not_the_quiz_2_answer(real_clip):
+    """Section 6: "a dog" must not already solve quiz 2 with the real CLIP either."""
+    images, names = mmembed.load_images(TOPK_IMAGE_DIR)
+    found = mmembed.search(
+        mmembed.embed_texts(QUIZ_2_PLACEHOLDER, *real_clip), mmembed.embed_images(images, *real_clip), names, 3
+    )
+    assert {name for name, _ in found} != QUIZ_2_TARGET
