@@ -62,7 +62,7 @@ def python_paths() -> list[Path]:
 def _outermost(paths: list[Path]) -> list[Path]:
     """Paths without those inside another of them."""
     kept = []
-    for path in sorted(set(paths), key=lambda p: len(p.parts)):
+    for path in sorted(set(paths), key=lambda p: (len(p.parts), str(p))):
         if not any(path.is_relative_to(other) for other in kept):
             kept.append(path)
     return kept
@@ -90,10 +90,16 @@ def command(argv: list[str], mounts: Mounts, env: dict[str, str], cwd: str = HOM
         elif os.path.isdir(folder):
             args += ["--ro-bind", folder, folder]
 
+    # The private folders first: a bind below one of them (a virtual environment in /tmp) goes on top.
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    for folder, size in (("/tmp", TMPFS_BYTES), ("/var/tmp", TMPFS_BYTES), ("/dev/shm", SHM_BYTES)):
+        args += ["--perms", "1777", "--size", str(size), "--tmpfs", folder]
+    args += ["--perms", "0755", "--dir", "/home", "--perms", "0777", "--size", str(TMPFS_BYTES), "--tmpfs", HOME]
+
     etc = [f"/etc/{name}" for name in ETC_FILES if os.path.lexists(f"/etc/{name}")]
     read_only = _outermost([Path(p) for p in mounts.read_only])
     read_write = [Path(p) for p in mounts.read_write]
-    for parent in _parents([*etc, *map(str, read_only), *map(str, read_write), *mounts.files, HOME]):
+    for parent in _parents([*etc, *map(str, read_only), *map(str, read_write), *mounts.files]):
         args += ["--perms", "0755", "--dir", parent]
     for path in etc:
         args += ["--ro-bind", path, path]
@@ -104,10 +110,6 @@ def command(argv: list[str], mounts: Mounts, env: dict[str, str], cwd: str = HOM
     for target, source in mounts.files.items():
         args += ["--ro-bind", str(source), target]
 
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    for folder, size in (("/tmp", TMPFS_BYTES), ("/var/tmp", TMPFS_BYTES), ("/dev/shm", SHM_BYTES)):
-        args += ["--perms", "1777", "--size", str(size), "--tmpfs", folder]
-    args += ["--perms", "0777", "--size", str(TMPFS_BYTES), "--tmpfs", HOME]
     for key, value in {"HOME": HOME, "TMPDIR": "/tmp", **env}.items():
         args += ["--setenv", key, value]
     args += ["--chdir", cwd]

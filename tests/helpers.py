@@ -2,8 +2,10 @@
 
 import functools
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -72,3 +74,22 @@ def cell_text(nb, marker: str) -> str:
         elif "text/plain" in output.get("data", {}):
             parts.append(output["data"]["text/plain"])
     return "".join(parts)
+
+
+class Listener(threading.Thread):
+    """A TCP server on the grader's loopback that counts connections (a sandboxed child must make none)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+
+    def run(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            connection.close()

@@ -1,34 +1,47 @@
-"""The quiz_search.py autograder: full marks for the solution, 0 for the skeleton, and the known attacks fail.
+"""python -m autograder on a class, the way an instructor runs it, in the bubblewrap sandbox.
 
-One class of nine sample students is graded once (python -m autograder FOLDER), the way an instructor would.
+One class is graded once: honest students (full marks, and the right message for each mistake), answers written
+the way the lectures or the original lecture write them (full marks too), broken submissions (a clear Korean
+message and 0), and hostile ones. Each hostile student tries one escape; the tests check the machine afterwards,
+and that every other student scored exactly what they score when graded without the hostile ones.
 """
 
 import csv
 import json
 import os
-import tempfile
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from autograder import config
-from tests.helpers import REPO_ROOT, run_python
+from autograder import bubblewrap, config
+from tests.helpers import REPO_ROOT, Listener, run_python
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not bubblewrap.status().available, reason=f"no sandbox here: {bubblewrap.status().reason}"),
+]
 
-SOLUTION_TEXT = (REPO_ROOT / "solutions" / "quiz_search.py").read_text(encoding="utf-8")
+SOLUTION_FILE = REPO_ROOT / "solutions" / "quiz_search.py"
+SOLUTION_TEXT = SOLUTION_FILE.read_text(encoding="utf-8")
 SKELETON_TEXT = (REPO_ROOT / "quizzes" / "quiz_search.py").read_text(encoding="utf-8")
 TIMEOUT = 40  # seconds per child: enough for mini on a busy machine, short enough for the hanging student
 POINTS = config.POINTS
 ALL = config.MAX_SCORE
 SEARCH = POINTS["search_top1_query"] + sum(POINTS[n] for n in POINTS if n.startswith("search_top1_hidden"))
 EMBED_IMAGES = POINTS["embed_images_shape"] + POINTS["embed_images_values"]
+MARKER = f"mmembed-escape-{os.getpid()}"  # in every file name and process a hostile student leaves behind
 
 
 def edit(old, new, text=SOLUTION_TEXT):
     assert old in text, old
     return text.replace(old, new, 1)
+
+
+def at_import(code: str, text: str = SOLUTION_TEXT) -> str:
+    """The solution (or `text`) with `code` run when the file is imported."""
+    return edit("import mmembed\n", "import mmembed\n" + code + "\n", text)
 
 
 FAKE_TENSOR = """
@@ -40,13 +53,7 @@ FAKE_TENSOR = """
 """
 FORCE_FULL_MARKS = """
 import json, pathlib
-for name in ("results.json",):
-    pathlib.Path(name).write_text(json.dumps({"score": 12, "max_score": 12, "tests": []}))
-try:
-    import autograder.checks as checks
-    checks.score_all = lambda got, ref: [(n, p, "ok") for n, p in __import__("autograder.config").config.POINTS.items()]
-except Exception:
-    pass
+pathlib.Path("results.json").write_text(json.dumps({"score": 12, "max_score": 12, "tests": []}))
 """
 CONFTEST = """
 import pytest
@@ -54,10 +61,8 @@ import pytest
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
-    report = outcome.get_result()
-    report.outcome = "passed"
+    outcome.get_result().outcome = "passed"
 """
-
 HARDCODED_MAIN = """
 def main() -> None:
     print("Total 200 images are loaded!")
@@ -68,28 +73,9 @@ def main() -> None:
 
 if __name__ == "__main__":
 """
-# Runs in load_images (which then still works): leaves a process behind in a session of its own, overwrites a
-# file of the grader's user and kills the grader. As root the grader gives each child a throwaway uid, so all
-# three fail (only then is this student in the class: as an ordinary user the kill would end the batch).
-ESCAPE_MARKER = f"autograder-escape-{os.getpid()}"
-GRADER_FILE = Path(tempfile.gettempdir()) / f"{ESCAPE_MARKER}.txt"
-ESCAPE = f"""
-    import os, pathlib, signal, subprocess, sys
-    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)  # {ESCAPE_MARKER}"], start_new_session=True,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        pathlib.Path({str(GRADER_FILE)!r}).write_text("overwritten by a student")
-    except OSError:
-        pass
-    try:
-        os.kill(os.getppid(), signal.SIGKILL)
-    except OSError:
-        pass
-    paths = ["""
-ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
-# name -> (files, expected score)
-STUDENTS = {
+# name -> (files, expected score). Graded with and without the hostile students: the scores must agree.
+HONEST = {
     "a_solution": ({"quiz_search.py": SOLUTION_TEXT}, ALL),
     "b_skeleton": ({"quiz_search.py": SKELETON_TEXT}, 0),
     "c_string_order": (
@@ -100,7 +86,7 @@ STUDENTS = {
         {"quiz_search.py": edit("    return image_filenames[best]", '    return "val_2.JPEG"')},
         ALL - SEARCH - POINTS["main_output"],
     ),  # main() runs with a hidden QUERY: val_2 is wrong there
-    "e_sys_exit": ({"quiz_search.py": edit("import mmembed\n", "import mmembed\nimport sys\nsys.exit(0)\n")}, 0),
+    "e_sys_exit": ({"quiz_search.py": at_import("import sys\nsys.exit(0)")}, 0),
     "f_os_exit": (
         {"quiz_search.py": edit("    batch_size = 32\n", "    import os\n    os._exit(0)\n    batch_size = 32\n")},
         ALL - EMBED_IMAGES - POINTS["main_output"],
@@ -108,9 +94,7 @@ STUDENTS = {
     "g_endless": (
         {
             "quiz_search.py": edit(
-                "    text_unit = F.normalize",
-                "    import signal\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
-                "    while True:\n        pass\n    text_unit = F.normalize",
+                "    text_unit = F.normalize", "    while True:\n        pass\n    text_unit = F.normalize"
             )
         },
         ALL - SEARCH - POINTS["main_output"],
@@ -118,10 +102,6 @@ STUDENTS = {
     "h_fake_tensor": (
         {"quiz_search.py": edit("    return torch.cat(chunks)\n", FAKE_TENSOR)},
         ALL - EMBED_IMAGES - POINTS["main_output"],
-    ),
-    "j_hardcoded_main": (
-        {"quiz_search.py": SOLUTION_TEXT[: SOLUTION_TEXT.index("def main()")] + HARDCODED_MAIN + "    main()\n"},
-        ALL - POINTS["main_output"],
     ),
     "i_planted_files": (
         {
@@ -132,72 +112,335 @@ STUDENTS = {
         },
         0,
     ),
+    "j_hardcoded_main": (
+        {"quiz_search.py": SOLUTION_TEXT[: SOLUTION_TEXT.index("def main()")] + HARDCODED_MAIN + "    main()\n"},
+        ALL - POINTS["main_output"],
+    ),
+    # Answers written the way the lectures or the original lecture write them: full marks.
+    "m_relative_paths_normalised": (
+        {
+            "quiz_search.py": edit(
+                "    filenames = [path.name for path in paths]",
+                "    filenames = ['./quiz-image/' + path.name for path in paths]  # as the original lecture",
+                edit("    return torch.cat(chunks)\n", "    return F.normalize(torch.cat(chunks), dim=-1)\n"),
+            )
+        },
+        ALL,
+    ),
+    "n_path_objects_float16": (
+        {
+            "quiz_search.py": edit(
+                "    filenames = [path.name for path in paths]",
+                "    filenames = [path.resolve() for path in paths]",
+                edit(
+                    "    return output.pooler_output.cpu()\n",
+                    "    return output.pooler_output.cpu().half()\n",
+                    edit("    return torch.cat(chunks)\n", "    return torch.cat(chunks).half()\n"),
+                ),
+            )
+        },
+        ALL,
+    ),
+    "o_absolute_str_bfloat16": (
+        {
+            "quiz_search.py": edit(
+                "    filenames = [path.name for path in paths]",
+                "    filenames = [str(path.resolve()) for path in paths]",
+                edit(
+                    "    return output.pooler_output.cpu()\n",
+                    "    return output.pooler_output.cpu().bfloat16()\n",
+                    edit("    return torch.cat(chunks)\n", "    return torch.cat(chunks).bfloat16()\n"),
+                ),
+            )
+        },
+        ALL,
+    ),
+    # Folder names an instructor's collection script may well produce.
+    "p student with spaces": ({"quiz_search.py": SOLUTION_TEXT}, ALL),
+    "q_김학생": ({"quiz_search.py": SOLUTION_TEXT}, ALL),
+    "r..dots..": ({"quiz_search.py": SOLUTION_TEXT}, ALL),
 }
 
-if ROOT:
-    STUDENTS["k_escape"] = ({"quiz_search.py": edit("    paths = [", ESCAPE)}, ALL)
+# Broken submissions: nothing runs, 0 points, a message that says why. name -> (bytes or None, Korean words)
+BROKEN = {
+    "s_empty": (b"", "비어 있습니다"),
+    "t_not_utf8": ("# 검색 퀴즈\n".encode("cp949") + SOLUTION_TEXT.encode("utf-8"), "UTF-8"),
+    "u_binary": (b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8, "바이너리"),
+    "v_too_big": (SOLUTION_TEXT.encode("utf-8") + b"#" * 1_100_000, "너무 큽니다"),
+    "w_no_file": (None, "quiz_search.py이(가) 없습니다"),
+}
+
+
+def hostile_students(class_dir: Path, results_dir: Path, victim: Path, port: int) -> dict:
+    """name -> (files, expected score). Each tries one escape and would score more if it worked."""
+    other = class_dir / "a_solution" / "quiz_search.py"
+    solution_at = f"""
+import pathlib as _pathlib
+for _path in [_pathlib.Path(mmembed.__file__).resolve().parent.parent / "solutions" / "quiz_search.py",
+              _pathlib.Path({str(SOLUTION_FILE)!r})]:
+    try:
+        exec(compile(_path.read_text(), str(_path), "exec"), globals())  # the skeleton becomes the solution
+        break
+    except OSError:
+        pass
+"""
+    plant_links = f"""
+import os as _os
+for _folder in [_os.getcwd(), _os.path.expanduser("~"), "/tmp", "/var/tmp", "/dev/shm", "/course", "/grader"]:
+    for _name in ["job.json", "import.json", "results.json", "main.json", "embed_images.npy", "stderr.txt"]:
+        try:
+            _os.symlink({str(victim)!r}, _os.path.join(_folder, _name))
+        except OSError:
+            pass
+"""
+    network = f"""
+import socket as _socket
+for _address in [("127.0.0.1", {port}), ("10.0.2.2", {port}), ("1.1.1.1", 53)]:
+    try:
+        with _socket.create_connection(_address, timeout=1) as _connection:
+            _connection.sendall(b"leaked")
+    except OSError:
+        pass
+"""
+    leftovers = f"""
+import os as _os
+for _folder in ["/tmp", "/var/tmp", "/dev/shm", _os.path.expanduser("~")]:
+    try:
+        with open(_os.path.join(_folder, {MARKER!r} + ".txt"), "w") as _file:
+            _file.write("left behind")
+    except OSError:
+        pass
+"""
+    detached = f"""
+import subprocess as _subprocess, sys as _sys
+_subprocess.Popen([_sys.executable, "-c", "import time; time.sleep(600)  # {MARKER}"], start_new_session=True,
+                  stdin=_subprocess.DEVNULL, stdout=_subprocess.DEVNULL, stderr=_subprocess.DEVNULL)
+"""
+    rewrite = f"""
+for _path in [{str(other)!r}, {str(results_dir / "a_solution.json")!r}, {str(results_dir / "grades.csv")!r},
+              {str(REPO_ROOT / "autograder" / "checks.py")!r}, {str(SOLUTION_FILE)!r}]:
+    try:
+        with open(_path, "w") as _file:
+            _file.write("import sys; sys.exit(0)  # overwritten by a classmate")
+    except OSError:
+        pass
+"""
+    kill_everything = "import os as _os, signal as _signal\n_os.kill(-1, _signal.SIGKILL)"
+    crash_in_embed = ("    batch_size = 32\n", "    import os\n    os._exit(3)\n    batch_size = 32\n")
+    return {
+        "x1_reads_the_solution": ({"quiz_search.py": at_import(solution_at, SKELETON_TEXT)}, 0),
+        "x2_plants_links": (
+            {"quiz_search.py": at_import(plant_links, edit(*crash_in_embed))},
+            ALL - EMBED_IMAGES - POINTS["main_output"],
+        ),
+        "x3_network": ({"quiz_search.py": at_import(network)}, ALL),
+        "x4_leftover_files": ({"quiz_search.py": at_import(leftovers)}, ALL),
+        "x5_detached_process": ({"quiz_search.py": at_import(detached)}, ALL),
+        "x6_rewrites_others": ({"quiz_search.py": at_import(rewrite)}, ALL),
+        "x7_kills_everything": ({"quiz_search.py": at_import(kill_everything)}, 0),
+        "x8_memory_hog": (
+            {"quiz_search.py": edit("    batch_size = 32\n", "    hog = bytearray(40 * 2**30)\n    batch_size = 32\n")},
+            ALL - EMBED_IMAGES - POINTS["main_output"],
+        ),
+    }
+
+
+def tree_digest(*folders: Path) -> dict:
+    return {path: path.read_bytes() for folder in folders for path in sorted(folder.rglob("*.py"))}
+
+
+def write_class(folder: Path, students: dict) -> None:
+    for student, (files, _) in students.items():
+        (folder / student).mkdir(parents=True)
+        for name, content in files.items():
+            path = folder / student / name
+            path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content, encoding="utf-8")
+
+
+def grade(folder: Path, results: Path, *extra: str, env=None) -> subprocess.CompletedProcess:
+    command = ["-m", "autograder", str(folder), "--results", str(results), "--timeout", str(TIMEOUT), *extra]
+    return run_python(command, env=env, timeout=1500)
+
+
+def scores(results: Path) -> dict:
+    with open(results / "grades.csv", encoding="utf-8") as file:
+        return {row["student"]: row for row in csv.DictReader(file)}
 
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     root = tmp_path_factory.mktemp("class")
-    GRADER_FILE.write_text("the grader's own file")
-    for student, (files, _) in STUDENTS.items():
-        (root / "submissions" / student).mkdir(parents=True)
-        for name, text in files.items():
-            (root / "submissions" / student / name).write_text(text, encoding="utf-8")
+    class_dir, results_dir = root / "submissions", root / "results"
+    victim = root / "victim.txt"
+    victim.write_text("the grader's own file")
+    listener = Listener()
+    listener.start()
+    hostile = hostile_students(class_dir, results_dir, victim, listener.port)
+    write_class(class_dir, {**HONEST, **hostile})
+    for student, (content, _) in BROKEN.items():
+        (class_dir / student).mkdir()
+        if content is not None:
+            (class_dir / student / "quiz_search.py").write_bytes(content)
+    (class_dir / "y_link").mkdir()
+    (class_dir / "y_link" / "quiz_search.py").symlink_to(SOLUTION_FILE)  # 12 points if the grader followed it
+    (class_dir / "z_folder_link").symlink_to(class_dir / "a_solution", target_is_directory=True)
+    grader_code = tree_digest(REPO_ROOT / "autograder", REPO_ROOT / "solutions", REPO_ROOT / "mmembed")
+    other_before = (class_dir / "a_solution" / "quiz_search.py").read_bytes()
+
     started = time.monotonic()
-    result = run_python(
-        ["-m", "autograder", str(root / "submissions"), "--results", str(root / "results"), "--timeout", str(TIMEOUT)],
-        timeout=1200,
-    )  # cwd: the repo (autograder is not installed)
+    try:
+        result = grade(class_dir, results_dir, "--jobs", "2")
+    finally:  # should a file of the repository have been overwritten after all, put it back (the test fails)
+        for path, content in grader_code.items():
+            if path.read_bytes() != content:
+                path.write_bytes(content)
+                print(f"RESTORED {path}: a student had overwritten it")
+                grader_code[path] = b"(overwritten by a student)"
     seconds = time.monotonic() - started
-    print(f"\n[autograder] {len(STUDENTS)} submissions in {seconds:.0f} s ({seconds / len(STUDENTS):.1f} s each)")
+    students = len(HONEST) + len(hostile) + len(BROKEN) + 2
+    print(f"\n[autograder] {students} submissions in {seconds:.0f} s with --jobs 2")
+    listener.server.close()
+    return {
+        "root": root,
+        "results": results_dir,
+        "result": result,
+        "hostile": hostile,
+        "victim": victim,
+        "listener": listener,
+        "grader_code": grader_code,
+        "other_before": other_before,
+        "class_dir": class_dir,
+    }
+
+
+@pytest.fixture(scope="module")
+def graded_alone(tmp_path_factory):
+    """The honest students without the hostile ones, one at a time (--jobs 1)."""
+    root = tmp_path_factory.mktemp("alone")
+    alone = {name: HONEST[name] for name in ("a_solution", "c_string_order", "m_relative_paths_normalised")}
+    write_class(root / "submissions", alone)
+    result = grade(root / "submissions", root / "results", "--jobs", "1")
     assert result.returncode == 0, result.stderr
-    return root, result
+    return scores(root / "results")
 
 
-@pytest.mark.parametrize("student", list(STUDENTS))
-def test_each_sample_student_gets_the_expected_score(graded_class, student):
-    root, _ = graded_class
-    data = json.loads((root / "results" / f"{student}.json").read_text(encoding="utf-8"))
+def test_the_class_is_graded_in_the_sandbox(graded_class):
+    result = graded_class["result"]
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "sandbox: bubblewrap" in result.stdout
+
+
+@pytest.mark.parametrize("student", list(HONEST))
+def test_each_honest_student_gets_the_expected_score(graded_class, student):
+    data = json.loads((graded_class["results"] / f"{student}.json").read_text(encoding="utf-8"))
     assert data["max_score"] == ALL == sum(test["max_score"] for test in data["tests"])
-    assert data["score"] == STUDENTS[student][1] == sum(test["score"] for test in data["tests"]), data
+    assert data["score"] == HONEST[student][1] == sum(test["score"] for test in data["tests"]), data
     for test in data["tests"]:
         assert set(test) == {"name", "score", "max_score", "output", "visibility"} and test["output"].strip()
-        for secret in config.HIDDEN_QUERIES:
-            assert secret not in test["output"]
 
 
-def test_grades_csv_has_one_row_per_student(graded_class):
-    root, _ = graded_class
-    with open(root / "results" / "grades.csv", encoding="utf-8") as file:
-        rows = list(csv.DictReader(file))
-    assert [row["student"] for row in rows] == sorted(STUDENTS)
-    assert {row["student"]: int(row["score"]) for row in rows} == {s: score for s, (_, score) in STUDENTS.items()}
+def test_honest_students_score_the_same_without_the_hostile_ones_and_one_at_a_time(graded_class, graded_alone):
+    in_class = scores(graded_class["results"])
+    assert {name: in_class[name]["score"] for name in graded_alone} == {
+        name: row["score"] for name, row in graded_alone.items()
+    }
+
+
+@pytest.mark.parametrize("student", list(BROKEN))
+def test_a_broken_submission_gets_zero_and_says_why(graded_class, student):
+    data = json.loads((graded_class["results"] / f"{student}.json").read_text(encoding="utf-8"))
+    assert data["score"] == 0
+    assert BROKEN[student][1] in data["tests"][0]["output"]
+    status = scores(graded_class["results"])[student]["status"]
+    assert status == ("no file" if student == "w_no_file" else "refused")
+
+
+def test_links_are_refused_not_followed(graded_class):
+    rows = scores(graded_class["results"])
+    assert rows["y_link"]["score"] == "0" and rows["y_link"]["status"] == "refused"
+    assert rows["z_folder_link"]["score"] == "0" and rows["z_folder_link"]["status"] == "refused"
+    message = json.loads((graded_class["results"] / "y_link.json").read_text(encoding="utf-8"))["tests"][0]["output"]
+    assert "링크" in message
+
+
+def test_grades_csv_has_every_student_with_seconds_and_status(graded_class):
+    rows = scores(graded_class["results"])
+    expected = {**HONEST, **graded_class["hostile"]}
+    assert sorted(rows) == sorted([*expected, *BROKEN, "y_link", "z_folder_link"])
+    for name, (_, score) in expected.items():
+        assert int(rows[name]["score"]) == score, (name, rows[name])
+        assert float(rows[name]["seconds"]) > 0
+    assert rows["a_solution"]["status"] == "ok"
+    assert rows["g_endless"]["status"] == "timeout"
+    assert rows["e_sys_exit"]["status"] == "crashed" and rows["f_os_exit"]["status"] == "crashed"
+
+
+@pytest.mark.parametrize("hostile", ["x1_reads_the_solution"])
+def test_a_submission_cannot_read_the_solution(graded_class, hostile):
+    assert int(scores(graded_class["results"])[hostile]["score"]) == 0  # 12 if it had read the file
+
+
+def test_links_planted_for_the_grader_change_nothing(graded_class):
+    assert graded_class["victim"].read_text() == "the grader's own file"
     assert (
-        not (root / "results.json").exists() and not (REPO_ROOT / "results.json").exists()
-    )  # sitecustomize.py never ran
+        tree_digest(REPO_ROOT / "autograder", REPO_ROOT / "solutions", REPO_ROOT / "mmembed")
+        == graded_class["grader_code"]
+    )
+
+
+def test_a_submission_has_no_network(graded_class):
+    assert graded_class["listener"].connections == 0
+
+
+def test_a_submission_leaves_no_files(graded_class):
+    leftovers = [path for folder in ("/tmp", "/var/tmp", "/dev/shm") for path in Path(folder).glob(f"{MARKER}*")]
+    assert leftovers == []
+
+
+def test_a_submission_leaves_no_processes(graded_class):
+    survivors = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, MARKER)]
+    assert survivors == [], "a process a student started with setsid() outlived the grading"
+
+
+def test_a_submission_cannot_rewrite_another_students_work_or_the_grader(graded_class):
+    assert (graded_class["class_dir"] / "a_solution" / "quiz_search.py").read_bytes() == graded_class["other_before"]
+    assert int(scores(graded_class["results"])["a_solution"]["score"]) == ALL
+    assert int(scores(graded_class["results"])["x6_rewrites_others"]["score"]) == ALL
+
+
+def test_no_output_shows_a_hidden_query_or_answer(graded_class):
+    results = graded_class["results"]
+    for path in results.glob("*.json"):
+        text = path.read_text(encoding="utf-8")
+        for secret in config.HIDDEN_QUERIES:
+            assert secret not in text, (path.name, secret)
+    main_feedback = json.loads((results / "d_hardcoded.json").read_text(encoding="utf-8"))["tests"][-1]["output"]
+    assert "(숨김)" in main_feedback or "Top-1: <그 문장의 Top-1 파일 이름>" in main_feedback
 
 
 def test_the_skeleton_gets_a_message_per_check(graded_class):
-    root, _ = graded_class
-    data = json.loads((root / "results" / "b_skeleton.json").read_text(encoding="utf-8"))
+    data = json.loads((graded_class["results"] / "b_skeleton.json").read_text(encoding="utf-8"))
     assert len(data["tests"]) == len(POINTS) and all(test["score"] == 0 for test in data["tests"])
     assert "NotImplementedError: load_images를 완성하세요" in data["tests"][0]["output"]
 
 
 def test_messages_say_what_was_expected(graded_class):
-    root, _ = graded_class
-    order = json.loads((root / "results" / "c_string_order.json").read_text(encoding="utf-8"))["tests"][0]["output"]
+    results = graded_class["results"]
+    order = json.loads((results / "c_string_order.json").read_text(encoding="utf-8"))["tests"][0]["output"]
     assert "순서" in order and "val_2.JPEG" in order
-    hard = json.loads((root / "results" / "d_hardcoded.json").read_text(encoding="utf-8"))["tests"]
+    hard = json.loads((results / "d_hardcoded.json").read_text(encoding="utf-8"))["tests"]
     assert "목록에 없는 'val_2.JPEG'" in hard[5]["output"]
-    hang = json.loads((root / "results" / "g_endless.json").read_text(encoding="utf-8"))["tests"]
-    assert "시간 제한" in hang[5]["output"]
-    memorised = json.loads((root / "results" / "j_hardcoded_main.json").read_text(encoding="utf-8"))["tests"][-1]
+    hang = json.loads((results / "g_endless.json").read_text(encoding="utf-8"))["tests"]
+    assert f"시간 제한({TIMEOUT}초)" in hang[5]["output"] and "--timeout" in hang[5]["output"]
+    memorised = json.loads((results / "j_hardcoded_main.json").read_text(encoding="utf-8"))["tests"][-1]
     assert memorised["score"] == 0 and "QUERY를 숨은 문장으로 바꿔" in memorised["output"]
     assert "Top-1: val_2.JPEG" in memorised["output"]  # what the student printed is shown back
+
+
+def test_results_follow_gradescopes_specification(graded_class):
+    data = json.loads((graded_class["results"] / "a_solution.json").read_text(encoding="utf-8"))
+    assert {"score", "max_score", "execution_time", "output", "visibility", "stdout_visibility", "tests"} <= set(data)
+    assert data["stdout_visibility"] == "hidden" and data["execution_time"] > 0
 
 
 def test_a_missing_path_is_a_grader_error(tmp_path):
@@ -207,19 +450,10 @@ def test_a_missing_path_is_a_grader_error(tmp_path):
 
 def test_pytest_self_check_ignores_a_planted_conftest(graded_class):
     """`pytest autograder/` on the student with a conftest.py forcing passes: every check still fails."""
-    root, _ = graded_class
-    env = {**os.environ, "QUIZ_SUBMISSION": str(root / "submissions" / "i_planted_files" / "quiz_search.py")}
+    submission = graded_class["class_dir"] / "i_planted_files" / "quiz_search.py"
+    env = {**os.environ, "QUIZ_SUBMISSION": str(submission)}
     result = run_python(["-m", "pytest", "autograder/", "-q", "-p", "no:cacheprovider"], env=env, timeout=600)
     assert result.returncode == 1 and f"{len(POINTS)} failed" in result.stdout, result.stdout[-2000:]
-
-
-@pytest.mark.skipif(not ROOT, reason="a throwaway uid per child needs root (as in CI); see README, Autograder limits")
-def test_a_child_cannot_leave_processes_write_the_graders_files_or_kill_it(graded_class):
-    root, result = graded_class
-    assert "k_escape: 12/12" in result.stdout  # the grader lived on and graded the next students
-    assert GRADER_FILE.read_text() == "the grader's own file"
-    survivors = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, ESCAPE_MARKER)]
-    assert survivors == [], "a process the student started with setsid() outlived the grading"
 
 
 def _cmdline_has(proc: Path, marker: str) -> bool:

@@ -2,8 +2,14 @@
 
 In a copy of the course in a temporary folder (so no gradebook.db or autograded/ ever lands in the repo):
 `nbgrader validate` on the source, `nbgrader generate_assignment` (the committed release must equal the
-fresh one), `nbgrader validate --invert` on the release, then `nbgrader autograde` on sample submissions
-and the scores read back from the gradebook and from `nbgrader export`.
+fresh one), `nbgrader validate --invert` on the release, then the class autograded two students at a time
+(`python -m autograder.nbgrader_parallel`, one `nbgrader autograde --student` each, one gradebook), and the
+scores read back from the gradebook and from `nbgrader export`.
+
+Each kernel runs in the bubblewrap sandbox (autograder/nbsandbox.py). A hostile student, graded with the
+others, tries from its kernel what a class could: rewriting the other students' submissions and the
+gradebook, reading the source notebooks, the network, files and processes left behind. The tests check the
+machine afterwards, and that the other students score what they score when graded alone.
 """
 
 import copy
@@ -19,11 +25,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import recheck
-from autograder.canary import CANARY_ID, CANARY_SOURCE, PROBE_MARK
-from tests.helpers import REPO_ROOT, UNREACHABLE_HUB
+from autograder import bubblewrap, recheck
+from autograder.canary import PROBE_MARK
+from tests.helpers import REPO_ROOT, UNREACHABLE_HUB, Listener
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not bubblewrap.status().available, reason=f"no sandbox here: {bubblewrap.status().reason}"),
+]
+MARKER = f"nbgrader-escape-{os.getpid()}"  # in every file and process the hostile student leaves behind
 
 ASSIGNMENT = "quiz_notebooks"
 SOURCE = REPO_ROOT / "solutions" / ASSIGNMENT
@@ -44,8 +54,8 @@ MAX_SCORE = sum(POINTS.values())  # 14
 VOLATILE_CELL_METADATA = {"execution", "ExecuteTime", "collapsed", "scrolled", "trusted"}
 
 
-def nbgrader(root: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run `nbgrader ARGS` in `root` with the course's config, offline, the way an instructor would."""
+def course_env(root: Path) -> dict:
+    """Offline, with the course's model, the way an instructor runs nbgrader on a machine without the hub."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "MMEMBED_"))}
     env.update(
         MMEMBED_MODEL="mini",
@@ -55,15 +65,16 @@ def nbgrader(root: Path, *args: str, timeout: int = 600) -> subprocess.Completed
         PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),  # nbgrader calls `alembic`
         PYTHONWARNINGS="ignore::DeprecationWarning",
     )
-    command = [
-        sys.executable,
-        "-m",
-        "nbgrader",
-        *args,
-        f"--NbGrader.config_file={root / 'autograder' / 'nbgrader_config.py'}",
-    ]
-    result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
-    print(f"$ nbgrader {' '.join(args)} -> exit {result.returncode}")
+    return env
+
+
+def nbgrader(root: Path, *args: str, timeout: int = 600, module: str = "nbgrader") -> subprocess.CompletedProcess:
+    """Run `nbgrader ARGS` (or another module) in `root` with the course's config."""
+    config = root / "autograder" / "nbgrader_config.py"
+    config_arg = f"--config={config}" if module != "nbgrader" else f"--NbGrader.config_file={config}"
+    command = [sys.executable, "-m", module, *args, config_arg]
+    result = subprocess.run(command, cwd=root, env=course_env(root), capture_output=True, text=True, timeout=timeout)
+    print(f"$ {module} {' '.join(args)} -> exit {result.returncode}")
     return result
 
 
@@ -148,7 +159,45 @@ quiz_names = _AlwaysTheExpectedName(quiz_names)
 """
 
 
-def make_submissions(release: dict, source: dict) -> dict[str, dict]:
+def hostile_quiz1(root: Path, port: int) -> str:
+    """Right answers, and from the kernel every attack on the course a class could try (each would work
+    without the sandbox: the kernel ran with the instructor's rights)."""
+    victims = [
+        root / "submitted" / "solution" / ASSIGNMENT / "quiz1_cosine_similarity.ipynb",
+        root / "gradebook.db",
+        root / "autograder" / "canary.py",
+    ]
+    return f"""rowwise = F.cosine_similarity(vec1, vec2, dim=1)
+pairwise = F.cosine_similarity(vec1.unsqueeze(1), vec2.unsqueeze(0), dim=-1)
+
+import os as _os, socket as _socket, subprocess as _subprocess, sys as _sys
+for _path in {[str(v) for v in victims]!r}:
+    try:
+        with open(_path, "w") as _file:
+            _file.write("{{}}")
+    except OSError:
+        print("could not write", _path)
+for _path in [{str(root / "solutions" / ASSIGNMENT / "quiz2_topk_text.ipynb")!r}, {str(root / "gradebook.db")!r}]:
+    try:
+        open(_path, "rb").read()
+        print("READ", _path)
+    except OSError:
+        print("could not read", _path)
+_subprocess.Popen([_sys.executable, "-c", "import time; time.sleep(600)  # {MARKER}"], start_new_session=True,
+                  stdin=_subprocess.DEVNULL, stdout=_subprocess.DEVNULL, stderr=_subprocess.DEVNULL)
+for _folder in ["/tmp", "/var/tmp", "/dev/shm"]:
+    try:
+        open(_os.path.join(_folder, "{MARKER}.txt"), "w").write("left behind")
+    except OSError:
+        pass
+try:
+    _socket.create_connection(("127.0.0.1", {port}), timeout=1).sendall(b"leaked")
+except OSError:
+    print("no network")
+"""
+
+
+def make_submissions(release: dict, source: dict, root: Path, port: int) -> dict[str, dict]:
     """{student: {notebook: nb}} and the expected scores are in EXPECTED below."""
     full = {name: solved(release[name], source[name]) for name in NOTEBOOKS}
     quiz7_partial = "answer_texts = {}\n" + "\n".join(
@@ -160,6 +209,12 @@ def make_submissions(release: dict, source: dict) -> dict[str, dict]:
         ]
     )  # val_175 left out
     return {
+        "a_hostile": {
+            **release,
+            "quiz1_cosine_similarity": answer(
+                release["quiz1_cosine_similarity"], "quiz1_rowwise_answer", hostile_quiz1(root, port)
+            ),
+        },
         "solution": full,
         "untouched": dict(release),
         "partial": {
@@ -192,6 +247,12 @@ def make_submissions(release: dict, source: dict) -> dict[str, dict]:
 
 
 EXPECTED = {
+    "a_hostile": {
+        **dict.fromkeys(POINTS, 0),
+        "quiz1_rowwise_test": 2,
+        "quiz1_pairwise_test": 2,
+        "quiz1_relation_test": 1,
+    },
     "solution": POINTS,
     "untouched": dict.fromkeys(POINTS, 0),
     "partial": {
@@ -231,16 +292,34 @@ def course(tmp_path_factory):
 
     release = {n: nbformat.read(root / "quizzes" / ASSIGNMENT / f"{n}.ipynb", as_version=4) for n in NOTEBOOKS}
     source = {n: nbformat.read(SOURCE / f"{n}.ipynb", as_version=4) for n in NOTEBOOKS}
-    for student, notebooks in make_submissions(release, source).items():
+    listener = Listener()
+    listener.start()
+    for student, notebooks in make_submissions(release, source, root, listener.port).items():
         folder = root / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
         for name, nb in notebooks.items():
             nbformat.write(nb, folder / f"{name}.ipynb")
-    runs["autograde"] = nbgrader(root, "autograde", ASSIGNMENT, "--force")
+    submitted = {path: path.read_bytes() for path in (root / "submitted").rglob("*.ipynb")}
+    grader = {path: path.read_bytes() for path in (root / "autograder").rglob("*.py")}
+    runs["autograde"] = nbgrader(
+        root, ASSIGNMENT, "--jobs", "2", "--root", str(root), module="autograder.nbgrader_parallel", timeout=1200
+    )
     runs["export"] = nbgrader(root, "export", "--to", str(root / "grades.csv"))
     seconds = time.monotonic() - started
     print(f"nbgrader cycle: {seconds:.0f} s")
-    return {"root": root, "runs": runs, "seconds": seconds}
+    listener.server.close()
+    in_class = grades(root)
+    # The solution's student again, alone: the score the hostile classmate must not have changed.
+    runs["alone"] = nbgrader(root, "autograde", ASSIGNMENT, "--student", "solution", "--force")
+    return {
+        "root": root,
+        "runs": runs,
+        "seconds": seconds,
+        "listener": listener,
+        "submitted": submitted,
+        "grader": grader,
+        "in_class": in_class,
+    }
 
 
 def check_ran(run: subprocess.CompletedProcess):
@@ -313,14 +392,8 @@ def test_disarmed_tests_are_caught_and_the_student_is_told_why(course):
             assert first.output_type == "error" and first.ename == "IntegrityCheckFailed", (name, cell.outputs)
             assert "채점 무결성 확인 실패" in first.evalue and reason in first.evalue, (name, first.evalue)
         assert not any(PROBE_MARK in cell.metadata for cell in autograded.cells), "the probes must be taken out"
-    honest = nbformat.read(
-        course["root"] / "autograded" / "solution" / ASSIGNMENT / "quiz7_find_pictures.ipynb", as_version=4
-    )
-    canary = cells_by_grade_id(honest)[CANARY_ID]
-    assert [(o.ename, o.evalue) for o in canary.outputs if o.output_type == "error"] == [
-        ("AssertionError", "CANARY-end: OK")
-    ]
-    assert "Integrity check failed" in course["runs"]["autograde"].stderr  # the instructor sees it in the log
+    log = course["runs"]["autograde"].stdout + course["runs"]["autograde"].stderr
+    assert "Integrity check failed" in log  # the instructor sees it in the log
 
 
 def test_planted_answers_are_caught_by_the_graders_own_search(course):
@@ -342,20 +415,54 @@ def test_rechecked_targets_are_the_notebooks():
     assert set(recheck.RECHECKS) == {grade_id for grade_id in POINTS if not grade_id.startswith("quiz1")}
 
 
-def test_every_quiz_notebook_ends_with_the_locked_canary():
+def test_the_notebook_a_student_runs_ends_cleanly(course):
+    """No cell fails on purpose: the solved notebooks, executed by nbgrader, show no error at all."""
+    for name in NOTEBOOKS:
+        autograded = nbformat.read(course["root"] / "autograded" / "solution" / ASSIGNMENT / f"{name}.ipynb", 4)
+        errors = [o for cell in autograded.cells for o in cell.get("outputs", []) if o.output_type == "error"]
+        assert errors == [], (name, errors)
+        assert not any(PROBE_MARK in cell.metadata for cell in autograded.cells)
     for folder in (SOURCE, RELEASE):
         for name in NOTEBOOKS:
-            nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
-            last = [cell for cell in nb.cells if cell.cell_type == "code"][-1]
-            assert last.source == CANARY_SOURCE, (
-                f"{folder.name}/{name}: the last code cell is not autograder.canary.CANARY_SOURCE"
-            )
-            assert last.metadata["nbgrader"] == {
-                **last.metadata["nbgrader"],
-                "grade_id": CANARY_ID,
-                "locked": True,
-                "grade": False,
-            }
+            assert "CANARY" not in (folder / f"{name}.ipynb").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------ the sandbox
+def test_kernels_run_in_the_sandbox(course):
+    assert "NO SANDBOX" not in course["runs"]["autograde"].stdout + course["runs"]["autograde"].stderr
+    hostile = nbformat.read(
+        course["root"] / "autograded" / "a_hostile" / ASSIGNMENT / "quiz1_cosine_similarity.ipynb", 4
+    )
+    printed = "".join(o.get("text", "") for cell in hostile.cells for o in cell.get("outputs", []))
+    assert "could not read" in printed and "READ " not in printed, printed
+    assert "no network" in printed
+
+
+def test_a_kernel_cannot_rewrite_other_submissions_the_gradebook_or_the_grader(course):
+    for path, content in course["submitted"].items():
+        assert path.read_bytes() == content, f"{path} was changed while grading"
+    for path, content in course["grader"].items():
+        assert path.read_bytes() == content, f"{path} was changed while grading"
+    assert course["in_class"] == EXPECTED  # the gradebook holds every student's true score
+
+
+def test_the_other_students_score_as_when_graded_alone(course):
+    check_ran(course["runs"]["alone"])
+    assert grades(course["root"])["solution"] == course["in_class"]["solution"] == POINTS
+
+
+def test_a_kernel_has_no_network_and_leaves_nothing_behind(course):
+    assert course["listener"].connections == 0
+    leftovers = [path for folder in ("/tmp", "/var/tmp", "/dev/shm") for path in Path(folder).glob(f"{MARKER}*")]
+    assert leftovers == []
+    survivors = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and MARKER in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                survivors.append(proc.name)
+        except OSError:
+            pass
+    assert survivors == [], "a process the kernel started outlived it"
 
 
 def test_export_has_one_row_per_student(course):

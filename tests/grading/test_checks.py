@@ -1,0 +1,216 @@
+"""Every feedback branch of autograder/checks.py, on small crafted messages (what a child could send back).
+
+No model and no child here: a Reference of random embeddings, and for each branch the messages that reach it.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import config
+from autograder.checks import (
+    Received,
+    check_embed_images,
+    check_embed_text,
+    check_load_images,
+    check_main,
+    check_search_top1,
+    score_all,
+    top1_line_matches,
+)
+from autograder.reference import Reference
+
+N, D = config.N_IMAGES, config.EMBED_DIM
+QUERIES = ["A zebra", *config.HIDDEN_QUERIES]
+
+
+@pytest.fixture(scope="module")
+def ref():
+    rng = np.random.default_rng(0)
+    names = [f"val_{i}.JPEG" for i in range(N)]
+    return Reference(
+        model_name="crafted",
+        model_dir=Path("/nonexistent"),
+        query=QUERIES[0],
+        queries=QUERIES,
+        names=names,
+        means=rng.uniform(0, 255, (N, 3)),
+        image_embeddings=rng.normal(size=(N, D)).astype(np.float32),
+        text_embeddings=rng.normal(size=(len(QUERIES), D)).astype(np.float32),
+        top1=["val_5.JPEG", "val_7.JPEG", "val_11.JPEG", "val_13.JPEG"],
+        seconds=1.0,
+    )
+
+
+def received(messages=None, missing=None, **kwargs) -> Received:
+    return Received(messages or {}, missing or {}, **kwargs)
+
+
+def only(results):
+    assert len(results) == 1
+    return results[0]
+
+
+# ------------------------------------------------------------------------------------------------ load_images
+def good_load_images(ref):
+    return {"load_images": {"names": list(ref.names), "modes": ["RGB"] * N}, "load_images_means.npy": ref.means.copy()}
+
+
+def test_load_images_right(ref):
+    result = only(check_load_images(received(good_load_images(ref)), ref))
+    assert result.passed and result.name == "load_images" and result.max_score == config.POINTS["load_images"]
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda m: m.pop("load_images"), "검사하지 못했습니다: 결과가 없습니다"),
+        (lambda m: m.update(load_images={"error": "NotImplementedError: 완성하세요"}), "NotImplementedError"),
+        (lambda m: m["load_images"].update(names="val_0.JPEG"), "읽을 수 없습니다"),
+        (lambda m: m["load_images"]["names"].pop(), "이름 199개"),
+        (lambda m: m["load_images"]["names"].sort(), "숫자 순서로 정렬하세요"),
+        (lambda m: m["load_images"]["modes"].__setitem__(3, "L"), "RGB여야 하는데 1장"),
+        (lambda m: m.pop("load_images_means.npy"), "픽셀을 확인할 수 없습니다"),
+        (lambda m: m["load_images_means.npy"].__setitem__(4, 0.0), "파일 이름과 맞지 않습니다 (예: val_4.JPEG)"),
+    ],
+)
+def test_load_images_wrong(ref, change, words):
+    messages = good_load_images(ref)
+    change(messages)
+    result = only(check_load_images(received(messages), ref))
+    assert result.score == 0 and words in result.output, result.output
+
+
+def test_load_images_reports_why_a_step_is_missing(ref):
+    result = only(check_load_images(received(missing={"load_images": "시간 제한(30초)을 넘겨"}), ref))
+    assert result.score == 0 and "시간 제한(30초)" in result.output
+
+
+# ------------------------------------------------------------------------------------------------ embed_images
+@pytest.mark.parametrize(
+    "array, shape_points, value_points, words",
+    [
+        ("reference", 1, 1, "맞았습니다"),
+        ("scaled", 1, 1, "맞았습니다"),  # not normalised: the cosine is what counts
+        (None, 0, 0, "배열이 오지 않았습니다"),
+        (np.zeros((N, D), dtype=np.int64), 0, 0, "실수 배열이 아닙니다"),
+        (np.zeros((N, 256), dtype=np.float32), 0, 0, "모양이 (200, 512)이어야"),
+        ("nan", 0, 0, "NaN"),
+        ("shuffled", 1, 0, "행이 정답과 다릅니다"),
+    ],
+)
+def test_embed_images(ref, array, shape_points, value_points, words):
+    if isinstance(array, str):
+        array = {
+            "reference": ref.image_embeddings,
+            "scaled": ref.image_embeddings * 7.5,
+            "nan": np.full((N, D), np.nan, dtype=np.float32),
+            "shuffled": ref.image_embeddings[::-1].copy(),
+        }[array]
+    messages = {"embed_images": {}} | ({} if array is None else {"embed_images.npy": array})
+    shape, values = check_embed_images(received(messages), ref)
+    assert (shape.name, values.name) == ("embed_images_shape", "embed_images_values")
+    assert (shape.score > 0, values.score > 0) == (bool(shape_points), bool(value_points))
+    assert words in (shape.output + values.output)
+
+
+def test_embed_images_error_fails_both(ref):
+    shape, values = check_embed_images(received({"embed_images": {"error": "RuntimeError: boom"}}), ref)
+    assert shape.score == values.score == 0 and "RuntimeError: boom" in shape.output
+
+
+# ------------------------------------------------------------------------------------------------ embed_text
+def text_messages(ref, arrays=None, errors=None):
+    arrays = arrays if arrays is not None else [ref.text_embeddings[i : i + 1] for i in range(len(QUERIES))]
+    messages = {"embed_text": {"errors": errors or [None] * len(QUERIES)}}
+    messages.update({f"embed_text_{i}.npy": a for i, a in enumerate(arrays) if a is not None})
+    return messages
+
+
+def test_embed_text_right(ref):
+    shape, values = check_embed_text(received(text_messages(ref)), ref)
+    assert shape.passed and values.passed
+
+
+def test_embed_text_error_on_a_hidden_query_names_it_without_its_text(ref):
+    errors = [None, "ValueError: bad", None, None]
+    shape, values = check_embed_text(received(text_messages(ref, errors=errors)), ref)
+    assert shape.score == values.score == 0 and "숨은 문장 1: ValueError: bad" in shape.output
+    assert config.HIDDEN_QUERIES[0] not in shape.output
+
+
+def test_embed_text_wrong_values(ref):
+    arrays = [ref.text_embeddings[i : i + 1] for i in range(len(QUERIES))]
+    arrays[2] = -arrays[2]
+    shape, values = check_embed_text(received(text_messages(ref, arrays=arrays)), ref)
+    assert shape.passed and values.score == 0 and "get_text_features" in values.output
+
+
+def test_embed_text_wrong_shape(ref):
+    arrays = [ref.text_embeddings[i] for i in range(len(QUERIES))]  # (512,) instead of (1, 512)
+    shape, _ = check_embed_text(received(text_messages(ref, arrays=arrays)), ref)
+    assert shape.score == 0 and "모양이 (1, 512)이어야" in shape.output
+
+
+# ------------------------------------------------------------------------------------------------ search_top1
+NEUTRAL = {f"img_{i}.JPEG": f"val_{i}.JPEG" for i in range(N)}  # neutral name -> real name
+
+
+def test_search_top1_each_branch(ref):
+    answers = ["img_5.JPEG", "<오류> IndexError: boom", "<Tensor>", "val_13.JPEG"]
+    results = check_search_top1(received({"search_top1": {"answers": answers}}, search_to_name=NEUTRAL), ref)
+    assert [r.name for r in results] == ["search_top1_query", *[f"search_top1_hidden_{i}" for i in (1, 2, 3)]]
+    assert results[0].passed
+    assert "IndexError: boom" in results[1].output
+    assert "파일 이름(str)을 돌려줘야 하는데 <Tensor>" in results[2].output
+    assert "목록에 없는 'val_13.JPEG'" in results[3].output and "직접 써 넣으면" in results[3].output
+
+
+def test_search_top1_wrong_picture_names_the_answer_only_for_query(ref):
+    answers = ["img_6.JPEG", "img_6.JPEG", "img_6.JPEG", "img_6.JPEG"]
+    results = check_search_top1(received({"search_top1": {"answers": answers}}, search_to_name=NEUTRAL), ref)
+    assert "val_5.JPEG이어야 하는데 val_6.JPEG" in results[0].output
+    assert all("val_7" not in r.output and "val_11" not in r.output for r in results[1:])
+
+
+def test_search_top1_missing(ref):
+    results = check_search_top1(received(missing={"search_top1": "프로세스가 끝나 버렸습니다"}), ref)
+    assert all(r.score == 0 and "끝나 버렸습니다" in r.output for r in results)
+
+
+# ------------------------------------------------------------------------------------------------ main
+@pytest.mark.parametrize(
+    "top1_line, passed",
+    [
+        ("Top-1: val_7.JPEG", True),
+        ("Top-1: ./images/quiz-image/val_7.JPEG", True),
+        ("Top-1: /course/images/quiz-image/val_7.JPEG", True),
+        ("Top-1: val_2.JPEG", False),
+        ("Top-1: ", False),
+    ],
+)
+def test_main_top1_line_by_file_name(ref, top1_line, passed):
+    lines = [*ref.main_lines(1)[:3], top1_line]
+    result = only(check_main(received({"main": {"stdout": "\n".join(lines) + "\n"}}, main_query=1), ref))
+    assert result.passed == passed
+    if not passed:
+        assert "QUERY를 숨은 문장으로 바꿔" in result.output and "<그 문장의 Top-1 파일 이름>" in result.output
+
+
+def test_main_extra_lines_fail(ref):
+    stdout = "\n".join(["debug", *ref.main_lines(1)])
+    assert not only(check_main(received({"main": {"stdout": stdout}}, main_query=1), ref)).passed
+
+
+def test_top1_line_matches():
+    assert top1_line_matches("Top-1: a/b/val_3.JPEG", "val_3.JPEG")
+    assert not top1_line_matches("Top-2: val_3.JPEG", "val_3.JPEG")
+
+
+# ------------------------------------------------------------------------------------------------ all together
+def test_score_all_names_every_check_in_the_order_of_points(ref):
+    results = score_all(received(), ref)
+    assert [r.name for r in results] == list(config.POINTS)
+    assert [r.max_score for r in results] == list(config.POINTS.values())
+    assert all(r.score == 0 for r in results)
