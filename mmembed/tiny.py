@@ -1,25 +1,25 @@
 """The offline `tiny` model: a real CLIPModel with random weights, for shape and plumbing tests.
 
-It is built on this machine, without any download, and cached in `models/tiny/`. The weights come from
-`mmembed.random_weights` (NumPy's legacy `RandomState`, seeded per parameter name), so every machine builds
-exactly the same model whatever torch or transformers do at init time.
+It is built on this machine, without any download, into `models/tiny/` on first use, the same way as the
+stand-ins: deterministic weights from `mmembed.random_weights.fill_deterministically`, so every machine builds
+exactly the same model whatever torch or transformers do at init time. Its tokenizer is the real CLIP one.
 Its embeddings mean nothing: use it to check shapes and code paths, never to judge search quality.
 """
 
 from pathlib import Path
 
-import numpy as np
 from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
 
 from .clip_bpe import CONTEXT_LENGTH, clip_tokenizer
-from .random_weights import Builder, fill_parameters, seeded_normal
+from .random_weights import Builder, fill_deterministically
 
 SEED = 20261123
-# Bump when the recipe changes, so caches built by an older recipe are rebuilt.
-RECIPE_VERSION = "1"
+# Bump when the recipe changes, so folders built by an older recipe are rebuilt.
+RECIPE_VERSION = "2"
 
 
 def tiny_config() -> CLIPConfig:
+    """openai/clip-vit-base-patch32's tokenizer, context, input size, patch and 512-d embeddings; 64-d, 2 layers."""
     text = dict(
         vocab_size=49408,
         hidden_size=64,
@@ -42,28 +42,11 @@ def tiny_config() -> CLIPConfig:
     return CLIPConfig(text_config=text, vision_config=vision, projection_dim=512)
 
 
-def _initial_value(name: str, shape: tuple[int, ...]) -> np.ndarray:
-    if name == "logit_scale":
-        return np.full(shape, np.log(1 / 0.07), dtype=np.float32)
-    if "layer_norm" in name or "layrnorm" in name:
-        fill = 1.0 if name.endswith("weight") else 0.0
-        return np.full(shape, fill, dtype=np.float32)
-    if name.endswith("bias"):
-        return np.zeros(shape, dtype=np.float32)
-    return seeded_normal(name, shape, SEED)
-
-
-def build_tiny_model() -> CLIPModel:
-    return fill_parameters(CLIPModel(tiny_config()), _initial_value)
-
-
-def build_tiny_processor() -> CLIPProcessor:
-    return CLIPProcessor(image_processor=CLIPImageProcessorPil(), tokenizer=clip_tokenizer())
-
-
 def _build(folder: Path) -> None:
-    build_tiny_model().save_pretrained(folder)
-    build_tiny_processor().save_pretrained(folder)
+    config = tiny_config()
+    model = fill_deterministically(CLIPModel(config), SEED, {"logit_scale": config.logit_scale_init_value})
+    model.save_pretrained(folder)
+    CLIPProcessor(image_processor=CLIPImageProcessorPil(), tokenizer=clip_tokenizer()).save_pretrained(folder)
 
 
 TINY = Builder(build=_build, recipe=lambda: RECIPE_VERSION)
