@@ -1,4 +1,4 @@
-"""The command line: `python -m mmembed {search,download,check}`."""
+"""The command line: `python -m mmembed {search,download,cache,check}`."""
 
 import argparse
 import sys
@@ -6,6 +6,8 @@ import warnings
 
 from .hub import COURSE_MODELS
 from .paths import QUIZ_IMAGE_DIR, REPO_ROOT
+
+PRECISIONS = ("fp32", "bf16", "auto")  # mmembed.precision.PRECISIONS, not imported here: it imports torch
 
 
 def _show(path) -> str:
@@ -18,24 +20,33 @@ def _show(path) -> str:
 def run_search(args) -> None:
     from pathlib import Path
 
-    from .embedding import check_texts, embed_images, embed_texts
-    from .images import load_images
-    from .models import load_clip
+    from .cache import embed_folder_counted
+    from .embedding import check_texts, embed_texts
+    from .images import image_files
+    from .models import load_clip, pick_device
+    from .precision import resolve_precision
     from .search import search
 
-    query = check_texts([args.query])[0]  # fail on an empty query before loading anything
+    query = check_texts([args.query])[0]  # fail on bad input before loading anything
+    resolve_precision(args.precision, pick_device())
     folder = Path(args.folder)
-    images, names = load_images(folder)
-    if not 1 <= args.k <= len(images):
-        raise ValueError(f"-k must be between 1 and the number of images ({len(images)}), got {args.k}.")
+    pictures = len(image_files(folder))
+    check_k(args.k, pictures)
     model, processor = load_clip(args.model)
     print(f"Model: {model.mmembed_name}")
-    print(f"Searching {len(images)} images in {_show(folder)} for {query!r}")
-    image_embeddings = embed_images(images, model, processor)
-    text_embedding = embed_texts([query], model, processor)
+    found = embed_folder_counted(folder, model, processor, precision=args.precision)
+    check_k(args.k, len(found.names))  # fewer, if some files were not readable pictures
+    print(f"Searching {len(found.names)} images in {_show(folder)} for {query!r}")
+    print(f"Embeddings: {found.computed} computed, {found.cached} from the cache ({found.precision})")
+    text_embedding = embed_texts([query], model, processor, precision=args.precision)
     captions = course_captions(folder)
-    for rank, (name, score) in enumerate(search(text_embedding, image_embeddings, names, k=args.k), start=1):
+    for rank, (name, score) in enumerate(search(text_embedding, found.embeddings, found.names, k=args.k), start=1):
         print(f"{rank:>2}. {name:<24} {score:.4f}  {captions.get(name, '')}".rstrip())
+
+
+def check_k(k: int, pictures: int) -> None:
+    if not 1 <= k <= pictures:
+        raise ValueError(f"-k must be between 1 and the number of images ({pictures}), got {k}.")
 
 
 def course_captions(folder) -> dict[str, str]:
@@ -55,6 +66,25 @@ def run_download(args) -> None:
 
     for folder in download(tuple(args.models)):
         print(folder)
+
+
+def run_cache(args) -> None:
+    from .cache import cache_dir, cache_sets, clear_cache
+
+    root = cache_dir()
+    if args.action == "clear":
+        print(f"Removed {clear_cache(root)} cached embeddings from {root}")
+        return
+    sets = cache_sets(root)
+    print(f"Embedding cache: {root} (set MMEMBED_CACHE to move it)")
+    for entry in sets:
+        about = entry.about
+        print(
+            f"  {entry.entries:>6} pictures  {entry.size / 1e6:7.1f} MB  "
+            f"{about.get('model')}, {about.get('precision')} on {about.get('device')}"
+        )
+    total = sum(entry.entries for entry in sets)
+    print(f"Total: {total} embeddings, {sum(entry.size for entry in sets) / 1e6:.1f} MB")
 
 
 def run_check(args) -> None:
@@ -77,11 +107,21 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help='hub id, local folder, "tiny" or "mini" (default: MMEMBED_MODEL, else the lecture model)',
     )
+    search.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help="number format of the model (default: MMEMBED_PRECISION, else auto: bf16 where the hardware has it)",
+    )
     search.set_defaults(run=run_search)
 
     download = commands.add_parser("download", help="prefetch the course's hub models for offline use")
     download.add_argument("--models", nargs="+", default=list(COURSE_MODELS), metavar="HUB_ID")
     download.set_defaults(run=run_download)
+
+    cache = commands.add_parser("cache", help="the embedding cache: what it holds (info) or empty it (clear)")
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.set_defaults(run=run_cache)
 
     check = commands.add_parser("check", help="check that this machine is ready for the course")
     check.set_defaults(run=run_check)

@@ -3,13 +3,24 @@
 Transformers 5 returns a `BaseModelOutputWithPooling` from `get_image_features` / `get_text_features`
 (the projected embedding is its `.pooler_output`); transformers 4 returned the tensor itself.
 These functions accept both and always return a float32 CPU tensor of shape (N, embedding size).
+
+Two things make them fast (benchmarks/embedding.py measures both):
+- while the model embeds one batch, a background thread prepares the next one (resizing and normalising
+  pictures, tokenising texts), so preparing costs next to nothing on top of the forward pass;
+- `precision` chooses the number format: "fp32", "bf16", or "auto" (bf16 where the hardware has it natively,
+  see mmembed.precision). The default is the environment variable MMEMBED_PRECISION, else "auto".
 """
 
-from collections.abc import Sequence
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
+
+from .precision import autocast, resolve_precision
 
 
 def features_tensor(output) -> torch.Tensor:
@@ -19,33 +30,94 @@ def features_tensor(output) -> torch.Tensor:
     return output.pooler_output
 
 
-def _batches(items: Sequence, batch_size: int, description: str, progress: bool | None):
+def batched(items: Sequence, batch_size: int) -> list[Sequence]:
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    starts = range(0, len(items), batch_size)
-    show = len(starts) > 1 if progress is None else progress
-    for start in tqdm(starts, desc=description, unit="batch", disable=not show):
-        yield items[start : start + batch_size]
+    return [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
 
 
-def _model_device(model) -> torch.device:
+def model_device(model) -> torch.device:
     return next(model.parameters()).device
 
 
+def prepare_workers(device: torch.device) -> int:
+    """Threads preparing batches: one on a CPU (the model needs the cores), a few to keep a GPU busy."""
+    return 1 if device.type == "cpu" else min(4, os.cpu_count() or 1)
+
+
+def prepared_ahead(batches: Iterable, prepare: Callable, workers: int = 1) -> Iterator:
+    """`prepare(batch)` for each batch, in order, computed by `workers` threads up to `workers` batches ahead."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mmembed-prepare") as pool:
+        pending = deque()
+        for batch in batches:
+            pending.append(pool.submit(prepare, batch))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def embed_batches(
+    batches: Sequence,
+    prepare: Callable,
+    model,
+    tower: str,
+    on_batch: Callable,
+    precision: str | None = None,
+    description: str = "Embedding",
+    progress: bool | None = None,
+    workers: int = 1,
+) -> None:
+    """Run the model's `tower` ("image" or "text") over `batches`; the engine under embed_images and embed_folder.
+
+    `prepare(batch)` returns `(label, model inputs)` and runs in background threads, ahead of the model;
+    inputs may be None when nothing in the batch could be prepared. `on_batch(label, embeddings)` receives
+    each batch's float32 CPU embeddings (None for no inputs) in order. The forward passes share one
+    inference-mode and autocast context, so bf16 autocast casts the weights once, not once per batch.
+    """
+    device = model_device(model)
+    forward = model.get_image_features if tower == "image" else model.get_text_features
+    show = len(batches) > 1 if progress is None else progress
+    with torch.inference_mode(), autocast(resolve_precision(precision, device), device):
+        ready = prepared_ahead(batches, prepare, workers)
+        for label, inputs in tqdm(ready, total=len(batches), desc=description, unit="batch", disable=not show):
+            if inputs is None:
+                on_batch(label, None)
+                continue
+            inputs = {key: value.to(device) for key, value in inputs.items()}
+            on_batch(label, features_tensor(forward(**inputs)).float().cpu())
+
+
 def embed_images(
-    images: Sequence[Image.Image], model, processor, batch_size: int = 32, progress: bool | None = None
+    images: Sequence[Image.Image],
+    model,
+    processor,
+    batch_size: int = 32,
+    progress: bool | None = None,
+    precision: str | None = None,
 ) -> torch.Tensor:
     """Embed PIL images in batches: returns (len(images), D). A progress bar shows when there are several batches."""
     if isinstance(images, Image.Image):
         images = [images]
+    images = list(images)
     if len(images) == 0:
         raise ValueError("embed_images needs at least one image; the list is empty.")
-    device = _model_device(model)
+
+    def prepare(batch):
+        return None, {"pixel_values": processor(images=batch, return_tensors="pt")["pixel_values"]}
+
     chunks = []
-    with torch.inference_mode():
-        for batch in _batches(list(images), batch_size, "Embedding images", progress):
-            pixels = processor(images=batch, return_tensors="pt")["pixel_values"].to(device)
-            chunks.append(features_tensor(model.get_image_features(pixel_values=pixels)).float().cpu())
+    embed_batches(
+        batched(images, batch_size),
+        prepare,
+        model,
+        "image",
+        on_batch=lambda _, embeddings: chunks.append(embeddings),
+        precision=precision,
+        description="Embedding images",
+        progress=progress,
+        workers=prepare_workers(model_device(model)),
+    )
     return torch.cat(chunks)
 
 
@@ -77,16 +149,31 @@ def text_context_length(model, processor) -> int:
 
 
 def embed_texts(
-    texts: str | Sequence[str], model, processor, batch_size: int = 256, progress: bool | None = None
+    texts: str | Sequence[str],
+    model,
+    processor,
+    batch_size: int = 256,
+    progress: bool | None = None,
+    precision: str | None = None,
 ) -> torch.Tensor:
     """Embed texts in batches: returns (len(texts), D). Texts longer than the model's context are truncated."""
     texts = check_texts(texts)
-    device = _model_device(model)
     max_length = text_context_length(model, processor)
+
+    def prepare(batch):
+        tokens = processor(text=batch, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        return None, dict(tokens)
+
     chunks = []
-    with torch.inference_mode():
-        for batch in _batches(texts, batch_size, "Embedding texts", progress):
-            tokens = processor(text=batch, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-            tokens = {key: value.to(device) for key, value in tokens.items()}
-            chunks.append(features_tensor(model.get_text_features(**tokens)).float().cpu())
+    embed_batches(
+        batched(texts, batch_size),
+        prepare,
+        model,
+        "text",
+        on_batch=lambda _, embeddings: chunks.append(embeddings),
+        precision=precision,
+        description="Embedding texts",
+        progress=progress,
+        workers=1,  # one thread: a fast tokenizer must not be used by two threads at once
+    )
     return torch.cat(chunks)

@@ -1,0 +1,355 @@
+"""One embedding cache, so that no picture is embedded twice: `embed_folder` and `python -m mmembed cache`.
+
+An entry is one picture's embedding, a small .npy file:
+
+    <cache folder>/images/<settings key>/<SHA-256 of the picture file>.npy
+
+The settings key is a hash of everything that changes an embedding: the model (its class, its config, its
+weights: the hub revision or a hash of its weight files, and a sample of its parameters as they are in memory,
+so a model trained after loading gets a new key), the image processor's settings, the precision, the device
+type and the transformers version. A changed picture has a new content hash and a changed model a new key, so
+neither is ever served stale; a renamed or copied picture costs nothing.
+
+The cache folder: MMEMBED_CACHE, else the user cache folder (platformdirs: ~/.cache/mmembed on Linux).
+Writes are atomic (a temporary file, then a rename). An unreadable entry is recomputed with a one-line warning.
+"""
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+import torch
+import transformers
+from PIL import Image, UnidentifiedImageError
+
+from .embedding import batched, embed_batches, model_device, prepare_workers
+from .images import image_files, load_image
+from .precision import resolve_precision
+
+CACHE_ENV = "MMEMBED_CACHE"
+FORMAT = 1  # bump when the entry layout or the settings key changes
+UNREADABLE_PICTURE = (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError)  # as load_images
+UNREADABLE_ENTRY = (OSError, ValueError, EOFError)
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+PARAMETER_SAMPLES = 256  # values read from each parameter tensor for the in-memory fingerprint
+
+
+def cache_dir() -> Path:
+    """Where the cache lives: MMEMBED_CACHE, else the user cache folder for "mmembed"."""
+    configured = os.environ.get(CACHE_ENV, "").strip()
+    return Path(configured).expanduser() if configured else Path(platformdirs.user_cache_dir("mmembed"))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Readers see the old file or the new one, never half of one. (No fsync: a torn entry after a power cut
+    is recomputed like any unreadable entry.)"""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# ---- which model: weights on disk, and as they are in memory ----
+
+
+class WeightHashes:
+    """SHA-256 of weight files, remembered by path, size and modification time in `<cache>/weights.json`,
+    so a 600 MB file is read once, not on every run."""
+
+    def __init__(self, root: Path):
+        self.path = root / "weights.json"
+        try:
+            self.known = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.known = {}
+
+    def sha256(self, file: Path) -> str:
+        stat = file.stat()
+        key = str(file.resolve())
+        remembered = self.known.get(key)
+        if isinstance(remembered, dict) and remembered.get("stamp") == [stat.st_size, stat.st_mtime_ns]:
+            return remembered["sha256"]
+        digest = file_sha256(file)
+        self.known[key] = {"stamp": [stat.st_size, stat.st_mtime_ns], "sha256": digest}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.path, json.dumps(self.known, indent=1).encode("utf-8"))
+        except OSError:
+            pass  # not remembered: the next run hashes the file again
+        return digest
+
+
+def hub_snapshot_id(folder: Path) -> str | None:
+    """'hub:<repo>@<revision>' for a folder inside the Hugging Face cache (.../models--org--name/snapshots/<rev>)."""
+    parts = folder.resolve().parts
+    if len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--"):
+        return f"hub:{parts[-3].removeprefix('models--').replace('--', '/')}@{parts[-1]}"
+    return None
+
+
+def weights_id(source: str, hashes: WeightHashes) -> str | None:
+    """What identifies the weights a model was loaded from: a hub revision or a hash of its weight files."""
+    if not source:
+        return None
+    folder = Path(source).expanduser()
+    if folder.is_dir():
+        if snapshot := hub_snapshot_id(folder):
+            return snapshot
+        files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(WEIGHT_SUFFIXES))
+        if not files:
+            return None
+        return "sha256:" + text_sha256(" ".join(f"{p.name}={hashes.sha256(p)}" for p in files))
+    try:  # a hub id: the snapshot from_pretrained read, found in the local cache without asking the hub
+        from huggingface_hub import try_to_load_from_cache
+
+        config = try_to_load_from_cache(source, "config.json")
+    except Exception:
+        return None
+    return hub_snapshot_id(Path(config).parent) if isinstance(config, str) else None
+
+
+def parameter_sample_sha256(model) -> str:
+    """A hash of every parameter and buffer's name, shape and a strided sample of its values: cheap (a few ms
+    for ViT-B/32) and it changes when training changes the model in memory."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        flat = tensor.detach().reshape(-1)
+        sample = flat[:: max(1, flat.numel() // PARAMETER_SAMPLES)].to("cpu", torch.float64)
+        digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
+        digest.update(sample.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def model_fingerprint(model, hashes: WeightHashes) -> dict:
+    source = str(getattr(model, "name_or_path", "") or "")
+    return {
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "config": text_sha256(model.config.to_json_string()),
+        "weights": weights_id(source, hashes),
+        "parameters": parameter_sample_sha256(model),
+    }
+
+
+def processor_settings(processor) -> str:
+    image_processor = getattr(processor, "image_processor", processor)
+    settings = image_processor.to_dict() if hasattr(image_processor, "to_dict") else repr(image_processor)
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
+def model_label(model) -> str:
+    return getattr(model, "mmembed_name", None) or str(getattr(model, "name_or_path", "") or type(model).__name__)
+
+
+# ---- the entries ----
+
+
+class ImageStore:
+    """The entries of one settings key: get and put one picture's embedding by the picture's content hash."""
+
+    def __init__(self, root: Path, model, processor, precision: str, device: torch.device):
+        settings = {
+            "format": FORMAT,
+            "model": model_fingerprint(model, WeightHashes(root)),
+            "processor": processor_settings(processor),
+            "precision": precision,
+            "device": device.type,
+            "transformers": transformers.__version__,
+        }
+        self.folder = root / "images" / text_sha256(json.dumps(settings, sort_keys=True))[:32]
+        self.about = {"model": model_label(model), "precision": precision, "device": device.type}
+        self.writable = True
+
+    def get(self, content_hash: str) -> np.ndarray | None:
+        """The cached embedding, or None when there is none. Raises one of UNREADABLE_ENTRY for a broken one."""
+        path = self.folder / f"{content_hash}.npy"
+        if not path.exists():
+            return None
+        vector = np.load(path, allow_pickle=False)
+        if vector.dtype != np.float32 or vector.ndim != 1 or vector.size == 0 or not np.isfinite(vector).all():
+            raise ValueError(f"not a float32 embedding vector ({vector.dtype}, shape {vector.shape})")
+        return vector
+
+    def put(self, content_hash: str, vector: np.ndarray) -> None:
+        if not self.writable:
+            return
+        try:
+            if not self.folder.is_dir():
+                self.folder.mkdir(parents=True, exist_ok=True)
+                write_atomically(self.folder / "about.json", json.dumps(self.about).encode("utf-8"))
+            buffer = io.BytesIO()
+            np.save(buffer, vector.astype(np.float32, copy=False), allow_pickle=False)
+            write_atomically(self.folder / f"{content_hash}.npy", buffer.getvalue())
+        except OSError as error:
+            self.writable = False
+            warnings.warn(f"Embeddings are not cached: cannot write to {self.folder} ({error})", stacklevel=3)
+
+
+# ---- embed_folder ----
+
+
+@dataclass
+class FolderEmbeddings:
+    embeddings: torch.Tensor  # (N, D) float32, row i is the picture names[i]
+    names: list[str]  # the readable pictures' file names, in natural order (as load_images)
+    computed: int  # pictures the model embedded in this call
+    cached: int  # pictures whose embedding came from the cache
+    precision: str  # "fp32" or "bf16", as resolved
+
+
+def embed_folder(
+    folder: str | Path,
+    model,
+    processor,
+    cache: bool | str | Path = True,
+    precision: str | None = None,
+    batch_size: int = 32,
+    progress: bool | None = None,
+) -> tuple[torch.Tensor, list[str]]:
+    """Embed every readable picture in `folder`: returns (embeddings (N, D) float32, file names in natural order).
+
+    With `cache=True` (or a folder to keep the cache in) a picture embedded before with the same model,
+    processor settings and precision is read from the cache instead. Unreadable pictures are skipped with a
+    warning, as in `load_images`.
+    """
+    result = embed_folder_counted(folder, model, processor, cache, precision, batch_size, progress)
+    return result.embeddings, result.names
+
+
+def embed_folder_counted(
+    folder: str | Path,
+    model,
+    processor,
+    cache: bool | str | Path = True,
+    precision: str | None = None,
+    batch_size: int = 32,
+    progress: bool | None = None,
+) -> FolderEmbeddings:
+    """`embed_folder`, also saying how many pictures were embedded and how many came from the cache."""
+    files = image_files(folder)
+    device = model_device(model)
+    precision = resolve_precision(precision, device)
+    store = None
+    if cache is not False and cache is not None:
+        root = cache_dir() if cache is True else Path(cache).expanduser()
+        store = ImageStore(root, model, processor, precision, device)
+
+    hashes, vectors, broken = {}, {}, []
+    for path in files:
+        try:
+            hashes[path] = file_sha256(path)
+        except OSError as error:
+            warn_unreadable(path, error)
+            continue
+        if store is not None:
+            try:
+                vectors[path] = store.get(hashes[path])
+            except UNREADABLE_ENTRY:
+                broken.append(path.name)
+    if broken:
+        warnings.warn(
+            f"Recomputing {len(broken)} unreadable cached embedding(s) ({', '.join(broken[:3])}"
+            f"{', ...' if len(broken) > 3 else ''}) in {store.folder}",
+            stacklevel=3,
+        )
+    cached = sum(vector is not None for vector in vectors.values())
+    missing = [path for path in hashes if vectors.get(path) is None]
+
+    def prepare(paths):
+        pictures, done, failed = [], [], []
+        for path in paths:
+            try:
+                data = path.read_bytes()
+                pictures.append(load_image(io.BytesIO(data)))
+            except UNREADABLE_PICTURE as error:
+                failed.append((path, error))
+                continue
+            done.append((path, hashlib.sha256(data).hexdigest()))  # the bytes embedded, even if the file changed
+        inputs = {"pixel_values": processor(images=pictures, return_tensors="pt")["pixel_values"]} if pictures else None
+        return (done, failed), inputs
+
+    def keep(label, embeddings):
+        done, failed = label
+        for path, error in failed:
+            warn_unreadable(path, error)
+            del hashes[path]
+        for (path, content_hash), vector in zip(done, embeddings if embeddings is not None else []):
+            vectors[path] = vector.numpy()
+            if store is not None:
+                store.put(content_hash, vectors[path])
+
+    if missing:
+        embed_batches(
+            batched(missing, batch_size),
+            prepare,
+            model,
+            "image",
+            on_batch=keep,
+            precision=precision,
+            description="Embedding images",
+            progress=progress,
+            workers=prepare_workers(device),
+        )
+    names = [path.name for path in hashes]
+    if not names:
+        raise FileNotFoundError(f"No readable images in {Path(folder)}")
+    embeddings = torch.from_numpy(np.stack([vectors[path] for path in hashes]))
+    return FolderEmbeddings(embeddings, names, computed=len(names) - cached, cached=cached, precision=precision)
+
+
+def warn_unreadable(path: Path, error: Exception) -> None:
+    warnings.warn(f"Skipping {path}: not a readable image ({error})", stacklevel=2)
+
+
+# ---- python -m mmembed cache info | clear ----
+
+
+@dataclass
+class CacheSet:
+    about: dict  # model label, precision, device
+    entries: int
+    size: int  # bytes
+
+
+def cache_sets(root: Path | None = None) -> list[CacheSet]:
+    """What the cache holds: one set of entries per model, processor settings and precision."""
+    images = (root or cache_dir()) / "images"
+    sets = []
+    for folder in sorted(images.iterdir()) if images.is_dir() else []:
+        try:
+            about = json.loads((folder / "about.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            about = {"model": "?", "precision": "?", "device": "?"}
+        entries = list(folder.glob("*.npy"))
+        sets.append(CacheSet(about, len(entries), sum(entry.stat().st_size for entry in entries)))
+    return sets
+
+
+def clear_cache(root: Path | None = None) -> int:
+    """Delete every cached embedding and remembered weight hash; returns how many embeddings were deleted.
+    Only the cache's own files go: MMEMBED_CACHE may point at a folder that holds other things too."""
+    root = root or cache_dir()
+    removed = sum(entry.entries for entry in cache_sets(root))
+    shutil.rmtree(root / "images", ignore_errors=True)
+    (root / "weights.json").unlink(missing_ok=True)
+    return removed
