@@ -1,10 +1,14 @@
 """Training a small CLIP from scratch with the contrastive loss: the `mini` model and lecture 07.
 
+Each picture comes with two kinds of text: its descriptions (captions, category words, group names) and its
+queries (its nouns in prompt phrases, as students type them: see `query_forms`). A training step draws one
+text per picture, half the time a query.
+
 No torchvision here, so the picture augmentation (random crop, flip, colour) is written with PIL.
 """
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -16,36 +20,52 @@ from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProce
 from .bilingual_tokenizer import train_bilingual_tokenizer
 from .clip_bpe import CONTEXT_LENGTH
 from .images import load_image
-from .manifest import category_query_en, read_manifest, read_short_texts
+from .manifest import Picture, category_query_en, read_manifest, read_short_texts
+from .query_forms import training_queries
 
 IMAGE_SIZE = 96
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+QUERY_SHARE = 0.5  # how often a training step gives a picture one of its queries instead of a description
 
 
 @dataclass
 class Example:
-    """One picture and every text that describes it (captions, category words, group names)."""
+    """One picture, the texts that describe it (captions first: English, then Korean; category words, group
+    names) and its queries (its nouns in prompt phrases, both languages)."""
 
     name: str
     image: Image.Image
     texts: list[str]
+    queries: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._all = frozenset(self.texts) | frozenset(self.queries)
+
+    def describes(self, text: str) -> bool:
+        return text in self._all
+
+
+def descriptions(picture: Picture, short: dict) -> list[str]:
+    """The picture's captions (English, then Korean), its category's prompt and words, its group's names."""
+    texts = [picture.caption_en, picture.caption_ko, category_query_en(picture.category)]
+    english, korean = short[("category", picture.category)]
+    texts += english + korean
+    if picture.group:
+        english, korean = short[("group", picture.group)]
+        texts += english + korean
+    return texts
 
 
 def course_examples(preview_size: int = 128) -> list[Example]:
-    """The 210 course pictures (downscaled once, for speed) with their English and Korean texts."""
+    """The 210 course pictures (downscaled once, for speed) with their English and Korean texts and queries."""
     short = read_short_texts()
     examples = []
     for picture in read_manifest():
-        texts = [picture.caption_en, picture.caption_ko, category_query_en(picture.category)]
-        english, korean = short[("category", picture.category)]
-        texts += english + korean
-        if picture.group:
-            english, korean = short[("group", picture.group)]
-            texts += english + korean
         image = load_image(picture.file)
         image.thumbnail((preview_size * 3, preview_size), Image.Resampling.BICUBIC)  # short side ~preview_size
-        examples.append(Example(picture.path, image, texts))
+        queries = training_queries(picture.path, picture.category)
+        examples.append(Example(picture.path, image, descriptions(picture, short), queries))
     return examples
 
 
@@ -80,7 +100,11 @@ def mini_processor(tokenizer) -> CLIPProcessor:
 
 
 def new_mini_model(examples: list[Example], seed: int = 0) -> tuple[CLIPModel, CLIPProcessor]:
-    """An untrained small CLIP whose tokenizer was trained on the examples' texts."""
+    """An untrained small CLIP whose tokenizer was trained on the examples' descriptions.
+
+    Not on the queries: the vocabulary stays that of the course texts, and a Korean noun with a particle
+    (망치가, 망치를) breaks into the same pieces whatever the particle, so phrasings share what they learn.
+    """
     tokenizer = train_bilingual_tokenizer([t for e in examples for t in e.texts])
     torch.manual_seed(seed)
     return CLIPModel(mini_config(len(tokenizer))), mini_processor(tokenizer)
@@ -122,14 +146,21 @@ def contrastive_loss(logits_per_text: torch.Tensor, targets: torch.Tensor) -> to
     return (text_to_image + image_to_text) / 2
 
 
+def draw_text(example: Example, rng: random.Random) -> str:
+    """One of the picture's queries (QUERY_SHARE of the time, if it has any), else one of its descriptions."""
+    if example.queries and rng.random() < QUERY_SHARE:
+        return rng.choice(example.queries)
+    return rng.choice(example.texts)
+
+
 def training_batch(examples, indices, processor, rng):
     """Augmented pictures, one random text per picture, and which texts match which pictures."""
-    texts = [rng.choice(examples[i].texts) for i in indices]
+    texts = [draw_text(examples[i], rng) for i in indices]
     pixels = pixel_tensor([augment(examples[i].image, rng) for i in indices])
     tokens = processor.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
     # text a matches picture b when b lists it: its own picture, and any other one that shares the text
-    # (two birds both list "a bird"), whichever text that other picture happened to draw
-    matches = torch.tensor([[float(text in examples[j].texts) for j in indices] for text in texts])
+    # (two birds both list "a bird", four trucks "a photo of a truck"), whichever text b happened to draw
+    matches = torch.tensor([[float(examples[j].describes(text)) for j in indices] for text in texts])
     return pixels, tokens, matches
 
 

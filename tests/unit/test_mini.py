@@ -1,6 +1,8 @@
-"""The bilingual tokenizer, the contrastive loss, training, and the committed offline `mini` model."""
+"""The bilingual tokenizer, the training texts, the contrastive loss, training, and the committed `mini` model."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -10,10 +12,15 @@ from transformers import CLIPModel, CLIPProcessor
 import mmembed
 from mmembed.bilingual_tokenizer import train_bilingual_tokenizer
 from mmembed.clip_bpe import clip_tokenizer
-from mmembed.evaluate import evaluate
+from mmembed.evaluate import drawing_paths, evaluate
 from mmembed.manifest import read_manifest, read_short_texts
 from mmembed.models import MINI_DIR
-from mmembed.training import contrastive_loss, course_examples, new_mini_model, train
+from mmembed.paths import REPO_ROOT
+from mmembed.query_forms import fill, read_picture_nouns
+from mmembed.training import QUERY_SHARE, Example, contrastive_loss, course_examples, draw_text, new_mini_model, train
+
+TRAIN_MINI = REPO_ROOT / "models" / "train_mini.py"
+MEDIUM_WORDS = ("photo", "picture", "image", "drawing", "sketch", "painting", "사진", "그림", "이미지", "스케치")
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +58,52 @@ def test_korean_needs_fewer_tokens_than_with_clips_bpe(bilingual):
     assert len(bilingual(text).input_ids) < len(clip_tokenizer()(text).input_ids) / 2
 
 
+@pytest.fixture(scope="module")
+def examples():
+    return course_examples()
+
+
+def test_every_picture_has_its_nouns_in_training_phrases_in_both_languages(examples):
+    nouns = read_picture_nouns()
+    captions = {p.path: [p.caption_en, p.caption_ko] for p in read_manifest()}
+    for example in examples:
+        english, korean = nouns[example.name].en[0], nouns[example.name].ko[0]
+        assert example.texts[:2] == captions[example.name]  # lecture 07 shows texts[0] and texts[1]
+        assert english in example.queries and korean in example.queries
+        assert fill("a photo of {a}", english, "en") in example.queries
+        assert fill("{noun}이/가 있는 그림", korean, "ko") in example.queries
+
+
+def test_words_for_the_medium_are_as_common_for_drawings_as_for_photos(examples):
+    """ "drawing", "그림", "사진"... are trained on photos and drawings alike, so the word alone does not pull a
+    query to one style: the share of a picture's queries that hold the word is the same for both styles."""
+    drawings = drawing_paths()
+    assert 0 < sum(example.name in drawings for example in examples) < len(examples)
+    for word in MEDIUM_WORDS:
+        shares = {True: [], False: []}
+        for example in examples:
+            shares[example.name in drawings].append(sum(word in q for q in example.queries) / len(example.queries))
+        drawing_share, photo_share = (sum(shares[s]) / len(shares[s]) for s in (True, False))
+        assert photo_share > 0 and abs(drawing_share - photo_share) < 0.01, (word, drawing_share, photo_share)
+
+
+def test_a_training_step_draws_a_query_query_share_of_the_time(examples):
+    import random
+
+    example = Example("picture", examples[0].image, ["caption", "category word"], ["query 1", "query 2", "query 3"])
+    rng = random.Random(0)
+    drawn = [draw_text(example, rng) for _ in range(4000)]
+    assert set(drawn) == set(example.texts) | set(example.queries)
+    assert sum(text in example.queries for text in drawn) / len(drawn) == pytest.approx(QUERY_SHARE, abs=0.03)
+
+
+def test_queries_shared_by_pictures_match_all_of_them(examples):
+    """Four trucks share "a photo of a truck": in a batch, that text's targets are every truck in it."""
+    trucks = [e for e in examples if "a photo of a truck" in e.queries]
+    assert len(trucks) >= 3 and all(e.describes("a photo of a truck") for e in trucks)
+    assert not any(e.describes("a photo of a truck") for e in examples if e not in trucks)
+
+
 def test_loss_with_one_match_per_row_is_clips_loss():
     logits = torch.randn(6, 6)
     expected = (F.cross_entropy(logits, torch.arange(6)) + F.cross_entropy(logits.T, torch.arange(6))) / 2
@@ -64,9 +117,10 @@ def test_loss_is_small_when_every_text_finds_its_picture():
     )
 
 
-def test_committed_tokenizer_is_rebuilt_exactly_from_the_course_texts():
-    """The tokenizer is learned without random tie-breaks: another process, the same vocabulary and merges."""
-    rebuilt = train_bilingual_tokenizer([text for example in course_examples() for text in example.texts])
+def test_committed_tokenizer_is_rebuilt_exactly_from_the_course_texts(examples):
+    """The tokenizer is learned from the descriptions (not the queries) without random tie-breaks: another
+    process, the same vocabulary and merges."""
+    rebuilt = train_bilingual_tokenizer([text for example in examples for text in example.texts])
     committed = CLIPProcessor.from_pretrained(MINI_DIR).tokenizer
     assert rebuilt.get_vocab() == committed.get_vocab()
 
@@ -76,8 +130,17 @@ def test_committed_tokenizer_is_rebuilt_exactly_from_the_course_texts():
     assert merges(rebuilt) == merges(committed)
 
 
-def test_a_short_training_run_is_deterministic_and_lowers_the_loss():
-    examples = course_examples()[:8]
+@pytest.fixture
+def one_thread():
+    """A model this small trains faster on one thread, and much faster when other programs share the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_a_short_training_run_is_deterministic_and_lowers_the_loss(examples, one_thread):
+    examples = examples[:8]
     runs = []
     for _ in range(2):
         model, processor = new_mini_model(examples, seed=1)
@@ -123,6 +186,35 @@ def test_mini_finds_the_dog_group(mini_figures):
 
 
 def test_committed_metrics_are_the_models_own(mini_figures):
-    recorded = json.loads((MINI_DIR / "metrics.json").read_text())
-    for name, value in mini_figures.items():
-        assert recorded[name] == pytest.approx(value, abs=1e-6), name
+    """Every figure metrics.json records is what evaluate() measures on the committed model (a metrics.json
+    written before a figure existed lacks it; the caption figures are always there)."""
+    recorded = json.loads((MINI_DIR / "metrics.json").read_text(encoding="utf-8"))
+    assert {"recall@1_en", "recall@1_ko", "dog_group_top3"} <= set(recorded)
+    for name in set(recorded) & set(mini_figures):
+        if isinstance(recorded[name], dict):  # the form tables: rates computed from counts, so exactly equal
+            assert recorded[name] == mini_figures[name], name
+        else:
+            assert recorded[name] == pytest.approx(mini_figures[name], abs=1e-6), name
+
+
+@pytest.mark.slow
+def test_train_mini_check_reproduces_a_record_exactly_and_catches_a_changed_one(tmp_path):
+    """train_mini.py twice with the same settings: --check retrains and finds the same figures and loss; a record
+    with one figure changed is reported as not reproduced."""
+    folder = tmp_path / "mini"
+
+    def run(*arguments):
+        command = [sys.executable, str(TRAIN_MINI), "--steps", "4", "--out", str(folder), *arguments]
+        return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+    assert run().returncode == 0
+    record = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    assert {"held_out_forms", "trained_forms", "before", "final_loss"} <= set(record)
+    check = run("--check")
+    assert check.returncode == 0, check.stdout[-2000:]
+    assert "reproduced exactly" in check.stdout
+
+    record["final_loss"] += 1e-9
+    (folder / "metrics.json").write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+    changed = run("--check")
+    assert changed.returncode == 1 and "final_loss" in changed.stdout
