@@ -11,7 +11,10 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 
 def natural_key(filename: str) -> list:
-    """Sort key that compares runs of digits as numbers: val_2 < val_10."""
+    """Sort key that compares runs of digits as numbers and ignores case: val_2 < val_10, a_9 < B_1.
+
+    The one natural order of the course: picture folders and images/MANIFEST.csv are sorted with it.
+    """
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", filename)]
 
 

@@ -4,10 +4,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import IMAGES_DIR
-
-MANIFEST = IMAGES_DIR / "MANIFEST.csv"
-SHORT_TEXTS = IMAGES_DIR / "short_texts.csv"
+from .paths import IMAGES_DIR, MANIFEST, SHORT_TEXTS
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,8 @@ import argparse
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = REPO_ROOT / "solutions" / "quiz_search.py"
-SKELETON = REPO_ROOT / "quizzes" / "quiz_search.py"
+from mmembed.paths import SKELETON, SOLUTION
+
 BEGIN, END, HINT = "### BEGIN SOLUTION", "### END SOLUTION", "# HINT:"
 LINE_LENGTH = 120  # ruff's, in pyproject.toml: the skeleton is formatted as the rest of the code
 
