@@ -99,6 +99,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
         env["HF_HUB_CACHE"] = str(Path(constants.HF_HUB_CACHE).resolve())
         connection_file = Path(self.connection_file).resolve()
+        if self.uid is not None:  # the kernel reads its key from it (shown read-only)
+            os.chown(connection_file, self.uid, self.uid)
         mounts = kernel_mounts(self.socket_dir, connection_file)
         command = bubblewrap.command(kernel_cmd, mounts, env, uid=self.uid)
         # As root the process limit applies to the throwaway uid alone; an ordinary user's count is all of theirs.
