@@ -1,0 +1,319 @@
+"""What lecture 04 (searching 200 pictures) says, checked.
+
+- Offline: the lecture's own steps (numeric sort and PIL loading, the batch loop, recall@k) give what the `mmembed`
+  helpers the quizzes and later lectures use give; the token counts of the real CLIP tokenizer (`mmembed.clip_bpe`
+  builds exactly the real one; test_real_clip_claims.py checks that online); what the prose says about `mini`;
+  and that the quiz 3-6 and quiz 7 previews describe quizzes/quiz_search.py and quiz 7. The `slow` tests read the
+  lecture's own offline run.
+- Tests marked `online` check what the prose says about the real `openai/clip-vit-base-patch32`; they are
+  skipped where the Hugging Face Hub cannot be reached.
+"""
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+import mmembed
+from mmembed.clip_bpe import clip_tokenizer
+from mmembed.evaluate import recall_at_k
+from mmembed.manifest import read_manifest
+from mmembed.paths import QUIZ_IMAGE_DIR
+from tests.helpers import REPO_ROOT, cell_text
+from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
+
+NOTEBOOK = lecture_path("04")
+QUIZ_SEARCH = REPO_ROOT / "quizzes" / "quiz_search.py"
+QUIZ_7 = REPO_ROOT / "quizzes" / "quiz_notebooks" / "quiz7_find_pictures.ipynb"
+REAL_CLIP = "openai/clip-vit-base-patch32"
+# Section 6 (text -> image) and section 8.2 (English and Korean side by side).
+SEARCH_QUERIES = ["a red car", "a musical instrument", "a bird flying", "a sailing ship", "a planet in space"]
+PAIRED_QUERIES = [("a red car", "빨간 자동차"), ("a musical instrument", "악기")]
+# Section 7 (image -> image).
+IMAGE_QUERIES = ["val_165.JPEG", "val_2.JPEG", "val_12.JPEG"]
+
+
+def normalise(embeddings):
+    return embeddings / embeddings.norm(dim=-1, keepdim=True)
+
+
+def quiz_captions():
+    """English and Korean captions of val_0 .. val_199, in the order of mmembed.load_images."""
+    pictures = {Path(p.path).name: p for p in read_manifest() if p.path.startswith("quiz-image/")}
+    _, names = mmembed.load_images(QUIZ_IMAGE_DIR)
+    return [pictures[n].caption_en for n in names], [pictures[n].caption_ko for n in names]
+
+
+def code_cell(marker):
+    (cell,) = [c for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code" and marker in c.source]
+    return cell.source
+
+
+def lecture_function(marker, name):
+    """The function `name` defined in the lecture's code cell containing `marker`, compiled on its own."""
+    tree = ast.parse(code_cell(marker))
+    wanted = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name]
+    namespace = {"torch": torch}
+    exec(compile(ast.Module(wanted, type_ignores=[]), NOTEBOOK.name, "exec"), namespace)
+    return namespace[name]
+
+
+def reads_the_lecture_run(test):
+    return pytest.mark.slow(pytest.mark.xdist_group(lecture_group(NOTEBOOK))(test))
+
+
+class QuizSearch:
+    """The lecture's setup: the 200 quiz pictures embedded once, then searched by text or by picture."""
+
+    def __init__(self, model, processor):
+        self.model, self.processor = model, processor
+        self.images, self.names = mmembed.load_images(QUIZ_IMAGE_DIR)
+        self.image_units = normalise(mmembed.embed_images(self.images, model, processor))
+
+    def text_similarity(self, texts):
+        return normalise(mmembed.embed_texts(texts, self.model, self.processor)) @ self.image_units.T
+
+    def top_names(self, text, k):
+        return [self.names[i] for i in self.text_similarity([text])[0].topk(k).indices.tolist()]
+
+    def caption_recall(self):
+        """{(language, k): recall@k} of section 8.2: caption i should find val_i."""
+        captions_en, captions_ko = quiz_captions()
+        recall = {}
+        for language, captions in (("en", captions_en), ("ko", captions_ko)):
+            similarity = self.text_similarity(captions)
+            for k in (1, 5):
+                recall[(language, k)] = recall_at_k(similarity, k)
+        return recall
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return executed_lecture(NOTEBOOK)[0]
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return mmembed.load_clip("mini", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def mini_search(mini):
+    return QuizSearch(*mini)
+
+
+# --- section 2: numeric order and PIL loading --------------------------------------------------------------
+
+
+def test_string_order_puts_val_10_before_val_2_and_the_lectures_key_fixes_it():
+    """Section 2.1: sorted() compares character by character; picture_number sorts by the number."""
+    picture_number = lecture_function("def picture_number(path):", "picture_number")
+    paths = [p for p in QUIZ_IMAGE_DIR.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png")]
+    assert len(paths) == 200
+    assert [p.name for p in sorted(paths)][:4] == ["val_0.JPEG", "val_1.JPEG", "val_10.JPEG", "val_100.JPEG"]
+    ordered = [p.name for p in sorted(paths, key=picture_number)]
+    assert ordered == [f"val_{i}.JPEG" for i in range(200)]
+    assert ordered == mmembed.load_images(QUIZ_IMAGE_DIR)[1]
+
+
+def test_lectures_loading_gives_the_pictures_load_images_gives():
+    """Section 2.2: Image.open(...).convert("RGB") in a with block gives load_images' RGB pictures."""
+    images, names = mmembed.load_images(QUIZ_IMAGE_DIR)
+    for index in (0, 10, 57, 199):
+        with Image.open(QUIZ_IMAGE_DIR / names[index]) as image:
+            by_hand = image.convert("RGB")
+        assert by_hand.mode == images[index].mode == "RGB" and by_hand.tobytes() == images[index].tobytes()
+
+
+# --- sections 3 and 5: the batch loop, one text, top-1 ---------------------------------------------------------
+
+
+def test_lectures_batch_loop_gives_what_embed_images_gives(mini):
+    """Section 3: the lecture's loop (32 at a time, .pooler_output, torch.cat) is mmembed.embed_images, in float32."""
+    model, processor = mini
+    images = mmembed.load_images(QUIZ_IMAGE_DIR)[0][:40]  # two batches, the second one short
+    namespace = {"images": images, "model": model, "processor": processor, "torch": torch, "tqdm": tqdm}
+    exec(code_cell("batch_size = 32"), namespace)
+    assert namespace["image_embeddings"].shape == (40, 512)
+    assert [tuple(chunk.shape) for chunk in namespace["chunks"]] == [(32, 512), (8, 512)]
+    expected = mmembed.embed_images(images, model, processor, precision="fp32", progress=False)
+    assert torch.allclose(namespace["image_embeddings"], expected, atol=1e-4)
+
+
+@reads_the_lecture_run
+def test_run_prints_the_quiz_lines_and_mmembed_finds_the_same_top1(nb, mini_search):
+    """Sections 2-5: the four lines quiz_search.py prints; load_images' order is the lecture's; the lecture's top-1
+    for "a red car" is mmembed.search's."""
+    assert "Total 200 images are loaded!" in cell_text(nb, "images.append(image.convert(")
+    assert "Image Embedding's shape: (200, 512)" in cell_text(nb, "batch_size = 32")
+    assert "batches: 7  last batch: (8, 512)" in cell_text(nb, "batch_size = 32")
+    assert "Text Embedding's shape: (1, 512)" in cell_text(nb, 'query = "a red car"')
+    assert "mmembed.load_images와 같은 순서인가: True" in cell_text(nb, "helper_names = mmembed.load_images")
+    top1 = re.search(r"Top-1: (val_\d+\.JPEG)", cell_text(nb, "best = similarity.argmax().item()")).group(1)
+    assert top1 == mini_search.top_names("a red car", 1)[0]
+
+
+def test_lectures_recall_at_k_is_mmembeds():
+    """Section 8.2: the lecture's recall_at_k is mmembed.evaluate.recall_at_k."""
+    lecture_recall = lecture_function("def recall_at_k(similarity, k):", "recall_at_k")
+    similarity = torch.randn(50, 50, generator=torch.Generator().manual_seed(0))
+    for k in (1, 5, 10):
+        assert lecture_recall(similarity, k) == recall_at_k(similarity, k)
+
+
+# --- section 8: tokens (the real CLIP's tokenizer) -------------------------------------------------------------
+
+
+def test_clip_tokenizer_breaks_korean_into_byte_pieces():
+    """Section 8.1: English words are one token each; each Hangul syllable is 3 UTF-8 bytes and
+    comes out as pieces that are not characters on their own; the vocabulary has 49,408 entries."""
+    tokenizer = clip_tokenizer()
+
+    def pieces(text):
+        return [tokenizer.decode([i]) for i in tokenizer(text).input_ids[1:-1]]
+
+    assert len(tokenizer) == 49408
+    assert len("빨".encode()) == 3
+    assert pieces("a red car") == ["a", "red", "car"]
+    assert pieces("a musical instrument") == ["a", "musical", "instrument"]
+    assert len(pieces("빨간 자동차")) == 10 and set(pieces("빨간 자동차")) == {"\ufffd"}
+    assert len(pieces("악기")) == 4 and set(pieces("악기")) == {"\ufffd"}
+
+
+def test_korean_captions_need_about_2_8_times_the_clip_tokens_of_english_ones():
+    """Section 8.1 (and lecture 05a, section 2.2, the same ratio): on the 200 quiz captions Korean needs more tokens
+    than English for all but at most a few captions, 2.8 times as many on average; all fit CLIP's 77 tokens."""
+    tokenizer = clip_tokenizer()
+    captions_en, captions_ko = quiz_captions()
+    en = [len(tokenizer(text).input_ids) - 2 for text in captions_en]
+    ko = [len(tokenizer(text).input_ids) - 2 for text in captions_ko]
+    assert sum(k > e for e, k in zip(en, ko)) >= 195
+    assert round(sum(ko) / sum(en), 1) == 2.8
+    assert max(ko) + 2 <= 77
+
+
+@reads_the_lecture_run
+def test_run_prints_the_ratio_the_prose_gives(nb):
+    text = cell_text(nb, "def token_counts(tokenizer, texts):")
+    assert "평균 2.8배 많은 토큰" in text
+    assert "토큰이 많은 경우: 199 / 200" in text
+
+
+# --- mini, the offline model the notebooks run with in CI ----------------------------------------------------
+
+
+def test_mini_quiz_embeddings_have_the_quiz_shape(mini_search):
+    """Sections 2-3: 200 pictures, (200, 512)."""
+    assert len(mini_search.names) == 200
+    assert mini_search.image_units.shape == (200, 512)
+
+
+def test_mini_red_car_brings_the_fire_truck_and_other_vehicles(mini_search):
+    """Section 6: with mini, "a red car" is followed by the red fire truck and other vehicles."""
+    categories = {Path(p.path).name: p.category for p in read_manifest() if p.path.startswith("quiz-image/")}
+    top5 = mini_search.top_names("a red car", 5)
+    assert "val_44.JPEG" in top5  # a red fire truck
+    assert {categories[name] for name in top5} == {"vehicle"}
+
+
+def test_image_search_finds_the_query_picture_itself_first(mini_search):
+    """Section 7: the query picture is among the 200, so it is top-1 with cosine 1."""
+    indices = [mini_search.names.index(name) for name in IMAGE_QUERIES]
+    similarity = mini_search.image_units[indices] @ mini_search.image_units.T
+    top = similarity.topk(6, dim=1)
+    assert top.indices[:, 0].tolist() == indices
+    assert top.values[:, 0].tolist() == pytest.approx([1.0] * len(indices), abs=1e-4)
+
+
+def test_mini_finds_pictures_by_korean_captions_as_well_as_by_english_ones(mini_search):
+    """Section 8.2: with mini, recall with English and with Korean captions is high and similar."""
+    recall = mini_search.caption_recall()
+    assert recall[("en", 1)] >= 0.9 and recall[("ko", 1)] >= 0.9
+    assert abs(recall[("en", 1)] - recall[("ko", 1)]) <= 0.05
+    assert recall[("en", 5)] >= 0.95 and recall[("ko", 5)] >= 0.95
+
+
+def test_mini_english_and_korean_queries_share_most_of_their_top5(mini_search):
+    """Section 8.2: with mini, 4 or more of the top-5 are the same for each English/Korean pair."""
+    for english, korean in PAIRED_QUERIES:
+        shared = set(mini_search.top_names(english, 5)) & set(mini_search.top_names(korean, 5))
+        assert len(shared) >= 4, (english, korean, shared)
+
+
+# --- section 9: the quiz previews -------------------------------------------------------------------------------
+
+
+def preview():
+    text = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells)
+    return text.split("## 9. 미리 보기: 퀴즈 3-6과 퀴즈 7")[1].split("## 정리")[0]
+
+
+def test_quiz_3_to_6_preview_describes_quiz_search_py():
+    """Section 9: the four functions with their signatures, the four printed lines, no mmembed helpers but
+    load_clip in main(), 32 pictures a batch, the self-check commands."""
+    quiz = QUIZ_SEARCH.read_text(encoding="utf-8")
+    text = preview()
+    for signature in (
+        "load_images(image_dir)",
+        "embed_images(images, model, processor)",
+        "embed_text(text, model, processor)",
+        "search_top1(text_embedding, image_embeddings, image_filenames)",
+    ):
+        name, arguments = signature.split("(", 1)
+        assert f"`{signature}`" in text
+        assert re.search(rf"^def {name}\({arguments.split(')')[0].split(',')[0]}", quiz, re.M), signature
+    lecture = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells)
+    for line in (
+        "Total 200 images are loaded!",
+        "Image Embedding's shape: (200, 512)",
+        "Text Embedding's shape: (1, 512)",
+        "Top-1: <파일 이름>",
+    ):
+        assert line in lecture and line in quiz, line
+    assert "mmembed.load_clip()" in quiz and "`mmembed.load_clip`" in text
+    assert "32장씩" in quiz and "32장씩" in text
+    assert "`python -m autograder quiz_search.py`" in text and "python -m autograder quiz_search.py" in quiz
+    assert "`pytest autograder/`" in text and "pytest autograder/" in quiz
+
+
+def test_quiz_7_preview_describes_quiz_7():
+    """Section 9: five pictures, top-1 each, a point each (5 in all), answer_texts, graded by mini."""
+    quiz = "\n".join(c.source for c in nbformat.read(QUIZ_7, as_version=4).cells)
+    text = preview().split("**퀴즈 7")[1]
+    assert "다섯 장" in quiz and "**다섯 장**" in text
+    assert "top-1이 바로 그 사진" in quiz and "**top-1이 바로 그 사진**" in text
+    assert "사진 한 장에 1점, 총 5점" in quiz and "(5점)" in text and "사진 한 장에 1점" in text
+    assert "answer_texts" in quiz and "`answer_texts`" in text
+    assert "`mini`" in quiz and "`mini`" in text and "MMEMBED_OFFLINE=1" in quiz and "MMEMBED_OFFLINE=1" in text
+
+
+# --- the real CLIP (needs the hub) ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_search():
+    return QuizSearch(*mmembed.load_clip(REAL_CLIP, device="cpu"))
+
+
+@pytest.mark.online
+def test_real_clip_quiz_cosines_are_small(real_search):
+    """Section 6: with the real CLIP, no cosine similarity of the lecture's queries with the 200 pictures reaches
+    0.5 ("0.3 안팎"); each query's best is between 0.15 and 0.45."""
+    similarity = real_search.text_similarity(SEARCH_QUERIES)
+    assert similarity.max().item() < 0.5
+    best = similarity.max(dim=1).values
+    assert ((best > 0.15) & (best < 0.45)).all(), best
+
+
+@pytest.mark.online
+def test_real_clip_finds_pictures_much_worse_by_korean_captions(real_search):
+    """Section 8.2 and summary: with the real (English-only) CLIP, recall@1 with the Korean captions is less than
+    half of recall@1 with the English captions, and recall@5 is lower too."""
+    recall = real_search.caption_recall()
+    assert recall[("ko", 1)] < 0.5 * recall[("en", 1)], recall
+    assert recall[("ko", 5)] < recall[("en", 5)], recall
