@@ -1,0 +1,116 @@
+"""No import circle inside mmembed/ or autograder/, read from the source with `ast`; and loading a file as a module.
+
+Every import counts, also one inside a function: a module that imports another lazily still depends on it.
+`from . import hub` depends on the module mmembed.hub; `from mmembed import load_clip` on the package itself.
+"""
+
+import ast
+import dataclasses
+import sys
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import pytest
+
+from mmembed.modules import load_module
+from tests.helpers import REPO_ROOT
+
+PACKAGES = ("mmembed", "autograder")
+
+
+def module_files(root: Path, packages=PACKAGES) -> dict[str, Path]:
+    """{dotted module name: file} for every .py file of the packages under `root`."""
+    modules = {}
+    for package in packages:
+        for file in sorted((root / package).rglob("*.py")):
+            parts = file.relative_to(root).with_suffix("").parts
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = file
+    return modules
+
+
+def imported_modules(name: str, file: Path, known: set[str]) -> set[str]:
+    """The known modules that the module `name` (in `file`) imports, anywhere in its code."""
+    is_package = file.name == "__init__.py"
+    found = set()
+    for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = name.split(".") if is_package else name.split(".")[:-1]
+                base = ".".join(parts[: len(parts) - (node.level - 1)] + ([node.module] if node.module else []))
+            else:
+                base = node.module
+            # `from package import name`: the submodule `name` if there is one, else the package itself
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in known:  # `import a.b.c` of a non-module name: its nearest module
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+def import_graph(root: Path, packages=PACKAGES) -> dict[str, set[str]]:
+    modules = module_files(root, packages)
+    return {name: imported_modules(name, file, set(modules)) for name, file in modules.items()}
+
+
+def circle_in(graph: dict[str, set[str]]) -> list[str] | None:
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as error:
+        return error.args[1]
+    return None
+
+
+def test_no_import_circle_in_mmembed_or_autograder():
+    graph = import_graph(REPO_ROOT)
+    assert circle_in(graph) is None, f"import circle: {' -> '.join(circle_in(graph))}"
+
+
+def test_the_graph_has_the_imports_the_code_makes():
+    graph = import_graph(REPO_ROOT)
+    assert {"mmembed.registry", "mmembed.hub"} <= graph["mmembed.standins"]  # from . import hub, registry
+    assert "mmembed.standins" in graph["mmembed.models"]  # from .standins import resolve
+    assert "mmembed.registry" in graph["mmembed.hub"]
+    assert "mmembed.models" in graph["mmembed"]  # the package's __init__
+    assert any(name.startswith("autograder.") for name in graph) and any(graph[n] for n in graph if "autograder" in n)
+
+
+def test_a_lazy_import_circle_is_found(tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from . import b\n")
+    (package / "b.py").write_text("def later():\n    from .a import something\n")
+    (package / "c.py").write_text("import pkg.a\n")
+    graph = import_graph(tmp_path, ["pkg"])
+    assert graph == {"pkg": set(), "pkg.a": {"pkg.b"}, "pkg.b": {"pkg.a"}, "pkg.c": {"pkg.a"}}
+    assert set(circle_in(graph)) == {"pkg.a", "pkg.b"}
+
+
+# ---------------------------------------------------------------- loading a file as a module
+
+
+def test_load_module_runs_the_file_as_a_registered_module(tmp_path):
+    file = tmp_path / "answer.py"
+    file.write_text("import dataclasses\n\n@dataclasses.dataclass\nclass Point:\n    x: int\n\nORIGIN = Point(0)\n")
+    module = load_module(file, "course_answer_test")
+    try:
+        assert sys.modules["course_answer_test"] is module
+        assert dataclasses.asdict(module.ORIGIN) == {"x": 0}  # dataclasses look their module up in sys.modules
+    finally:
+        sys.modules.pop("course_answer_test", None)
+
+
+def test_load_module_forgets_a_file_that_fails(tmp_path):
+    file = tmp_path / "broken.py"
+    file.write_text("raise SystemExit(3)\n")
+    with pytest.raises(SystemExit):
+        load_module(file, "course_broken_test")
+    assert "course_broken_test" not in sys.modules
+    with pytest.raises(ImportError, match="Cannot load"):
+        load_module(tmp_path / "notes.txt", "course_notes_test")
