@@ -74,7 +74,7 @@ _ENTRIES = [
         7.2,
         f"{THIS_REPO}; trained on the course pictures (images/LICENSES.md)",
         folder=MINI_DIR,
-        rebuild="python models/train_mini.py",
+        rebuild="python -m tools.train_mini",
         meaning=TRAINED_HERE,
     ),
     ModelEntry(

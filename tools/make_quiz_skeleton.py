@@ -15,8 +15,8 @@ becomes, at the indentation of `### BEGIN SOLUTION`,
 Everything else (docstrings, imports, constants, signatures, main) is copied unchanged. The markers are
 nbgrader's, so the same convention serves the notebooks.
 
-    python tools/make_quiz_skeleton.py            # write the skeleton
-    python tools/make_quiz_skeleton.py --check    # exit 1 if the committed skeleton is not up to date
+    python -m tools.make_quiz_skeleton            # write the skeleton
+    python -m tools.make_quiz_skeleton --check    # exit 1 if the committed skeleton is not up to date
 """
 
 import argparse
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     if args.check:
         current = args.skeleton.read_text(encoding="utf-8") if args.skeleton.exists() else None
         if current != expected:
-            print(f"{args.skeleton} is out of date: run python tools/make_quiz_skeleton.py", file=sys.stderr)
+            print(f"{args.skeleton} is out of date: run python -m tools.make_quiz_skeleton", file=sys.stderr)
             return 1
         print(f"{args.skeleton} is up to date.")
         return 0

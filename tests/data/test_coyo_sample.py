@@ -1,6 +1,5 @@
 """Lecture 06's COYO-700M: the committed local sample (data/coyo-sample) and the choice between it and the hub."""
 
-import importlib.util
 import json
 from itertools import islice
 
@@ -46,15 +45,13 @@ NULL_COLUMNS = [
     "watermark_score",
     "aesthetic_score_laion_v2",
 ]
-BUILD_SCRIPT = REPO_ROOT / "tools" / "build_coyo_sample.py"
 
 
 @pytest.fixture(scope="module")
 def build():
-    spec = importlib.util.spec_from_file_location("build_coyo_sample", BUILD_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from tools import build_coyo_sample
+
+    return build_coyo_sample
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +65,7 @@ def rows(stream):
 
 
 def test_committed_sample_is_current():
-    result = run_python([str(BUILD_SCRIPT), "--check"], timeout=300)
+    result = run_python(["-m", "tools.build_coyo_sample", "--check"], timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is current" in result.stdout
 

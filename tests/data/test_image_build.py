@@ -13,11 +13,9 @@ import sys
 
 import pytest
 
-from mmembed.paths import IMAGES_DIR
+from mmembed.paths import IMAGES_DIR, REPO_ROOT
 
 pytestmark = pytest.mark.slow
-
-BUILD_SCRIPT = IMAGES_DIR / "build_images.py"
 
 
 def committed_outputs() -> list[str]:
@@ -35,9 +33,13 @@ def test_rebuild_reproduces_committed_files(tmp_path):
             pytest.fail("apt-get and dpkg-deb are needed to rebuild images/ in CI")
         pytest.skip("apt-get/dpkg-deb not available: cannot fetch the Debian image sources")
     if not os.environ.get("CI"):
-        pytest.importorskip("skimage", reason="scikit-image (pinned in images/build_images.py) is not installed")
+        pytest.importorskip("skimage", reason="scikit-image (pinned in tools/build_images.py) is not installed")
     result = subprocess.run(
-        [sys.executable, str(BUILD_SCRIPT), "--out", str(tmp_path)], capture_output=True, text=True, timeout=1200
+        [sys.executable, "-m", "tools.build_images", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        cwd=REPO_ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     built = {path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*") if path.is_file()}

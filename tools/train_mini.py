@@ -1,7 +1,7 @@
 """Train the offline `mini` CLIP on the course pictures and save it to models/mini/.
 
-    python models/train_mini.py [--steps 2000] [--out models/mini]
-    python models/train_mini.py --check [--out models/mini]   # retrain elsewhere; compare with <out>/metrics.json
+    python -m tools.train_mini [--steps 2000] [--out models/mini]
+    python -m tools.train_mini --check [--out models/mini]   # retrain elsewhere; compare with <out>/metrics.json
 
 Deterministic (fixed seeds, one thread, deterministic torch kernels, a tokenizer learned without random
 tie-breaks): the same machine gives the same weights and figures every time. One thread, because the model is
@@ -24,11 +24,9 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
-
-from mmembed.evaluate import evaluate  # noqa: E402
-from mmembed.paths import MODELS_DIR, REPO_ROOT  # noqa: E402
-from mmembed.training import course_examples, new_mini_model, train  # noqa: E402
+from mmembed.evaluate import evaluate
+from mmembed.paths import MODELS_DIR, REPO_ROOT
+from mmembed.training import course_examples, new_mini_model, train
 
 SEED = 0
 THREADS = 1

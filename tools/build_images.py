@@ -1,11 +1,11 @@
 """Rebuild the course image set (cat.jpg, topk-image/, quiz-image/, MANIFEST.csv) from open-licensed sources.
 
-    python images/build_images.py [--out DIR]
+    python -m tools.build_images [--out DIR]
 
 Sources are pinned Debian packages (fetched with `apt-get download`, checked against their sha256, unpacked
 with `dpkg-deb -x`, cached in $MMEMBED_IMAGE_SOURCES or ~/.cache/mmembed-image-sources) and the pictures
 bundled with scikit-image (pinned version, files checked by sha256). The per-picture choices (source file,
-background, size, captions, category, group) are in `catalog.csv` beside this script.
+background, size, captions, category, group) are in `images/catalog.csv`.
 
 The output is deterministic: fixed sizes, fixed JPEG quality, no EXIF or timestamps, fixed order, and the only
 randomness (background crops, the quiz order, the stars in space) comes from seeded generators. Running it
@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-HERE = Path(__file__).resolve().parent
-CATALOG = HERE / "catalog.csv"
+from mmembed.images import natural_key
+from mmembed.paths import IMAGE_CATALOG, IMAGES_DIR
 
 # Debian bookworm packages: name -> (version, sha256 of the .deb). Only these exact files are used.
 DEBIAN_PACKAGES = {
@@ -311,7 +311,7 @@ def save(image: Image.Image, path: Path) -> None:
 
 
 def read_catalog() -> list[dict]:
-    with open(CATALOG, encoding="utf-8", newline="") as file:
+    with open(IMAGE_CATALOG, encoding="utf-8", newline="") as file:
         return list(csv.DictReader(file))
 
 
@@ -325,12 +325,6 @@ def output_paths(rows: list[dict]) -> list[str]:
     for val_index, catalog_index in zip(order, quiz):
         paths[catalog_index] = f"quiz-image/val_{val_index}.JPEG"
     return paths
-
-
-def natural_key(path: str) -> list:
-    import re
-
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
 
 
 MANIFEST_COLUMNS = [
@@ -404,7 +398,7 @@ def build(out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE, help="output folder (default: images/)")
+    parser.add_argument("--out", type=Path, default=IMAGES_DIR, help="output folder (default: images/)")
     build(parser.parse_args().out)
 
 
