@@ -1,4 +1,33 @@
-"""mmembed: what the lectures, quizzes and autograder of the multimodal embeddings course share."""
+"""mmembed: what the lectures, quizzes and autograder of the multimodal embeddings course share.
+
+Modules, one line each (from the student's calls down to the files):
+    cli, __main__        `python -m mmembed {search,download,cache,check}`
+    check                `python -m mmembed check`: one [OK]/[FAIL] line per requirement of the course
+    models               load_clip(name): a CLIP-style model and its processor, chosen by name
+    standins             resolve(name) and course_model(hub_id): the real model, a local folder or a stand-in
+    registry             every model name the course knows: hub id, stand-in, folder or builder, size, licence
+    hub                  the Hugging Face Hub: reachable or not, the local cache, `download`, MMEMBED_OFFLINE
+    standin_models       the stand-ins of lectures 05-06 (altclip-tiny, align-tiny, vit-tiny): configs, builders
+    tiny                 the random-weight `tiny` CLIP for plumbing tests: config and builder
+    random_weights       deterministic random weights, and building an offline model's folder once
+    course_tokenizers    XLM-R (Unigram) and BERT (WordPiece) tokenizers built from the course texts
+    corpus               the course texts and categories those vocabularies come from
+    clip_bpe             the real CLIP tokenizer, from OpenAI's BPE merges (mmembed/data)
+    bilingual_tokenizer  the Korean-aware CLIP tokenizer of `mini`, learned from the course texts
+    training             the contrastive loss and the training of `mini` (lecture 07)
+    evaluate             recall@k, zero-shot and the dog group: how well a model finds the course pictures
+    query_forms          the pictures' nouns in English and Korean prompt phrases, for training and evaluation
+    embedding            embed_images / embed_texts: pictures and texts to embedding vectors
+    precision            float32 or bfloat16, whichever the hardware computes natively
+    cache                embed_folder and its embedding cache, so that no picture is embedded twice
+    search               cosine similarity and top-k
+    images               loading pictures as RGB in natural order (natural_key)
+    manifest             images/MANIFEST.csv and the short texts that go with the pictures
+    coyo                 COYO-700M for lecture 06, or its local sample data/coyo-sample
+    viz                  contact sheets of a picture folder with captions
+    modules              loading a Python file as a module (a solution, a submission)
+    paths                where the course's files live
+"""
 
 from .cache import embed_folder
 from .embedding import embed_images, embed_texts
