@@ -18,7 +18,14 @@ from .checks import CheckResult, Received, failed, score_all
 from .reference import Reference
 from .submission import read_submission
 
-STEPS = ["load_images", "embed_images", "embed_text", "search_top1", "main"]
+# main() first: the child records the calls main() makes, and the later steps reuse what they can (child.py).
+STEPS = ["main", "load_images", "embed_images", "embed_text", "search_top1"]
+STEP_OF_FUNCTION = {
+    "load_images": "load_images",
+    "embed_images": "embed_images",
+    "embed_text": "embed_text",
+    "search_top1": "search_top1",
+}
 
 
 @dataclass
@@ -63,8 +70,10 @@ def why(status: str, limits: Limits, where: str) -> str:
 
 
 def run_steps(staged: Path, job: dict, inputs: dict, model_dir: Path, limits: Limits, sandboxed: bool):
-    """Run the steps, starting a new child after a crash; a timeout ends the run. Returns (messages, missing, log)."""
-    messages, missing, log, remaining, crashed = {}, {}, [], list(STEPS), False
+    """Run the steps, starting a new child for the steps left after a crash or a hang. Returns
+    (messages, missing, log, status). The step that was running is blamed, and so is the function it was in:
+    a hang in search_top1 while main() runs costs main() and search_top1, once."""
+    messages, missing, log, remaining, trouble = {}, {}, [], list(STEPS), None
     while remaining:
         run = runner.run_child(
             staged, {**job, "steps": remaining}, inputs, model_dir, limits.timeout, limits.memory_gb, sandboxed
@@ -80,18 +89,23 @@ def run_steps(staged: Path, job: dict, inputs: dict, model_dir: Path, limits: Li
             )
             missing.update({step: reason for step in remaining})
             return messages, missing, log, "timeout" if run.status == "timeout" else "crashed"
-        messages.update(run.messages)
+        messages.update({name: value for name, value in run.messages.items() if name != "running"})
         unfinished = [step for step in remaining if not isinstance(run.messages.get(step), dict)]
         if not unfinished:
-            return messages, missing, log, "crashed" if crashed or run.status != "ok" else "ok"
-        culprit = unfinished[0]
-        missing[culprit] = why(run.status, limits, f"{culprit}을(를) 실행하는 중")
-        later = remaining[remaining.index(culprit) + 1 :]
-        if run.status == "timeout":
-            missing.update({step: "앞 검사가 시간 제한을 넘겨 실행하지 않았습니다" for step in later})
-            return messages, missing, log, "timeout"
-        remaining, crashed = later, True
-    return messages, missing, log, "crashed"
+            break
+        trouble = "timeout" if run.status == "timeout" or trouble == "timeout" else "crashed"
+        running = run.messages.get("running") if isinstance(run.messages.get("running"), dict) else {}
+        culprit = running.get("step") if running.get("step") in unfinished else unfinished[0]
+        blamed = {culprit}
+        function = running.get("function")
+        where = f"{culprit}을(를) 실행하는 중"
+        if culprit == "main" and function in STEP_OF_FUNCTION:
+            blamed.add(STEP_OF_FUNCTION[function])
+            where = f"main()이 부른 {function}을(를) 실행하는 중"
+        for step in blamed:
+            missing[step] = why(run.status, limits, where)
+        remaining = [step for step in unfinished if step not in blamed]
+    return messages, missing, log, trouble or ("ok" if run.status == "ok" else "crashed")
 
 
 def grade_submission(path: Path, ref: Reference, limits: Limits | None = None, sandboxed: bool = False) -> Graded:
@@ -104,6 +118,7 @@ def grade_submission(path: Path, ref: Reference, limits: Limits | None = None, s
     staged = runner.stage(submission.text)
     try:
         inputs, names, to_name = search_inputs(ref)
+        inputs["reference_means"] = ref.means.astype(np.float64)
         main_query = 1 + secrets.randbelow(len(ref.queries) - 1)  # main() runs with a hidden query as QUERY
         job = {"queries": ref.queries, "search_names": names, "threads": limits.threads, "main_query": main_query}
         messages, missing, log, status = run_steps(staged, job, inputs, ref.model_dir, limits, sandboxed)

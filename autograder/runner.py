@@ -9,7 +9,7 @@ Sandbox layout (what the child sees besides the system, Python and its packages,
 
     /course/quizzes/quiz_search.py   the submission (a copy, read-only)
     /course/images/quiz-image/       the pictures (read-only); /course is the working folder
-    /grader/child.py, /grader/wire.py
+    /grader/child.py, /grader/wire.py, /grader/mmembed/
 """
 
 import os
@@ -108,8 +108,9 @@ def sandbox_mounts(submission: Path, model_dir: Path) -> bubblewrap.Mounts:
     """What the child sees. Refuses a Python environment that would show a secret (the solution, the grader)."""
     mmembed_dir = Path(__import__("mmembed").__file__).resolve().parent
     mounts = bubblewrap.Mounts(
-        read_only=[*bubblewrap.python_paths(), mmembed_dir, model_bind(model_dir)],
+        read_only=[*bubblewrap.python_paths(), model_bind(model_dir)],
         files={
+            "/grader/mmembed": mmembed_dir,  # beside child.py: the child imports the grader's own mmembed
             "/course/quizzes/quiz_search.py": submission,
             "/course/images/quiz-image": config.IMAGE_DIR,
             "/grader/child.py": config.CHILD_SCRIPT,
