@@ -1,4 +1,4 @@
-"""The Hugging Face Hub: is it reachable, and prefetching the course's models for offline classrooms."""
+"""The Hugging Face Hub: is it reachable, is a model in the local cache, and prefetching the course's models."""
 
 import os
 from functools import lru_cache
@@ -16,7 +16,7 @@ class HubUnreachableError(OSError):
     MMEMBED_OFFLINE=1, may not be asked)."""
 
 
-# One switch for every lecture: set it and each hub model or dataset is replaced by its offline stand-in.
+# One switch for every lecture: set it and each lecture's hub model or dataset is replaced by its offline stand-in.
 OFFLINE_ENV = "MMEMBED_OFFLINE"
 
 

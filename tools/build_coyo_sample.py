@@ -4,8 +4,8 @@
     python -m tools.build_coyo_sample --check   # rebuild in a temporary folder; fail if the committed files differ
 
 Deterministic: the mismatched captions come from a seeded NumPy RandomState, the similarities from the offline
-`mini` CLIP on the CPU in float32, rounded to 4 decimals. --check compares those with a tolerance of 0.0001 (the last digit
-kept may round the other way on another CPU) and everything else exactly. About 15 s on 2 CPU cores.
+`mini` CLIP on the CPU in float32, rounded to 4 decimals. --check compares those with a tolerance of 0.0001
+(the last digit kept may round the other way on another CPU) and everything else exactly. About 15 s on 2 cores.
 """
 
 import argparse

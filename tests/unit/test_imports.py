@@ -6,6 +6,7 @@ Every import counts, also one inside a function: a module that imports another l
 
 import ast
 import dataclasses
+import re
 import sys
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -114,3 +115,15 @@ def test_load_module_forgets_a_file_that_fails(tmp_path):
     assert "course_broken_test" not in sys.modules
     with pytest.raises(ImportError, match="Cannot load"):
         load_module(tmp_path / "notes.txt", "course_notes_test")
+
+
+def test_the_package_docstring_maps_every_module_once():
+    import mmembed
+
+    mapped = []
+    for line in mmembed.__doc__.splitlines():
+        names = re.match(r" {4}(\w+(?:, \w+)*)  ", line)  # "    cli, __main__        `python -m mmembed ...`"
+        if names:
+            mapped += names.group(1).split(", ")
+    modules = [name for name in module_files(REPO_ROOT, ["mmembed"]) if name != "mmembed"]
+    assert sorted(f"mmembed.{name}" for name in mapped) == sorted(modules)
