@@ -37,35 +37,6 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def choose_sandbox(required: bool) -> bool | None:
-    """True with the sandbox, False for the fallback (said in one line), None when it is required and missing."""
-    sandbox = bubblewrap.status()
-    if sandbox.available:
-        print("[autograder] sandbox: bubblewrap (read-only files, no network, private /tmp, own PID namespace)")
-        return True
-    if required:
-        print(f"[autograder] --require-sandbox: no sandbox here ({sandbox.reason}); not grading", file=sys.stderr)
-        return None
-    print(
-        f"[autograder] NO SANDBOX ({sandbox.reason}): falling back to separate processes with limits"
-        " (student code can read this machine's files and use the network; see README, 'Autograder limits')",
-        file=sys.stderr,
-    )
-    return False
-
-
-def limits_for(args, ref) -> Limits:
-    """The time limit: --timeout, or max(30 s, 10 × the reference pipeline measured on this machine)."""
-    if args.timeout is not None:
-        return Limits(args.timeout, args.memory_gb, timeout_reason="(채점자가 --timeout으로 정한 값입니다.)")
-    timeout = max(config.MIN_TIMEOUT, config.TIMEOUT_FACTOR * ref.seconds)
-    reason = (
-        f"(기준 풀이가 이 컴퓨터에서 {ref.seconds:.1f}초 걸렸습니다. 제한은 그 {config.TIMEOUT_FACTOR}배와 "
-        f"{config.MIN_TIMEOUT}초 중 큰 값입니다. 무한 루프나 너무 느린 코드가 없는지 확인하세요.)"
-    )
-    return Limits(round(timeout), args.memory_gb, timeout_reason=reason)
-
-
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["gradescope"]:
@@ -76,7 +47,7 @@ def main(argv=None) -> int:
     if not args.submission.exists() and not args.submission.is_symlink():
         print(f"[autograder] no such file or folder: {args.submission}", file=sys.stderr)
         return 2
-    sandboxed = choose_sandbox(args.require_sandbox)
+    sandboxed = bubblewrap.choose(args.require_sandbox)
     if sandboxed is None:
         return 2
     try:
@@ -84,7 +55,7 @@ def main(argv=None) -> int:
     except Exception as error:
         print(f"[autograder] cannot compute the reference with model {args.model!r}: {error}", file=sys.stderr)
         return 2
-    limits = limits_for(args, ref)
+    limits = Limits.for_reference(ref, args.timeout, args.memory_gb)
     note = "" if sandboxed else "샌드박스 없이 채점했습니다 (채점 환경에 bubblewrap이 없음)."
 
     if not args.submission.is_dir():

@@ -141,3 +141,20 @@ def status() -> Status:
         last = (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
         return Status(False, f"bwrap cannot make a sandbox here ({last}; user namespaces may be disabled)")
     return Status(True, "")
+
+
+def choose(required: bool) -> bool | None:
+    """True with the sandbox, False for the fallback (said in one line), None when it is required and missing."""
+    sandbox = status()
+    if sandbox.available:
+        print("[autograder] sandbox: bubblewrap (read-only files, no network, private /tmp, own PID namespace)")
+        return True
+    if required:
+        print(f"[autograder] --require-sandbox: no sandbox here ({sandbox.reason}); not grading", file=sys.stderr)
+        return None
+    print(
+        f"[autograder] NO SANDBOX ({sandbox.reason}): falling back to separate processes with limits"
+        " (student code can read this machine's files and use the network; see README, 'Autograder limits')",
+        file=sys.stderr,
+    )
+    return False

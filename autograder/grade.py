@@ -47,6 +47,18 @@ class Limits:
     threads: int = 1
     timeout_reason: str = ""  # why the limit is what it is, for the feedback
 
+    @classmethod
+    def for_reference(cls, ref: Reference, timeout: float | None, memory_gb: float = config.DEFAULT_MEMORY_GB):
+        """`timeout` if given, else max(30 s, 10 x the reference pipeline measured on this machine)."""
+        if timeout is not None:
+            return cls(timeout, memory_gb, timeout_reason="(채점자가 --timeout으로 정한 값입니다.)")
+        seconds = max(config.MIN_TIMEOUT, config.TIMEOUT_FACTOR * ref.seconds)
+        reason = (
+            f"(기준 풀이가 이 컴퓨터에서 {ref.seconds:.1f}초 걸렸습니다. 제한은 그 {config.TIMEOUT_FACTOR}배와 "
+            f"{config.MIN_TIMEOUT}초 중 큰 값입니다. 무한 루프나 너무 느린 코드가 없는지 확인하세요.)"
+        )
+        return cls(round(seconds), memory_gb, timeout_reason=reason)
+
 
 def all_failed(message: str) -> list[CheckResult]:
     return [failed(name, message) for name in config.POINTS]

@@ -91,15 +91,15 @@ def find_submission(folder: Path) -> Path:
 
 def run(root: Path, model: str, timeout: float | None) -> int:
     """Grade root/submission into root/results/results.json, whatever the submission holds."""
-    from .__main__ import choose_sandbox, limits_for
+    from .bubblewrap import choose
     from .classroom import cores
-    from .grade import grade_submission
+    from .grade import Limits, grade_submission
     from .reference import compute_reference
 
     results = root / "results" / "results.json"
-    sandboxed = choose_sandbox(required=False)
+    sandboxed = choose(required=False)
     ref = compute_reference(model)
-    limits = limits_for(argparse.Namespace(timeout=timeout, memory_gb=config.DEFAULT_MEMORY_GB), ref)
+    limits = Limits.for_reference(ref, timeout)
     limits.threads = cores()
     submission = find_submission(root / "submission")
     if not submission.exists() and not submission.is_symlink():
