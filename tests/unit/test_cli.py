@@ -1,6 +1,7 @@
-"""`python -m mmembed ...` as a student types it: search, check, download, and their errors."""
+"""`python -m mmembed ...` as a student types it: search, cache, check, download, and their errors."""
 
 import re
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -9,6 +10,13 @@ from mmembed.hub import ignore_patterns_for
 from tests.helpers import run_python
 
 RESULT_LINE = re.compile(r"^\s*(\d+)\. (\S+)\s+(-?\d\.\d{4})(?:  (.+))?$")
+EMBEDDINGS_LINE = re.compile(r"^Embeddings: (\d+) computed, (\d+) from the cache \((fp32|bf16)\)$", re.MULTILINE)
+
+
+@pytest.fixture
+def offline_env(offline_env, tmp_path):
+    """The shared offline environment, with an embedding cache of this test's own."""
+    return {**offline_env, "MMEMBED_CACHE": str(tmp_path / "embedding-cache")}
 
 
 @pytest.fixture
@@ -109,3 +117,41 @@ def test_search_defaults_to_the_course_pictures(offline_env):
     rows = result_lines(result.stdout)
     assert len(rows) == 2 and all(row[2].startswith("val_") for row in rows)
     assert all(row[4] for row in rows)  # course pictures are shown with their caption from the manifest
+
+
+def embeddings_line(stdout):
+    match = EMBEDDINGS_LINE.search(stdout)
+    assert match, stdout
+    return int(match[1]), int(match[2]), match[3]
+
+
+def test_a_second_search_embeds_nothing(picture_folder, offline_env):
+    command = ["-m", "mmembed", "search", "A dog", str(picture_folder), "--model", "tiny", "-k", "8"]
+    env = {**offline_env, "MMEMBED_PRECISION": "bf16"}  # the variable chooses the precision, and the cache key
+    first = run_python(command, env=env)
+    second = run_python(command, env=env)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert embeddings_line(first.stdout) == (8, 0, "bf16")
+    assert embeddings_line(second.stdout) == (0, 8, "bf16")
+    assert [row.groups() for row in result_lines(second.stdout)] == [row.groups() for row in result_lines(first.stdout)]
+
+
+def test_an_unknown_precision_is_refused(picture_folder, offline_env):
+    command = ["-m", "mmembed", "search", "A dog", str(picture_folder), "--model", "tiny"]
+    option = run_python([*command, "--precision", "fp16"], env=offline_env)
+    assert option.returncode == 2 and "invalid choice: 'fp16'" in option.stderr
+    variable = run_python(command, env={**offline_env, "MMEMBED_PRECISION": "fp16"})
+    assert variable.returncode == 1
+    assert variable.stderr.strip() == "error: MMEMBED_PRECISION='fp16' is not one of fp32, bf16, auto."
+
+
+def test_cache_info_and_clear(picture_folder, offline_env):
+    command = ["-m", "mmembed", "search", "A dog", str(picture_folder), "--model", "tiny", "--precision", "fp32"]
+    assert embeddings_line(run_python(command, env=offline_env).stdout) == (8, 0, "fp32")
+    info = run_python(["-m", "mmembed", "cache", "info"], env=offline_env)
+    assert info.stdout.splitlines()[0].startswith(f"Embedding cache: {offline_env['MMEMBED_CACHE']} ")
+    assert re.search(r"^\s+8 pictures .* tiny, fp32 on cpu$", info.stdout, re.MULTILINE), info.stdout
+    assert "Total: 8 embeddings" in info.stdout
+    cleared = run_python(["-m", "mmembed", "cache", "clear"], env=offline_env)
+    assert cleared.returncode == 0 and cleared.stdout.startswith("Removed 8 cached embeddings from ")
+    assert list(Path(offline_env["MMEMBED_CACHE"]).rglob("*.npy")) == []

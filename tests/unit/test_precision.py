@@ -1,0 +1,135 @@
+"""Precision: what "auto" picks on which hardware, and bf16 embeddings agreeing with fp32 where bf16 is native."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from transformers import CLIPConfig, CLIPModel
+
+import mmembed
+from autograder.config import HIDDEN_QUERIES
+from autograder.reference import load_solution
+from mmembed import precision
+from mmembed.paths import QUIZ_IMAGE_DIR
+from mmembed.precision import PRECISION_ENV, cpu_bf16_features, native_bf16, resolve_precision
+
+NO_NATIVE_BF16 = pytest.mark.skipif(
+    not native_bf16("cpu"),
+    reason="this CPU has no native bf16 (no amx_bf16 or avx512_bf16 flag): bf16 would be emulated, "
+    "and precision='auto' uses fp32 here",
+)
+# Lecture 04's search examples, the quiz's QUERY and the grader's hidden queries.
+COURSE_QUERIES = [
+    "a red car",
+    "a musical instrument",
+    "a bird flying",
+    "a sailing ship",
+    "a planet in space",
+    load_solution().QUERY,
+    *HIDDEN_QUERIES,
+]
+
+
+@pytest.fixture
+def cpuinfo(tmp_path, monkeypatch):
+    """Point the detector at a /proc/cpuinfo of our choosing."""
+
+    def write(flags: str):
+        path = tmp_path / "cpuinfo"
+        path.write_text(f"processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: fpu sse2 avx2 {flags}\n")
+        monkeypatch.setattr(precision, "PROC_CPUINFO", path)
+
+    return write
+
+
+@pytest.mark.parametrize(
+    "flags, found",
+    [
+        ("avx512f avx512_bf16", ["avx512_bf16"]),
+        ("amx_tile amx_bf16 amx_int8 avx512_bf16", ["amx_bf16", "avx512_bf16"]),
+        ("avx512f avx512bw", []),  # AVX-512 without BF16: bf16 would be emulated
+        ("", []),  # a laptop with AVX2 only
+    ],
+)
+def test_native_bf16_is_read_from_the_cpu_flags(cpuinfo, flags, found):
+    cpuinfo(flags)
+    assert cpu_bf16_features() == found
+    assert resolve_precision("auto", "cpu") == ("bf16" if found else "fp32")
+
+
+def test_explicit_precision_wins_over_the_hardware(cpuinfo):
+    cpuinfo("")
+    assert resolve_precision("bf16", "cpu") == "bf16"
+    assert resolve_precision("fp32", "cpu") == "fp32"
+
+
+def test_the_environment_variable_is_the_default(cpuinfo, monkeypatch):
+    cpuinfo("avx512_bf16")
+    monkeypatch.setenv(PRECISION_ENV, "FP32")
+    assert resolve_precision(None, "cpu") == "fp32"
+    assert resolve_precision("bf16", "cpu") == "bf16"  # an argument still wins
+    monkeypatch.delenv(PRECISION_ENV)
+    assert resolve_precision(None, "cpu") == "bf16"  # auto
+
+
+def test_an_unknown_precision_is_a_clear_error(tiny, monkeypatch):
+    with pytest.raises(ValueError, match=r"precision='fp16' is not one of fp32, bf16, auto"):
+        resolve_precision("fp16", "cpu")
+    monkeypatch.setenv(PRECISION_ENV, "half")
+    with pytest.raises(ValueError, match=r"MMEMBED_PRECISION='half' is not one of"):
+        mmembed.embed_texts("A dog", *tiny)
+
+
+def test_embeddings_stay_float32_in_bf16(tiny):
+    model, processor = tiny
+    pictures = mmembed.load_images(QUIZ_IMAGE_DIR)[0][:3]
+    assert mmembed.embed_images(pictures, model, processor, precision="bf16").dtype == torch.float32
+    assert mmembed.embed_texts(["A dog"], model, processor, precision="bf16").dtype == torch.float32
+
+
+@pytest.fixture(scope="module")
+def course_pictures():
+    return mmembed.load_images(QUIZ_IMAGE_DIR)
+
+
+def embed_course(pictures, model, processor, chosen):
+    image_embeddings = mmembed.embed_images(pictures, model, processor, precision=chosen, progress=False)
+    return image_embeddings, mmembed.embed_texts(COURSE_QUERIES, model, processor, precision=chosen)
+
+
+def top5(texts, images, names, query):
+    return [name for name, _ in mmembed.search(texts[query], images, names, k=5)]
+
+
+def assert_rows_agree(fp32, bf16):
+    assert F.cosine_similarity(fp32, bf16).min().item() >= 0.999
+
+
+@NO_NATIVE_BF16
+def test_bf16_agrees_with_fp32_for_mini(course_pictures):
+    pictures, names = course_pictures
+    model, processor = mmembed.load_clip("mini", device="cpu")
+    fp32_images, fp32_texts = embed_course(pictures, model, processor, "fp32")
+    bf16_images, bf16_texts = embed_course(pictures, model, processor, "bf16")
+    assert_rows_agree(fp32_images, bf16_images)
+    assert_rows_agree(fp32_texts, bf16_texts)
+    for query in range(len(COURSE_QUERIES)):
+        assert top5(bf16_texts, bf16_images, names, query) == top5(fp32_texts, fp32_images, names, query)
+
+
+@pytest.mark.slow
+@NO_NATIVE_BF16
+def test_bf16_agrees_with_fp32_for_the_vit_b_32_architecture(tiny, course_pictures):
+    """Random weights (speed and rounding do not depend on their values) with the real CLIP preprocessing.
+
+    Untrained, every picture scores within ~0.03 of every other and neighbours within ~1e-4, closer than
+    bf16's rounding (~5e-4 on a score): the five pictures must be the same, their order among such ties not.
+    """
+    torch.manual_seed(0)
+    model = CLIPModel(CLIPConfig()).eval()  # the defaults are ViT-B/32's
+    pictures, names = course_pictures
+    fp32_images, fp32_texts = embed_course(pictures, model, tiny[1], "fp32")
+    bf16_images, bf16_texts = embed_course(pictures, model, tiny[1], "bf16")
+    assert_rows_agree(fp32_images, bf16_images)
+    assert_rows_agree(fp32_texts, bf16_texts)
+    for query in range(len(COURSE_QUERIES)):
+        assert set(top5(bf16_texts, bf16_images, names, query)) == set(top5(fp32_texts, fp32_images, names, query))
