@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import hub, registry
+from .corpus import course_categories  # noqa: F401  (tests/lectures/test_lecture_06_claims.py imports it here)
 from .hub import HubUnreachableError
-from .standin_models import course_categories  # noqa: F401  (tests/lectures/test_lecture_06_claims.py imports it from here)
 
 DOWNLOAD_HINT = 'to use the real model, run "python -m mmembed download" once while online'
 
@@ -87,7 +87,8 @@ def _looks_like_path(name: str) -> bool:
 
 
 def _replaced(hub_id: str, stand_in: str, reason: str, hint: str = "") -> Source:
-    note = f"{reason}: {hub_id} is replaced by the offline stand-in '{stand_in}' ({registry.lookup(stand_in).meaning})"
+    meaning = registry.lookup(stand_in).meaning
+    note = f"{reason}: {hub_id} is replaced by the offline stand-in, the offline model '{stand_in}' ({meaning})"
     _say(f"{note}; {hint}." if hint else note)
     return Source(str(ensure_standin(stand_in)), stand_in)
 
