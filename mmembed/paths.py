@@ -10,7 +10,7 @@ TOPK_IMAGE_DIR = IMAGES_DIR / "topk-image"
 CAT_IMAGE = IMAGES_DIR / "cat.jpg"
 MANIFEST = IMAGES_DIR / "MANIFEST.csv"  # one row per picture: path, source, licence, captions, category, group
 SHORT_TEXTS = IMAGES_DIR / "short_texts.csv"  # category words and group names, in English and Korean
-IMAGE_CATALOG = IMAGES_DIR / "catalog.csv"  # the hand-made choices python -m tools.build_images turns into pictures
+IMAGE_CATALOG = IMAGES_DIR / "catalog.csv"  # the hand-made choices `python -m tools.build_images` draws from
 
 MODELS_DIR = REPO_ROOT / "models"
 MINI_DIR = MODELS_DIR / "mini"  # committed
@@ -21,7 +21,6 @@ DATA_DIR = REPO_ROOT / "data"
 COYO_SAMPLE_DIR = DATA_DIR / "coyo-sample"
 
 LECTURES_DIR = REPO_ROOT / "lectures"
-SOLUTION = REPO_ROOT / "solutions" / "quiz_search.py"  # the reference solution of quizzes 3-6
-SKELETON = (
-    REPO_ROOT / "quizzes" / "quiz_search.py"
-)  # what students get, made from it by python -m tools.make_quiz_skeleton
+# Quizzes 3-6: the reference solution, and the skeleton students get (`python -m tools.make_quiz_skeleton`).
+SOLUTION = REPO_ROOT / "solutions" / "quiz_search.py"
+SKELETON = REPO_ROOT / "quizzes" / "quiz_search.py"
