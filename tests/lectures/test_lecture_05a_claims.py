@@ -1,0 +1,389 @@
+"""What lecture 05a (Korean CLIP: tokenizers, the contrastive loss, distillation) says, checked.
+
+- Offline tests read the lecture's own offline run (tests/helpers.execute_lecture, shared with
+  tests/lectures/test_notebooks.py) and check every number and ranking its prose quotes for the stand-in "mini" (for
+  openai/clip-vit-base-patch32 and Bingsu/clip-vit-base-patch32-ko), the token facts directly on the tokenizers
+  (`mmembed.clip_bpe` builds exactly the real CLIP tokenizer), and the contrastive loss against CLIPModel's own.
+- Tests marked `online` check what the prose says about the real hub models; they are skipped where the
+  Hugging Face Hub cannot be reached (see the project's conftest.py). They load the hub ids themselves, never
+  through `course_model`, so MMEMBED_OFFLINE in the shell cannot swap a stand-in in.
+"""
+
+import re
+import warnings
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import mmembed
+from mmembed.clip_bpe import clip_tokenizer
+from mmembed.images import image_files
+from mmembed.manifest import read_manifest
+from mmembed.paths import CAT_IMAGE, QUIZ_IMAGE_DIR
+from tests.helpers import cell_text
+from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
+
+NOTEBOOK = lecture_path("05a")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
+
+REAL_CLIP = "openai/clip-vit-base-patch32"
+KOREAN_CLIP = "Bingsu/clip-vit-base-patch32-ko"
+
+CAT_LABELS = ["고양이", "개", "자동차", "새"]  # sections 3.1-3.2
+PAIR_NAMES = ["val_0.JPEG", "val_2.JPEG", "val_3.JPEG", "val_14.JPEG"]  # section 4
+
+
+# --- helpers --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return executed_lecture(NOTEBOOK)[0]
+
+
+def floats(text):
+    """Every decimal number in `text`, in order ("-0." and "0.83" alike)."""
+    return [float(number) for number in re.findall(r"-?\d+\.\d*", text)]
+
+
+def quiz_captions():
+    """English and Korean captions of val_0 .. val_199, in the order of mmembed.load_images (as the lecture)."""
+    pictures = {Path(p.path).name: p for p in read_manifest() if p.path.startswith("quiz-image/")}
+    names = [path.name for path in image_files(QUIZ_IMAGE_DIR)]
+    return [pictures[n].caption_en for n in names], [pictures[n].caption_ko for n in names]
+
+
+def mini_tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(mmembed.course_model("mini"))
+
+
+def pieces(tokenizer, text):
+    return [tokenizer.decode([i]) for i in tokenizer(text).input_ids[1:-1]]
+
+
+def distill(teacher, teacher_processor, student_tokenizer):
+    """Section 5.2 of the lecture, line for line: returns (before cos, before accuracy, after cos, after
+    accuracy, last loss) on the 40 held-out caption pairs."""
+    from transformers import CLIPTextConfig, CLIPTextModelWithProjection
+
+    quiz_en, quiz_ko = quiz_captions()
+    with torch.inference_mode():
+        english_inputs = teacher_processor(text=quiz_en, padding=True, truncation=True, return_tensors="pt")
+        teacher_units = F.normalize(teacher.get_text_features(**english_inputs).pooler_output, dim=-1)
+    order = torch.randperm(len(quiz_en), generator=torch.Generator().manual_seed(0))
+    train_ids, held_out_ids = order[:160], order[160:]
+
+    torch.manual_seed(0)
+    config = CLIPTextConfig(
+        vocab_size=len(student_tokenizer),
+        hidden_size=128,
+        intermediate_size=256,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=77,
+        projection_dim=teacher_units.shape[1],
+        bos_token_id=student_tokenizer.bos_token_id,
+        eos_token_id=student_tokenizer.eos_token_id,
+        pad_token_id=student_tokenizer.pad_token_id,
+    )
+    student = CLIPTextModelWithProjection(config)
+    korean_inputs = student_tokenizer(quiz_ko, padding=True, truncation=True, return_tensors="pt")
+
+    def units(indices):
+        output = student(
+            input_ids=korean_inputs.input_ids[indices], attention_mask=korean_inputs.attention_mask[indices]
+        )
+        return F.normalize(output.text_embeds, dim=-1)
+
+    def report():
+        student.eval()
+        with torch.no_grad():
+            similarity = units(held_out_ids) @ teacher_units[held_out_ids].T
+        accuracy = (similarity.argmax(dim=1) == torch.arange(len(held_out_ids))).float().mean().item()
+        return similarity.diagonal().mean().item(), accuracy
+
+    before = report()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        optimizer = torch.optim.AdamW(student.parameters(), lr=2e-3, weight_decay=0.01)
+        student.train()
+        for _ in range(150):
+            loss = (1 - (units(train_ids) * teacher_units[train_ids]).sum(dim=-1)).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    finally:
+        torch.set_num_threads(threads)
+    return (*before, *report(), loss.item())
+
+
+# --- the code is the same online and offline -----------------------------------------------------------------
+
+
+def test_every_model_is_loaded_through_course_model():
+    """Every `from_pretrained` argument in the lecture is `mmembed.course_model(...)` or a variable assigned from
+    it, so the same code loads the real model online and its stand-in offline."""
+    source = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code")
+    from_course_model = set(re.findall(r"^(\w+) = mmembed\.course_model\(\"[^\"]+\"\)", source, flags=re.M))
+    arguments = re.findall(r"\.from_pretrained\((mmembed\.course_model\(\"[^\"]+\"\)|\w+)\)", source)
+    assert len(arguments) == source.count(".from_pretrained(") >= 5
+    for argument in arguments:
+        assert argument.startswith("mmembed.course_model(") or argument in from_course_model, argument
+    assert re.findall(r"pipeline\([^)]*model=(\w+)", source) == ["ko_repo"] and "ko_repo" in from_course_model
+
+
+# --- section 2: tokenizers (offline, real CLIP tokenizer and mini's) ------------------------------------------
+
+
+def test_clip_bpe_breaks_korean_into_byte_pieces_and_mini_keeps_words():
+    """Section 2.1: 고양이 is 9 UTF-8 bytes; CLIP: 8 and 10 pieces, mostly not characters; mini: two words,
+    two tokens; mini's tokenizer breaks 떡볶이 (not in the course texts) too."""
+    clip, mini = clip_tokenizer(), mini_tokenizer()
+    assert len("고양이".encode()) == 9
+    assert pieces(clip, "a photo of a cat") == pieces(mini, "a photo of a cat") == ["a", "photo", "of", "a", "cat"]
+    assert len(pieces(clip, "고양이 사진")) == 8 and pieces(clip, "고양이 사진").count("\ufffd") == 6
+    assert len(pieces(clip, "빨간 자동차")) == 10 and set(pieces(clip, "빨간 자동차")) == {"\ufffd"}
+    assert pieces(mini, "고양이 사진") == ["고양이", "사진"]
+    assert pieces(mini, "빨간 자동차") == ["빨간", "자동차"]
+    assert len(pieces(mini, "떡볶이")) > 1 and "\ufffd" in pieces(mini, "떡볶이")
+
+
+def test_caption_token_counts(nb):
+    """Section 2.2: Korean captions average 13.3 CLIP tokens, 2.8 times the English 4.7 (the ratio lecture 04 gives);
+    with mini's tokenizer 2.6, shorter than the English captions; CLIP's Korean count is 5.0 times mini's."""
+    clip, mini = clip_tokenizer(), mini_tokenizer()
+    quiz_en, quiz_ko = quiz_captions()
+
+    def mean(tokenizer, texts):
+        return sum(len(tokenizer(t).input_ids) - 2 for t in texts) / len(texts)
+
+    clip_en, clip_ko, mini_en, mini_ko = (
+        mean(clip, quiz_en),
+        mean(clip, quiz_ko),
+        mean(mini, quiz_en),
+        mean(mini, quiz_ko),
+    )
+    assert (round(clip_ko, 1), round(clip_en, 1), round(mini_ko, 1)) == (13.3, 4.7, 2.6)
+    assert round(clip_ko / clip_en, 1) == 2.8
+    assert mini_ko < mini_en
+    text = cell_text(nb, "def token_counts(")
+    assert f"평균 {clip_ko:5.2f}" in text and f"평균 {mini_ko:5.2f}" in text
+    assert f"영어 캡션보다 평균 {clip_ko / clip_en:.1f}배" in text and f"{clip_ko / clip_en:.1f}" == "2.8"
+    assert f"mini 토크나이저보다 평균 {clip_ko / mini_ko:.1f}배" in text and f"{clip_ko / mini_ko:.1f}" == "5.0"
+
+
+def test_end_of_text_is_the_highest_id():
+    """Section 2.3: CLIP <|startoftext|> 49406, <|endoftext|> 49407 = the highest id, also the padding token;
+    mini 2928, 2929 = the highest id, and mini's config names 2929 as eos_token_id."""
+    from transformers import AutoConfig
+
+    for tokenizer, start, end in ((clip_tokenizer(), 49406, 49407), (mini_tokenizer(), 2928, 2929)):
+        assert tokenizer.convert_tokens_to_ids("<|startoftext|>") == start
+        assert tokenizer.convert_tokens_to_ids("<|endoftext|>") == end == max(tokenizer.get_vocab().values())
+        assert len(tokenizer) == end + 1
+        assert tokenizer.pad_token == "<|endoftext|>"
+    assert AutoConfig.from_pretrained(mmembed.course_model("mini")).text_config.eos_token_id == 2929
+
+
+def test_argmax_finds_the_end_token_in_a_padded_batch(nb):
+    """Section 2.3: padded with <|endoftext|>, argmax still returns the first (the real) end token: [9, 6]."""
+    ids = clip_tokenizer()(["고양이 사진", "a photo of a cat"], padding=True, return_tensors="pt").input_ids
+    assert ids.argmax(dim=-1).tolist() == [9, 6]
+    assert (ids == 49407).int().argmax(dim=-1).tolist() == [9, 6]
+    assert ids[1, 6:].tolist() == [49407] * 4
+    text = cell_text(nb, 'batch = clip_tok(["고양이 사진", "a photo of a cat"]')
+    assert text.count("[9, 6]") == 2
+
+
+def test_an_added_token_above_the_end_token_moves_argmax():
+    """Section 2.4: "고양이" added to the CLIP tokenizer gets 49408; argmax then points at it (position 1), the
+    end token is at position 5."""
+    tokenizer = clip_tokenizer()
+    tokenizer.add_tokens(["고양이"])
+    assert tokenizer.convert_tokens_to_ids("고양이") == 49408
+    ids = tokenizer(["고양이 사진"], return_tensors="pt").input_ids
+    assert ids.argmax(dim=-1).item() == 1 and ids[0, 1].item() == 49408
+    assert (ids == 49407).int().argmax(dim=-1).item() == 5
+
+
+def test_train_new_from_iterator_puts_the_special_tokens_first():
+    """Section 2.4: a tokenizer retrained with train_new_from_iterator has <|startoftext|> 0, <|endoftext|> 1,
+    so argmax never points at the end token."""
+    quiz_en, quiz_ko = quiz_captions()
+    retrained = clip_tokenizer().train_new_from_iterator(quiz_ko + quiz_en, vocab_size=1000, show_progress=False)
+    assert retrained.convert_tokens_to_ids(["<|startoftext|>", "<|endoftext|>"]) == [0, 1]
+    assert max(retrained.get_vocab().values()) == 999
+    for text in quiz_ko[:20]:
+        ids = retrained([text], return_tensors="pt").input_ids
+        assert ids.argmax(dim=-1).item() != (ids == 1).int().argmax(dim=-1).item()
+
+
+# --- section 3: the Korean CLIP (offline: mini) ----------------------------------------------------------------
+
+
+def test_korean_clip_standin_puts_the_cat_first(nb):
+    """Sections 3.1-3.2 with mini: end token 2929 = the highest id; 고양이 0.999; the pipeline gives the same
+    probabilities; with the default English template 고양이 is still first but drops to 0.978."""
+    text = cell_text(nb, 'ko_repo = mmembed.course_model("Bingsu/clip-vit-base-patch32-ko")')
+    assert "<|endoftext|> = 2929  가장 큰 id = 2929" in text
+    probabilities = dict(re.findall(r"^\s+(\S+)\s+(\d\.\d{4})$", text, flags=re.M))
+    assert set(probabilities) == set(CAT_LABELS)
+    assert float(probabilities["고양이"]) == pytest.approx(0.999, abs=0.001)
+
+    text = cell_text(nb, "classifier = pipeline(")
+    templated, default = text.split("기본 템플릿")
+    assert templated.split()[0] == "고양이" and float(templated.split()[1]) == pytest.approx(0.999, abs=0.001)
+    assert default.split("\n", 1)[1].split()[0] == "고양이"
+    assert float(default.split("\n", 1)[1].split()[1]) == pytest.approx(0.978, abs=0.002)
+
+
+# --- section 4: the contrastive loss (offline: mini) -------------------------------------------------------------
+
+
+def test_contrastive_loss_cells_print_what_the_prose_says(nb):
+    """Sections 4.1-4.2: the hand-made logits are the model's; the two cross-entropies averaged are the model's
+    return_loss=True loss; mini puts almost all the probability on the diagonal (loss near 0); the wrong pairing
+    costs far more than ln 4."""
+    logits = cell_text(nb, "pair_output = ko_model(**pair_inputs, return_loss=True)")
+    assert "모델의 logits_per_text와 같은가: True" in logits
+    text = cell_text(nb, "loss_text_to_image = F.cross_entropy(logits_per_text, targets)")
+    by_hand = float(re.search(r"대조 손실 \(평균\)\s+: (\d\.\d{4})", text).group(1))
+    model_loss = float(re.search(r"return_loss=True : (\d\.\d{4})", text).group(1))
+    wrong = float(re.search(r"틀리게 준 정답으로\s+: (\d+\.\d{4})", text).group(1))
+    assert by_hand == model_loss and by_hand < 0.05
+    assert wrong > 5 * np.log(4)
+    assert "ln 4 = 1.3863" in text
+
+
+def test_the_lectures_contrastive_loss_is_clipmodels(monkeypatch):
+    """Section 4.2, directly: (CE(logits, arange) + CE(logits.T, arange)) / 2 is CLIPModel's return_loss=True."""
+    from transformers import CLIPModel, CLIPProcessor
+
+    folder = mmembed.course_model("mini")
+    model, processor = CLIPModel.from_pretrained(folder).eval(), CLIPProcessor.from_pretrained(folder)
+    images, names = mmembed.load_images(QUIZ_IMAGE_DIR)
+    captions = {Path(p.path).name: p.caption_ko for p in read_manifest()}
+    inputs = processor(
+        text=[captions[n] for n in PAIR_NAMES],
+        images=[images[names.index(n)] for n in PAIR_NAMES],
+        padding=True,
+        return_tensors="pt",
+    )
+    with torch.no_grad():
+        output = model(**inputs, return_loss=True)
+    targets = torch.arange(len(PAIR_NAMES))
+    by_hand = (F.cross_entropy(output.logits_per_text, targets) + F.cross_entropy(output.logits_per_image, targets)) / 2
+    assert torch.allclose(by_hand, output.loss, atol=1e-6)
+    assert torch.allclose(output.logits_per_image, output.logits_per_text.T)
+
+
+# --- section 5: distillation (offline: mini as the teacher) ----------------------------------------------------
+
+
+def test_distillation_moves_the_student_toward_the_teacher(nb):
+    """Section 5.2 with mini as teacher: held-out mean cosine 0.005 -> about 0.27, retrieval 0.025 -> 0.225
+    (9 of 40, nine times chance); training loss nearly 0; 19 of 40 held-out captions have only unseen tokens."""
+    before = floats(cell_text(nb, "before_cosine, before_accuracy, before_pairs = held_out_report()"))
+    assert before[-2:] == [pytest.approx(0.005, abs=0.01), 0.025]
+
+    text = cell_text(nb, "for _ in range(steps):")
+    last_loss = float(re.search(r"last loss (\d\.\d+)", text).group(1))
+    cosine = re.search(r"학습 전 (-?\d\.\d+) -> 학습 후 (-?\d\.\d+)\n", text)
+    accuracy = re.search(r"학습 전 (\d\.\d+) -> 학습 후 (\d\.\d+)  \(무작위 0.025\)", text)
+    before_cos, after_cos = float(cosine.group(1)), float(cosine.group(2))
+    before_acc, after_acc = float(accuracy.group(1)), float(accuracy.group(2))
+    assert last_loss < 0.01
+    assert abs(before_cos) < 0.05 and before_acc <= 0.05
+    assert after_cos > before_cos + 0.15
+    assert after_cos == pytest.approx(0.27, abs=0.02)
+    assert 0.2 <= after_acc <= 0.25  # 8-10 of 40; the prose says 9
+
+    assert "모든 토큰이 학습 160쌍에 없던 평가용 캡션: 19 / 40" in cell_text(nb, "all_unseen = ")
+
+
+def test_distillation_replica_matches_the_notebook(nb):
+    """The online distillation test runs `distill` (above) with the real CLIP as teacher; with mini as teacher
+    it must give the numbers the notebook printed, so it is the lecture's code."""
+    from transformers import CLIPModel, CLIPProcessor
+
+    folder = mmembed.course_model("mini")
+    teacher = CLIPModel.from_pretrained(folder).eval()
+    before_cos, before_acc, after_cos, after_acc, _ = distill(
+        teacher, CLIPProcessor.from_pretrained(folder), mini_tokenizer()
+    )
+    text = cell_text(nb, "for _ in range(steps):")
+    assert f"학습 전 {before_cos:.3f} -> 학습 후 {after_cos:.3f}" in text
+    assert f"학습 전 {before_acc:.3f} -> 학습 후 {after_acc:.3f}" in text
+
+
+# --- the real models (need the hub) ---------------------------------------------------------------------------
+
+
+@pytest.mark.online
+def test_real_clip_config_keeps_the_legacy_eos_token_id():
+    """Section 2.4 (the transformers paragraph): openai/clip-vit-base-patch32's config still says eos_token_id = 2,
+    so transformers pools its text at input_ids.argmax(-1)."""
+    from transformers import AutoConfig
+
+    assert AutoConfig.from_pretrained(REAL_CLIP).text_config.eos_token_id == 2
+
+
+@pytest.fixture(scope="module")
+def korean_clip():
+    from transformers import AutoModel, AutoProcessor
+
+    return AutoModel.from_pretrained(KOREAN_CLIP).eval(), AutoProcessor.from_pretrained(KOREAN_CLIP)
+
+
+@pytest.mark.online
+def test_real_korean_clip_tokenizer_keeps_the_end_token_highest_and_knows_korean(korean_clip):
+    """Sections 2.1 and 3.1: the Korean CLIP's tokenizer (retrained on Korean and English) has <|endoftext|> as
+    its highest id, and cuts the Korean captions into far fewer tokens than CLIP's BPE."""
+    _, processor = korean_clip
+    tokenizer = processor.tokenizer
+    assert tokenizer.convert_tokens_to_ids("<|endoftext|>") == max(tokenizer.get_vocab().values())
+    _, quiz_ko = quiz_captions()
+    clip = clip_tokenizer()
+    korean = sum(len(tokenizer(t).input_ids) for t in quiz_ko)
+    assert korean < 0.7 * sum(len(clip(t).input_ids) for t in quiz_ko)
+
+
+@pytest.mark.online
+def test_real_korean_clip_pipeline_matches_the_softmax(korean_clip):
+    """Sections 3.1-3.2 (the notebook prints the comparison too): the pipeline with hypothesis_template="{}" gives the
+    softmax of logits_per_image; the cat picture's first label is 고양이."""
+    from transformers import pipeline
+
+    model, processor = korean_clip
+    cat = mmembed.load_image(CAT_IMAGE)
+    inputs = processor(text=CAT_LABELS, images=cat, padding=True, truncation=True, return_tensors="pt")
+    with torch.inference_mode():
+        probs = model(**inputs).logits_per_image.softmax(dim=1)[0]
+    result = pipeline("zero-shot-image-classification", model=KOREAN_CLIP)(
+        cat, candidate_labels=CAT_LABELS, hypothesis_template="{}"
+    )
+    by_label = {item["label"]: item["score"] for item in result}
+    assert torch.allclose(torch.tensor([by_label[label] for label in CAT_LABELS]), probs, atol=1e-4)
+    assert result[0]["label"] == "고양이"
+
+
+@pytest.mark.online
+def test_real_clip_teacher_distillation_improves_held_out_pairs():
+    """Section 5.2 online: with the real CLIP as teacher the numbers differ, but held-out mean cosine and
+    retrieval accuracy are both higher after training than before."""
+    from transformers import CLIPModel, CLIPProcessor
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        teacher = CLIPModel.from_pretrained(REAL_CLIP).eval()
+        processor = CLIPProcessor.from_pretrained(REAL_CLIP)
+    before_cos, before_acc, after_cos, after_acc, _ = distill(teacher, processor, mini_tokenizer())
+    assert after_cos > before_cos + 0.1
+    assert after_acc > before_acc and after_acc >= 3 / 40

@@ -1,0 +1,187 @@
+"""What lecture 05b (AltCLIP and the KoCLIP demos) says, checked.
+
+- Offline tests read the lecture's own offline run and check every number and ranking its prose quotes for the
+  stand-ins ("altclip-tiny" for BAAI/AltCLIP, "mini" for Bingsu/clip-vit-base-patch32-ko), and the facts the prose
+  gives about AltCLIP and KoCLIP (from their model cards and README).
+- Tests marked `online` check what the prose says about the real hub models; they are skipped where the
+  Hugging Face Hub cannot be reached. They load the hub ids themselves, never through `course_model`.
+"""
+
+import ast
+import re
+
+import nbformat
+import pytest
+import torch
+
+import mmembed
+from mmembed.manifest import read_manifest
+from mmembed.paths import CAT_IMAGE
+from tests.helpers import cell_text
+from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
+
+NOTEBOOK = lecture_path("05b")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
+
+ALTCLIP = "BAAI/AltCLIP"
+CAT_LABELS_EN = ["a cat", "a dog", "a car", "a bird"]  # section 2
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return executed_lecture(NOTEBOOK)[0]
+
+
+def floats(text):
+    """Every decimal number in `text`, in order ("-0." and "0.83" alike)."""
+    return [float(number) for number in re.findall(r"-?\d+\.\d*", text)]
+
+
+def markdown():
+    return "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "markdown")
+
+
+# --- the code is the same online and offline -----------------------------------------------------------------
+
+
+def test_every_model_is_loaded_through_course_model():
+    """Every `from_pretrained` argument is `mmembed.course_model(...)` or a variable assigned from it."""
+    source = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code")
+    from_course_model = set(re.findall(r"^(\w+) = mmembed\.course_model\(\"[^\"]+\"\)", source, flags=re.M))
+    arguments = re.findall(r"\.from_pretrained\((mmembed\.course_model\(\"[^\"]+\"\)|\w+)\)", source)
+    assert len(arguments) == source.count(".from_pretrained(") >= 4
+    for argument in arguments:
+        assert argument.startswith("mmembed.course_model(") or argument in from_course_model, argument
+
+
+def test_prose_gives_the_model_cards_facts():
+    """Sections 2-3: AltCLIP is English and Chinese (AltCLIP-m9 has Korean); KoCLIP is two models, fine-tuned on
+    82,783 MSCOCO pictures with AI Hub's Korean captions (github.com/jaketae/koclip)."""
+    text = markdown()
+    for phrase in (
+        "**영어·중국어** 2개 국어판",
+        "`BAAI/AltCLIP-m9`",
+        "한국어",
+        "| `koclip-base` | `klue/roberta-large` | `openai/clip-vit-base-patch32` |",
+        "| `koclip-large` | `klue/roberta-large` | `google/vit-large-patch16-224` |",
+        "**82,783장**",
+        "AI Hub",
+        "ViT-L/14",
+    ):
+        assert phrase in text, phrase
+
+
+# --- section 2: AltCLIP (offline: altclip-tiny, random weights) ------------------------------------------------
+
+
+def test_altclip_standin_has_the_real_classes_and_shapes(nb):
+    """Section 2: AltCLIPModel / AltCLIPProcessor, XLM-R tokenizer with <s> 0, <pad> 1, </s> 2, [CLS] pooling,
+    768-d text and image embeddings, 224 px input; random weights give about 0.25 to each of four labels."""
+    text = cell_text(nb, 'alt_repo = mmembed.course_model("BAAI/AltCLIP")')
+    assert "AltCLIPModel / AltCLIPProcessor" in text and "XLMRobertaTokenizer" in text
+    assert "<s> = 0, <pad> = 1, </s> = 2" in text
+    assert "['<s>', '▁고양이', '▁사진', '</s>'" in text
+
+    text = cell_text(nb, "first_token = text_output.last_hidden_state[:, 0]")
+    assert "문장 임베딩: (2, 768)" in text and "같은가: True" in text
+    assert "pixel_values: (1, 3, 224, 224)  사진 임베딩: (1, 768)" in text
+
+    text = cell_text(nb, 'labels_en = ["a cat"')
+    probabilities = floats(text.split("mmembed.embed_texts")[0])
+    assert len(probabilities) == 8 and all(abs(p - 0.25) < 0.01 for p in probabilities)
+    assert "(4, 768)" in text and "(1, 768)" in text
+
+
+# --- section 3: the KoCLIP demos (offline: mini) ---------------------------------------------------------------
+
+
+def test_image_to_text_top1_is_the_right_category(nb):
+    """Section 3.1 with mini: all seven pictures get their category first, with most of the probability."""
+    text = cell_text(nb, "category_labels = ")
+    top = re.findall(r"([^\s>]+)\s+1위: (\S+) \((\d\.\d+)\)", text)
+    assert [(name, label) for name, label, _ in top] == [
+        ("cat.jpg", "고양이"),
+        ("val_0.JPEG", "탈것"),
+        ("val_2.JPEG", "포유류"),
+        ("val_3.JPEG", "과일"),
+        ("val_14.JPEG", "우주"),
+        ("val_31.JPEG", "스포츠"),
+        ("val_58.JPEG", "악기"),
+    ]
+    assert all(float(p) > 0.9 for _, _, p in top)
+
+
+def test_text_to_image_rankings(nb):
+    """Section 3.2 with mini: the rankings the prose describes."""
+    text = cell_text(nb, "korean_queries = ")
+    rows = {
+        query.strip(): ast.literal_eval(found) for query, found in re.findall(r"([^\n>]+?)\s+-> (\[[^\n]*\])", text)
+    }
+    assert rows["빨간 자동차"][:4] == ["빨간 소방차", "스포츠카", "경주용 자동차", "빨간 폭스바겐 비틀"]
+    categories = {p.caption_ko: p.category for p in read_manifest() if p.path.startswith("quiz-image/")}
+    assert {categories[caption] for caption in rows["악기"]} == {"music"}
+    assert rows["하늘을 나는 새"][:4] == ["하늘을 나는 왜가리", "비둘기", "꼬리가 긴 공작", "청둥오리"]
+    assert set(rows["우주에 있는 행성"]) == {
+        "깊은 우주에 있는 수많은 은하",
+        "태양",
+        "고리가 있는 토성",
+        "아폴로 달 착륙선",
+        "붉은 행성 화성",
+    }
+
+
+def test_text_to_patch_finds_each_picture_of_the_collage(nb):
+    """Section 3.3 with mini: each query's best patch is in its picture's quadrant of the 2x2 collage (4x4
+    patches), that quadrant has the highest mean; for 열기구 the top two patches (about 0.82) beat the bottom two
+    (about 0.58)."""
+    text = cell_text(nb, "patch_queries = ")
+    quadrant = {"고양이": (0, 0), "얼룩말": (0, 1), "열기구": (1, 0), "파인애플": (1, 1)}
+    blocks = re.split(r"^(\S+)\s+1위 조각: \(행 (\d), 열 (\d)\)[^\n]*\n", text, flags=re.M)[1:]
+    assert len(blocks) == 4 * 4
+    for query, row, column, matrix in zip(*[iter(blocks)] * 4):
+        assert (int(row) // 2, int(column) // 2) == quadrant[query], query
+        scores = torch.tensor(floats(matrix)).reshape(4, 4)
+        means = {(r, c): scores[2 * r : 2 * r + 2, 2 * c : 2 * c + 2].mean().item() for r in (0, 1) for c in (0, 1)}
+        assert max(means, key=means.get) == quadrant[query], (query, means)
+        if query == "열기구":
+            assert scores[2, :2].tolist() == pytest.approx([0.82, 0.82], abs=0.02)
+            assert scores[3, :2].tolist() == pytest.approx([0.58, 0.58], abs=0.02)
+
+
+# --- the real models (need the hub) ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def altclip():
+    from transformers import AltCLIPModel, AltCLIPProcessor
+
+    return AltCLIPModel.from_pretrained(ALTCLIP).eval(), AltCLIPProcessor.from_pretrained(ALTCLIP)
+
+
+@pytest.mark.online
+def test_real_altclip_classes_shapes_and_cls_pooling(altclip):
+    """Section 2: the real AltCLIP has an XLM-R tokenizer (<s> 0, <pad> 1, </s> 2), pools the text at the first
+    token, and gives 768-d text and image embeddings from 224 px pictures."""
+    model, processor = altclip
+    tokenizer = processor.tokenizer
+    assert "XLMRoberta" in type(tokenizer).__name__
+    assert (tokenizer.cls_token_id, tokenizer.pad_token_id, tokenizer.eos_token_id) == (0, 1, 2)
+    inputs = processor(text=["고양이 사진", "a photo of a cat"], padding=True, return_tensors="pt")
+    assert inputs.input_ids[:, 0].tolist() == [0, 0]
+    with torch.inference_mode():
+        output = model.get_text_features(**inputs)
+        assert output.pooler_output.shape == (2, 768)
+        assert torch.allclose(model.text_projection(output.last_hidden_state[:, 0]), output.pooler_output, atol=1e-4)
+        pixels = processor(images=mmembed.load_image(CAT_IMAGE), return_tensors="pt")
+        assert pixels["pixel_values"].shape == (1, 3, 224, 224)
+        assert model.get_image_features(**pixels).pooler_output.shape == (1, 768)
+
+
+@pytest.mark.online
+def test_real_altclip_calls_the_cat_a_cat(altclip):
+    """Section 2: with English labels the real AltCLIP gives "a cat" the highest probability."""
+    model, processor = altclip
+    inputs = processor(text=CAT_LABELS_EN, images=mmembed.load_image(CAT_IMAGE), padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        probs = model(**inputs).logits_per_image.softmax(dim=1)[0]
+    assert CAT_LABELS_EN[probs.argmax().item()] == "a cat"
