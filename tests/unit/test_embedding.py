@@ -1,11 +1,15 @@
-"""Embedding pictures and texts with the offline tiny CLIP."""
+"""Embedding pictures and texts with the offline tiny CLIP; the background preparation; the benchmark."""
+
+import json
+import threading
 
 import pytest
 import torch
 from PIL import Image
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
-from mmembed.embedding import embed_images, embed_texts, features_tensor
+from mmembed.embedding import embed_images, embed_texts, features_tensor, prepared_ahead
+from tests.helpers import run_python
 
 
 def colour_pictures(n):
@@ -88,3 +92,58 @@ def test_features_tensor_reads_both_transformers_generations():
     tensor = torch.ones(2, 512)
     assert features_tensor(tensor) is tensor  # transformers 4.x returned the tensor
     assert features_tensor(BaseModelOutputWithPooling(pooler_output=tensor)) is tensor  # 5.x an output object
+
+
+def test_preparation_runs_ahead_in_the_background_in_order():
+    """While batch i is consumed, batch i+1 is already being prepared by another thread."""
+    main_thread = threading.get_ident()
+    prepared_by, started = [], threading.Event()
+
+    def prepare(batch):
+        prepared_by.append(threading.get_ident())
+        if batch == 1:
+            started.set()
+        return batch * 10
+
+    results = []
+    for value in prepared_ahead(range(4), prepare, workers=1):
+        if value == 0:
+            assert started.wait(timeout=10)  # batch 1 started before batch 0 was consumed
+        results.append(value)
+    assert results == [0, 10, 20, 30]
+    assert main_thread not in prepared_by
+
+
+def test_an_error_while_preparing_reaches_the_caller(tiny):
+    model, processor = tiny
+    with pytest.raises(ValueError, match="image"):
+        embed_images(["not a picture"], model, processor)
+
+
+def test_images_in_several_batches_keep_their_order(tiny):
+    model, processor = tiny
+    pictures = colour_pictures(7)
+    together = embed_images(pictures, model, processor, batch_size=3)
+    one_by_one = torch.cat([embed_images([picture], model, processor) for picture in pictures])
+    torch.testing.assert_close(together, one_by_one, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_benchmark_smoke_run(tmp_path):
+    """benchmarks/embedding.py end to end on 20 pictures (and 40 for the larger set) with the tiny model."""
+    result = run_python(
+        ["benchmarks/embedding.py", "--model", "tiny", "--pictures", "20", "--large", "40", "--out", str(tmp_path)],
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "embedding.json").read_text())
+    assert (tmp_path / "embedding.png").stat().st_size > 10_000
+    quiz, large = report["tables"]["20 pictures"], report["tables"]["40 pictures"]
+    paths = [row["path"] for row in quiz]
+    assert {"loop", "serial", "embed_images", "forward", "embed_images auto", "embed_folder cold"} <= set(paths)
+    assert all(row["best"] > 0 for row in quiz + large)
+    assert next(row for row in quiz if row["path"] == "forward")["vs_forward"] == 1.0
+    warm = [row for row in quiz + large if row["path"] == "embed_folder warm"]
+    assert [row["note"] for row in warm] == ["0 embedded, 20 from the cache", "0 embedded, 40 from the cache"]
+    assert report["hardware"]["cores"] >= 1 and "cpu_bf16" in report["hardware"]
+    assert "| forward | fp32 |" in result.stdout  # the table for the README
