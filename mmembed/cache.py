@@ -254,30 +254,50 @@ def embed_folder_counted(
         root = cache_dir() if cache is True else Path(cache).expanduser()
         store = ImageStore(root, model, processor, precision, device)
 
-    hashes, vectors, broken = {}, {}, []
+    vectors = look_up(files, store)
+    missing = [path for path, vector in vectors.items() if vector is None]
+    if missing:
+        embed_pictures(missing, model, processor, store, vectors, precision, batch_size, progress)
+    vectors = {path: vector for path, vector in vectors.items() if vector is not None}  # the readable pictures
+    if not vectors:
+        raise FileNotFoundError(f"No readable images in {Path(folder)}")
+    embeddings = torch.from_numpy(np.stack(list(vectors.values())))
+    computed = sum(path in vectors for path in missing)
+    names = [path.name for path in vectors]
+    return FolderEmbeddings(embeddings, names, computed, cached=len(vectors) - computed, precision=precision)
+
+
+def look_up(files: list[Path], store: ImageStore | None) -> dict[Path, np.ndarray | None]:
+    """{picture: its cached embedding, or None}, in the order of `files`; unreadable files are left out."""
+    vectors, broken = {}, []
     for path in files:
         try:
-            hashes[path] = file_sha256(path)
+            content_hash = file_sha256(path)
         except OSError as error:
             warn_unreadable(path, error)
             continue
-        if store is not None:
-            try:
-                vectors[path] = store.get(hashes[path])
-            except UNREADABLE_ENTRY:
-                broken.append(path.name)
+        try:
+            vectors[path] = store.get(content_hash) if store is not None else None
+        except UNREADABLE_ENTRY:
+            vectors[path] = None
+            broken.append(path.name)
     if broken:
+        shown = ", ".join(broken[:3]) + (", ..." if len(broken) > 3 else "")
         warnings.warn(
-            f"Recomputing {len(broken)} unreadable cached embedding(s) ({', '.join(broken[:3])}"
-            f"{', ...' if len(broken) > 3 else ''}) in {store.folder}",
-            stacklevel=3,
+            f"Recomputing {len(broken)} unreadable cached embedding(s) ({shown}) in {store.folder}", stacklevel=3
         )
-    cached = sum(vector is not None for vector in vectors.values())
-    missing = [path for path in hashes if vectors.get(path) is None]
+    return vectors
 
-    def prepare(paths):
+
+def embed_pictures(paths, model, processor, store, vectors, precision, batch_size, progress) -> None:
+    """Embed the pictures at `paths` into `vectors` (and the cache); an unreadable one is left None, with a warning.
+
+    Reading and decoding happen in the background with the rest of the preparation, one batch ahead of the model.
+    """
+
+    def prepare(batch):
         pictures, done, failed = [], [], []
-        for path in paths:
+        for path in batch:
             try:
                 data = path.read_bytes()
                 pictures.append(load_image(io.BytesIO(data)))
@@ -292,29 +312,22 @@ def embed_folder_counted(
         done, failed = label
         for path, error in failed:
             warn_unreadable(path, error)
-            del hashes[path]
         for (path, content_hash), vector in zip(done, embeddings if embeddings is not None else []):
             vectors[path] = vector.numpy()
             if store is not None:
                 store.put(content_hash, vectors[path])
 
-    if missing:
-        embed_batches(
-            batched(missing, batch_size),
-            prepare,
-            model,
-            "image",
-            on_batch=keep,
-            precision=precision,
-            description="Embedding images",
-            progress=progress,
-            workers=prepare_workers(device),
-        )
-    names = [path.name for path in hashes]
-    if not names:
-        raise FileNotFoundError(f"No readable images in {Path(folder)}")
-    embeddings = torch.from_numpy(np.stack([vectors[path] for path in hashes]))
-    return FolderEmbeddings(embeddings, names, computed=len(names) - cached, cached=cached, precision=precision)
+    embed_batches(
+        batched(paths, batch_size),
+        prepare,
+        model,
+        "image",
+        on_batch=keep,
+        precision=precision,
+        description="Embedding images",
+        progress=progress,
+        workers=prepare_workers(model_device(model)),
+    )
 
 
 def warn_unreadable(path: Path, error: Exception) -> None:

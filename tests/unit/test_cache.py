@@ -159,7 +159,11 @@ def test_unreadable_pictures_are_skipped_with_a_warning_and_not_cached(tiny, pic
     with pytest.warns(UserWarning, match=r"Skipping .*val_5\.JPEG: not a readable image"):
         result = embed(pictures, tiny, store, precision="fp32")
     assert "val_5.JPEG" not in result.names and len(result.names) == 11
+    assert (result.computed, result.cached) == (11, 0)
     assert len(entries(store)) == 11 and len(result.embeddings) == 11
+    with pytest.warns(UserWarning, match=r"Skipping .*val_5\.JPEG"):  # said again: the file is still there
+        again = embed(pictures, tiny, store, precision="fp32")
+    assert (again.computed, again.cached) == (0, 11) and again.names == result.names
 
 
 def test_a_folder_without_readable_pictures_is_an_error(tiny, tmp_path, store):
