@@ -101,7 +101,9 @@ def test_a_hang_costs_the_time_limit_from_the_reference_run_and_says_so(graded):
     message = data["tests"][0]["output"]
     assert "시간 제한(" in message and "기준 풀이가 이 컴퓨터에서" in message, message
     limit = float(message.split("시간 제한(")[1].split("초")[0])
-    assert config.MIN_TIMEOUT <= limit < 60  # mini: a hang costs under a minute
+    reference = float(message.split("기준 풀이가 이 컴퓨터에서 ")[1].split("초")[0])
+    assert limit == max(config.MIN_TIMEOUT, round(config.TIMEOUT_FACTOR * reference))
+    assert data["execution_time"] < limit + 60  # the hang cost one limit, then the rest ran again
     assert data["extra_data"]["status"] == "timeout"
 
 
