@@ -1,7 +1,8 @@
 """The right answers, computed in the grader's own process by running the reference solution with the grading model.
 
-Computed once per class, in fp32 (students' answers are fp32 unless they choose otherwise). Nothing here is handed
-to a child except the search inputs (embeddings and neutral labels), never a filename that is an answer.
+Computed once per class, in fp32, as students' answers are unless they choose otherwise; the pictures' embeddings
+go through mmembed's embedding cache, so a second class graded with the same model embeds nothing. Nothing here is
+handed to a child except the search inputs (embeddings and neutral labels), never a filename that is an answer.
 """
 
 import contextlib
@@ -89,7 +90,11 @@ def _compute_reference(model_name: str) -> Reference:
     images, names = solution.load_images(config.IMAGE_DIR)
     means = np.stack([np.asarray(image).reshape(-1, 3).mean(axis=0) for image in images])
     queries = [solution.QUERY, *config.HIDDEN_QUERIES]
-    image_embeddings = solution.embed_images(images, model, processor).float()
+    # The pictures' embeddings come from mmembed's cache when this model has embedded them before (in fp32, as
+    # the solution's embed_images computes them: tests/grading/test_reference.py checks they agree).
+    image_embeddings, cached_names = mmembed.embed_folder(config.IMAGE_DIR, model, processor, precision="fp32")
+    if cached_names != names:
+        raise RuntimeError("the embedding cache and the solution disagree on the pictures' order")
     text_embeddings = torch.cat([solution.embed_text(query, model, processor) for query in queries]).float()
     top1 = [solution.search_top1(text_embeddings[i : i + 1], image_embeddings, names) for i in range(len(queries))]
     return Reference(
