@@ -1,0 +1,56 @@
+"""Grading a class as an instructor watches it: the progress bar, and Ctrl-C in the middle."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.helpers import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+SOLUTION = (REPO_ROOT / "solutions" / "quiz_search.py").read_text(encoding="utf-8")
+MARKER = f"ctrl-c-{os.getpid()}"
+SLOW = SOLUTION.replace(
+    "import mmembed\n",
+    "import mmembed\nimport subprocess, sys, time\n"
+    f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)  # {MARKER}'])\ntime.sleep(600)\n",
+    1,
+)
+
+
+def test_ctrl_c_stops_the_children_and_keeps_what_was_graded(tmp_path):
+    students = {"a_first": SOLUTION, "b_slow": SLOW, "c_never_reached": SOLUTION}
+    for name, text in students.items():
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / "quiz_search.py").write_text(text, encoding="utf-8")
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "autograder", str(tmp_path / "class"), "--results", str(results)]
+    process = subprocess.Popen(
+        [*command, "--jobs", "1", "--timeout", "600"], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 600
+    while not (results / "a_first.json").exists() and time.monotonic() < deadline:
+        time.sleep(1)
+    time.sleep(3)  # b_slow's child is running now
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr.decode()[-2000:]
+    assert "stopped by Ctrl-C" in stdout.decode()
+    assert "Grading" in stderr.decode()  # tqdm's bar: students done and left
+    with open(results / "grades.csv", encoding="utf-8") as file:
+        rows = {row["student"]: row for row in csv.DictReader(file)}
+    assert list(rows) == ["a_first"] and rows["a_first"]["status"] == "ok"
+    assert not (results / "b_slow.json").exists() and not (results / "c_never_reached.json").exists()
+    sleeping = []
+    for proc in os.listdir("/proc"):
+        try:
+            if proc.isdigit() and MARKER.encode() in open(f"/proc/{proc}/cmdline", "rb").read():
+                sleeping.append(proc)
+        except OSError:
+            pass
+    assert sleeping == []
