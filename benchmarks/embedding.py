@@ -33,6 +33,7 @@ from pathlib import Path
 
 import torch
 from PIL import ImageEnhance, ImageOps
+from transformers.utils import logging as transformers_logging
 
 import mmembed
 from mmembed.cache import embed_folder_counted
@@ -323,6 +324,7 @@ def main(argv=None) -> None:
     parser.add_argument("--warm-child", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    transformers_logging.disable_progress_bar()  # "Loading weights" bars would break up the table
     if args.warm_child:
         return warm_child(args.warm_child, args.model, args.cache, args.device)
 

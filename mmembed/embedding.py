@@ -15,6 +15,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 import torch
 from PIL import Image
@@ -78,8 +79,8 @@ def embed_batches(
     device = model_device(model)
     forward = model.get_image_features if tower == "image" else model.get_text_features
     show = len(batches) > 1 if progress is None else progress
-    with torch.inference_mode(), autocast(resolve_precision(precision, device), device):
-        ready = prepared_ahead(batches, prepare, workers)
+    ready = prepared_ahead(batches, prepare, workers)
+    with closing(ready), torch.inference_mode(), autocast(resolve_precision(precision, device), device):
         for label, inputs in tqdm(ready, total=len(batches), desc=description, unit="batch", disable=not show):
             if inputs is None:
                 on_batch(label, None)
