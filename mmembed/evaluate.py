@@ -26,6 +26,7 @@ from .query_forms import LANGUAGES, category_names, fill, held_out_pictures, phr
 from .search import cosine_similarity_matrix
 
 DOG_GROUP = "head"
+PRECISION = "fp32"  # not "auto": bf16 on some CPUs would change the figures from machine to machine
 
 
 def recall_at_k(similarity: torch.Tensor, k: int) -> float:
@@ -56,7 +57,9 @@ def prompt_ensemble(things: list[str], language: str, model, processor) -> torch
     """One unit vector per thing: the mean of its unit embeddings in every held-out phrasing."""
     templates = phrases("held_out", language)
     texts = [fill(template, thing, language) for thing in things for template in templates]
-    units = F.normalize(embed_texts(texts, model, processor), dim=-1).reshape(len(things), len(templates), -1)
+    units = F.normalize(embed_texts(texts, model, processor, precision=PRECISION), dim=-1).reshape(
+        len(things), len(templates), -1
+    )
     return F.normalize(units.mean(dim=1), dim=-1)
 
 
@@ -82,7 +85,9 @@ def form_figures(model, processor, image_embeddings, quiz, forms: dict[str, list
         recall[language], drawings[language] = {}, {}
         for template in templates:
             queries = [fill(template, nouns.names(language)[0], language) for nouns in targets]
-            similarity = cosine_similarity_matrix(embed_texts(queries, model, processor), image_embeddings)
+            similarity = cosine_similarity_matrix(
+                embed_texts(queries, model, processor, precision=PRECISION), image_embeddings
+            )
             recall[language][template] = top1_rate(similarity, target_rows)
             drawings[language][template] = is_drawing[similarity.argmax(dim=1)].sum().item() / len(queries)
     return {
@@ -98,12 +103,16 @@ def evaluate(model, processor) -> dict:
     quiz = [p for p in pictures if p.path.startswith("quiz-image/")]
     dogs = [p for p in pictures if p.path.startswith("topk-image/")]
     short = read_short_texts()
-    image_embeddings = embed_images([load_image(p.file) for p in quiz], model, processor, progress=False)
+    image_embeddings = embed_images(
+        [load_image(p.file) for p in quiz], model, processor, progress=False, precision=PRECISION
+    )
 
     figures = {}
     for language in LANGUAGES:
         captions = [getattr(p, f"caption_{language}") for p in quiz]
-        similarity = cosine_similarity_matrix(embed_texts(captions, model, processor), image_embeddings)
+        similarity = cosine_similarity_matrix(
+            embed_texts(captions, model, processor, precision=PRECISION), image_embeddings
+        )
         figures[f"recall@1_{language}"] = recall_at_k(similarity, 1)
         figures[f"recall@5_{language}"] = recall_at_k(similarity, 5)
 
@@ -112,7 +121,7 @@ def evaluate(model, processor) -> dict:
     prompts_en = [category_query_en(c) for c in categories]
     words_ko = [short[("category", c)][1][0] for c in categories]
     for language, queries in (("en", prompts_en), ("ko", words_ko)):
-        query_embeddings = embed_texts(queries, model, processor)
+        query_embeddings = embed_texts(queries, model, processor, precision=PRECISION)
         figures[f"category_top1_{language}"] = category_top1_rate(
             query_embeddings, image_embeddings, categories, picture_categories
         )
@@ -126,8 +135,14 @@ def evaluate(model, processor) -> dict:
         )
 
     group_query = short[("group", DOG_GROUP)][0][0]
-    dog_embeddings = embed_images([load_image(p.file) for p in dogs], model, processor, progress=False)
-    top3 = cosine_similarity_matrix(embed_texts(group_query, model, processor), dog_embeddings)[0].topk(3).indices
+    dog_embeddings = embed_images(
+        [load_image(p.file) for p in dogs], model, processor, progress=False, precision=PRECISION
+    )
+    top3 = (
+        cosine_similarity_matrix(embed_texts(group_query, model, processor, precision=PRECISION), dog_embeddings)[0]
+        .topk(3)
+        .indices
+    )
     figures["dog_group_top3"] = float({dogs[i].group for i in top3.tolist()} == {DOG_GROUP})
 
     forms = read_query_forms()

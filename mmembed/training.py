@@ -2,7 +2,7 @@
 
 Each picture comes with two kinds of text: its descriptions (captions, category words, group names) and its
 queries (its nouns in prompt phrases, as students type them: see `query_forms`). A training step draws one
-text per picture, half the time a query.
+text per picture, most of the time a query (`train`'s `query_share`).
 
 No torchvision here, so the picture augmentation (random crop, flip, colour) is written with PIL.
 """
@@ -26,7 +26,9 @@ from .query_forms import training_queries
 IMAGE_SIZE = 96
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-QUERY_SHARE = 0.5  # how often a training step gives a picture one of its queries instead of a description
+QUERY_SHARE = 0.6  # how often a training step gives a picture one of its queries instead of a description
+NOISY_QUERY_SHARE = 0.5  # how often a query gets random tokens inserted (see `tokenize`)
+MAX_NOISE_TOKENS = 3
 
 
 @dataclass
@@ -146,18 +148,42 @@ def contrastive_loss(logits_per_text: torch.Tensor, targets: torch.Tensor) -> to
     return (text_to_image + image_to_text) / 2
 
 
-def draw_text(example: Example, rng: random.Random) -> str:
-    """One of the picture's queries (QUERY_SHARE of the time, if it has any), else one of its descriptions."""
-    if example.queries and rng.random() < QUERY_SHARE:
-        return rng.choice(example.queries)
-    return rng.choice(example.texts)
+def draw_text(example: Example, rng: random.Random, query_share: float) -> tuple[str, bool]:
+    """(text, whether it is a query): a query `query_share` of the time (if the picture has any), else a description.
+
+    With `query_share=0` no random number is spent on the choice: the texts are those drawn before queries existed.
+    """
+    if example.queries and query_share and rng.random() < query_share:
+        return rng.choice(example.queries), True
+    return rng.choice(example.texts), False
 
 
-def training_batch(examples, indices, processor, rng):
-    """Augmented pictures, one random text per picture, and which texts match which pictures."""
-    texts = [draw_text(examples[i], rng) for i in indices]
+def tokenize(texts: list[str], noisy: list[bool], tokenizer, rng: random.Random) -> dict[str, torch.Tensor]:
+    """Padded token ids of the texts; into each noisy one, 1 to MAX_NOISE_TOKENS random tokens at a random place.
+
+    The random tokens stand for words mini never saw. A student's "show me" or "보여 줘" falls apart into pieces
+    whose embeddings training never touched, and without this a query's meaning drowns in them.
+    """
+    rows = tokenizer(texts, truncation=True).input_ids
+    for row, noise in zip(rows, noisy):
+        count = rng.randint(1, MAX_NOISE_TOKENS) if noise else 0
+        if count and len(row) + count <= CONTEXT_LENGTH:
+            at = rng.randint(1, len(row) - 1)  # after <|startoftext|>, at the latest right before <|endoftext|>
+            row[at:at] = [rng.randrange(tokenizer.bos_token_id) for _ in range(count)]  # below it: ordinary tokens
+    return tokenizer.pad({"input_ids": rows}, padding=True, return_tensors="pt")
+
+
+def training_batch(examples, indices, processor, rng, query_share: float = 0.0):
+    """Augmented pictures, one random text per picture, and which texts match which pictures.
+
+    `query_share` of the texts are queries (`train` uses QUERY_SHARE), NOISY_QUERY_SHARE of those get random
+    tokens (see `tokenize`); descriptions stay as they are. The default, 0, draws descriptions only.
+    """
+    drawn = [draw_text(examples[i], rng, query_share) for i in indices]
+    texts = [text for text, _ in drawn]
+    noisy = [is_query and rng.random() < NOISY_QUERY_SHARE for _, is_query in drawn]
     pixels = pixel_tensor([augment(examples[i].image, rng) for i in indices])
-    tokens = processor.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+    tokens = tokenize(texts, noisy, processor.tokenizer, rng)
     # text a matches picture b when b lists it: its own picture, and any other one that shares the text
     # (two birds both list "a bird", four trucks "a photo of a truck"), whichever text b happened to draw
     matches = torch.tensor([[float(examples[j].describes(text)) for j in indices] for text in texts])
@@ -173,6 +199,7 @@ def train(
     learning_rate: float = 2e-3,
     seed: int = 0,
     progress: bool = True,
+    query_share: float = QUERY_SHARE,
 ) -> list[float]:
     """Train in place with AdamW and a warm-up + cosine learning rate; returns the loss of every step."""
     rng = random.Random(seed)
@@ -189,7 +216,7 @@ def train(
         if len(order) < batch_size:  # a new shuffled pass over the pictures
             order += rng.sample(range(len(examples)), len(examples))
         indices, order = order[:batch_size], order[batch_size:]
-        pixels, tokens, targets = training_batch(examples, indices, processor, rng)
+        pixels, tokens, targets = training_batch(examples, indices, processor, rng, query_share)
         output = model(pixel_values=pixels, **tokens)
         loss = contrastive_loss(output.logits_per_text, targets)
         optimizer.zero_grad()

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import mmembed
-from mmembed.evaluate import drawing_paths, form_figures, top1_rate
+from mmembed.evaluate import PRECISION, drawing_paths, form_figures, top1_rate
 from mmembed.images import load_image
 from mmembed.manifest import read_manifest, read_short_texts
 from mmembed.paths import REPO_ROOT
@@ -124,7 +124,8 @@ def test_top1_rate_counts_rows_whose_best_column_is_their_target():
 def mini_quiz():
     model, processor = mmembed.load_clip("mini", device="cpu")
     quiz = [p for p in read_manifest() if p.path.startswith("quiz-image/")]
-    embeddings = mmembed.embed_images([load_image(p.file) for p in quiz], model, processor, progress=False)
+    images = [load_image(p.file) for p in quiz]
+    embeddings = mmembed.embed_images(images, model, processor, progress=False, precision=PRECISION)
     return model, processor, quiz, embeddings
 
 
@@ -142,7 +143,7 @@ def test_form_recall_is_what_a_plain_search_finds(mini_quiz):
         targets = held_out_pictures()
         queries = [fill(template, nouns.names(language)[0], language) for nouns in targets]
         hits = drawn = 0
-        for nouns, query in zip(targets, mmembed.embed_texts(queries, model, processor)):
+        for nouns, query in zip(targets, mmembed.embed_texts(queries, model, processor, precision=PRECISION)):
             found = mmembed.search(query.unsqueeze(0), embeddings, names, k=1)[0][0]
             hits += found == Path(nouns.path).name
             drawn += f"quiz-image/{found}" in drawings

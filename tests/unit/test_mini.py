@@ -1,6 +1,7 @@
 """The bilingual tokenizer, the training texts, the contrastive loss, training, and the committed `mini` model."""
 
 import json
+import random
 import subprocess
 import sys
 
@@ -17,9 +18,19 @@ from mmembed.manifest import read_manifest, read_short_texts
 from mmembed.models import MINI_DIR
 from mmembed.paths import REPO_ROOT
 from mmembed.query_forms import fill, read_picture_nouns
-from mmembed.training import QUERY_SHARE, Example, contrastive_loss, course_examples, draw_text, new_mini_model, train
+from mmembed.training import (
+    MAX_NOISE_TOKENS,
+    QUERY_SHARE,
+    Example,
+    contrastive_loss,
+    course_examples,
+    draw_text,
+    new_mini_model,
+    tokenize,
+    train,
+    training_batch,
+)
 
-TRAIN_MINI = REPO_ROOT / "models" / "train_mini.py"
 MEDIUM_WORDS = ("photo", "picture", "image", "drawing", "sketch", "painting", "사진", "그림", "이미지", "스케치")
 
 
@@ -88,13 +99,36 @@ def test_words_for_the_medium_are_as_common_for_drawings_as_for_photos(examples)
 
 
 def test_a_training_step_draws_a_query_query_share_of_the_time(examples):
-    import random
-
     example = Example("picture", examples[0].image, ["caption", "category word"], ["query 1", "query 2", "query 3"])
     rng = random.Random(0)
-    drawn = [draw_text(example, rng) for _ in range(4000)]
-    assert set(drawn) == set(example.texts) | set(example.queries)
-    assert sum(text in example.queries for text in drawn) / len(drawn) == pytest.approx(QUERY_SHARE, abs=0.03)
+    drawn = [draw_text(example, rng, QUERY_SHARE) for _ in range(4000)]
+    assert {text for text, _ in drawn} == set(example.texts) | set(example.queries)
+    assert all((text in example.queries) == is_query for text, is_query in drawn)
+    assert sum(is_query for _, is_query in drawn) / len(drawn) == pytest.approx(QUERY_SHARE, abs=0.03)
+
+
+def test_without_queries_a_batch_is_drawn_as_before_queries_existed(examples):
+    """training_batch's default (query_share=0, as lecture 07 calls it) spends no random number on queries: the
+    texts are exactly those a plain choice among the descriptions gives."""
+    indices = [0, 5, 17, 42]
+    processor = CLIPProcessor.from_pretrained(MINI_DIR)
+    _, tokens, _ = training_batch(examples, indices, processor, random.Random(3))
+    rng = random.Random(3)
+    texts = [rng.choice(examples[i].texts) for i in indices]
+    assert torch.equal(tokens["input_ids"], processor.tokenizer(texts, padding=True, return_tensors="pt").input_ids)
+
+
+def test_noise_tokens_go_between_the_start_and_end_tokens_and_pooling_still_finds_the_end(bilingual):
+    texts = ["a hammer", "망치가 있는 사진", "a drawing of a dog"]
+    plain = bilingual(texts).input_ids
+    tokens = tokenize(texts, [True, True, False], bilingual, random.Random(0))
+    ids, mask = tokens["input_ids"], tokens["attention_mask"]
+    lengths = mask.sum(dim=1).tolist()
+    assert lengths[2] == len(plain[2]) and ids[2, : lengths[2]].tolist() == plain[2]
+    for row, original, length in zip(ids[:2], plain[:2], lengths[:2]):
+        assert 1 <= length - len(original) <= MAX_NOISE_TOKENS
+        assert row[0] == bilingual.bos_token_id and row.argmax() == length - 1  # CLIP pools at the end token
+        assert (row[1 : length - 1] < bilingual.bos_token_id).all()  # only ordinary tokens were added
 
 
 def test_queries_shared_by_pictures_match_all_of_them(examples):
@@ -153,7 +187,7 @@ def test_a_short_training_run_is_deterministic_and_lowers_the_loss(examples, one
 
 @pytest.fixture(scope="module")
 def mini():
-    assert (MINI_DIR / "config.json").exists(), "models/mini is committed; run models/train_mini.py to rebuild it"
+    assert (MINI_DIR / "config.json").exists(), "models/mini is committed; run python -m tools.train_mini to rebuild it"
     return mmembed.load_clip("mini", device="cpu")
 
 
@@ -199,13 +233,13 @@ def test_committed_metrics_are_the_models_own(mini_figures):
 
 @pytest.mark.slow
 def test_train_mini_check_reproduces_a_record_exactly_and_catches_a_changed_one(tmp_path):
-    """train_mini.py twice with the same settings: --check retrains and finds the same figures and loss; a record
-    with one figure changed is reported as not reproduced."""
+    """tools.train_mini twice with the same settings: --check retrains and finds the same figures and loss; a
+    record with one figure changed is reported as not reproduced."""
     folder = tmp_path / "mini"
 
     def run(*arguments):
-        command = [sys.executable, str(TRAIN_MINI), "--steps", "4", "--out", str(folder), *arguments]
-        return subprocess.run(command, capture_output=True, text=True, timeout=600)
+        command = [sys.executable, "-m", "tools.train_mini", "--steps", "4", "--out", str(folder), *arguments]
+        return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
 
     assert run().returncode == 0
     record = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
