@@ -44,9 +44,11 @@ c.Execute.timeout = 300
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?i)warn|deprecat|Loading weights|it/s\]|batch/s\]|s/it\]|\[mmembed\]"
 
-# The grading model: mini, unless the instructor names one (the quizzes tell students the same).
+# The grading model: mini, unless the instructor names one (the quizzes tell students the same). In fp32 on
+# every machine (bf16 where the hardware has it could tip a close top-k), in the kernel and in recheck.py alike.
 if not os.environ.get("MMEMBED_MODEL"):
     os.environ.setdefault("MMEMBED_OFFLINE", "1")
+os.environ.setdefault("MMEMBED_PRECISION", "fp32")
 # The kernel gets these (nbsandbox.KEPT_ENVIRONMENT): UTF-8 for the Korean text, figures inline.
 if "utf-8" not in os.environ.get("LANG", "").lower().replace("utf8", "utf-8"):
     os.environ["LANG"] = "C.UTF-8"

@@ -62,8 +62,8 @@ def read_answers(cell: NotebookNode) -> dict[str, str | None] | None:
 def _search(text: str, folder, k: int) -> set[str]:
     if folder not in _pictures:
         model, processor = mmembed.load_clip()
-        images, names = mmembed.load_images(folder)
-        _pictures[folder] = (model, processor, mmembed.embed_images(images, model, processor, progress=False), names)
+        embeddings, names = mmembed.embed_folder(folder, model, processor, progress=False)  # the cache, if warm
+        _pictures[folder] = (model, processor, embeddings, names)
     model, processor, embeddings, names = _pictures[folder]
     query = mmembed.embed_texts(text, model, processor, progress=False)
     return {name for name, _ in mmembed.search(query, embeddings, names, k=k)}
