@@ -31,10 +31,10 @@ NOTEBOOK = lecture_path("04")
 QUIZ_SEARCH = REPO_ROOT / "quizzes" / "quiz_search.py"
 QUIZ_7 = REPO_ROOT / "quizzes" / "quiz_notebooks" / "quiz7_find_pictures.ipynb"
 REAL_CLIP = "openai/clip-vit-base-patch32"
-# Section 6 (text -> image) and section 8.2 (English and Korean side by side).
+# Section 5.3 (text -> image) and section 7.2 (English and Korean side by side).
 SEARCH_QUERIES = ["a red car", "a musical instrument", "a bird flying", "a sailing ship", "a planet in space"]
 PAIRED_QUERIES = [("a red car", "빨간 자동차"), ("a musical instrument", "악기")]
-# Section 7 (image -> image).
+# Section 6 (image -> image).
 IMAGE_QUERIES = ["val_165.JPEG", "val_2.JPEG", "val_12.JPEG"]
 
 
@@ -82,7 +82,7 @@ class QuizSearch:
         return [self.names[i] for i in self.text_similarity([text])[0].topk(k).indices.tolist()]
 
     def caption_recall(self):
-        """{(language, k): recall@k} of section 8.2: caption i should find val_i."""
+        """{(language, k): recall@k} of section 7.2: caption i should find val_i."""
         captions_en, captions_ko = quiz_captions()
         recall = {}
         for language, captions in (("en", captions_en), ("ko", captions_ko)):
@@ -159,18 +159,18 @@ def test_run_prints_the_quiz_lines_and_mmembed_finds_the_same_top1(nb, mini_sear
 
 
 def test_lectures_recall_at_k_is_mmembeds():
-    """Section 8.2: the lecture's recall_at_k is mmembed.evaluate.recall_at_k."""
+    """Section 7.2: the lecture's recall_at_k is mmembed.evaluate.recall_at_k."""
     lecture_recall = lecture_function("def recall_at_k(similarity, k):", "recall_at_k")
     similarity = torch.randn(50, 50, generator=torch.Generator().manual_seed(0))
     for k in (1, 5, 10):
         assert lecture_recall(similarity, k) == recall_at_k(similarity, k)
 
 
-# --- section 8: tokens (the real CLIP's tokenizer) -------------------------------------------------------------
+# --- section 7: tokens (the real CLIP's tokenizer) -------------------------------------------------------------
 
 
 def test_clip_tokenizer_breaks_korean_into_byte_pieces():
-    """Section 8.1: English words are one token each; each Hangul syllable is 3 UTF-8 bytes and
+    """Section 7.1: English words are one token each; each Hangul syllable is 3 UTF-8 bytes and
     comes out as pieces that are not characters on their own; the vocabulary has 49,408 entries."""
     tokenizer = clip_tokenizer()
 
@@ -186,7 +186,7 @@ def test_clip_tokenizer_breaks_korean_into_byte_pieces():
 
 
 def test_korean_captions_need_about_2_8_times_the_clip_tokens_of_english_ones():
-    """Section 8.1 (and lecture 05a, section 2.2, the same ratio): on the 200 quiz captions Korean needs more tokens
+    """Section 7.1 (and lecture 05a, section 2.2, the same ratio): on the 200 quiz captions Korean needs more tokens
     than English for all but at most a few captions, 2.8 times as many on average; all fit CLIP's 77 tokens."""
     tokenizer = clip_tokenizer()
     captions_en, captions_ko = quiz_captions()
@@ -214,7 +214,7 @@ def test_mini_quiz_embeddings_have_the_quiz_shape(mini_search):
 
 
 def test_mini_red_car_brings_the_fire_truck_and_other_vehicles(mini_search):
-    """Section 6: with mini, "a red car" is followed by the red fire truck and other vehicles."""
+    """Section 5.3: with mini, "a red car" is followed by the red fire truck and other vehicles."""
     categories = {Path(p.path).name: p.category for p in read_manifest() if p.path.startswith("quiz-image/")}
     top5 = mini_search.top_names("a red car", 5)
     assert "val_44.JPEG" in top5  # a red fire truck
@@ -222,7 +222,7 @@ def test_mini_red_car_brings_the_fire_truck_and_other_vehicles(mini_search):
 
 
 def test_image_search_finds_the_query_picture_itself_first(mini_search):
-    """Section 7: the query picture is among the 200, so it is top-1 with cosine 1."""
+    """Section 6: the query picture is among the 200, so it is top-1 with cosine 1."""
     indices = [mini_search.names.index(name) for name in IMAGE_QUERIES]
     similarity = mini_search.image_units[indices] @ mini_search.image_units.T
     top = similarity.topk(6, dim=1)
@@ -231,7 +231,7 @@ def test_image_search_finds_the_query_picture_itself_first(mini_search):
 
 
 def test_mini_finds_pictures_by_korean_captions_as_well_as_by_english_ones(mini_search):
-    """Section 8.2: with mini, recall with English and with Korean captions is high and similar."""
+    """Section 7.2: with mini, recall with English and with Korean captions is high and similar."""
     recall = mini_search.caption_recall()
     assert recall[("en", 1)] >= 0.9 and recall[("ko", 1)] >= 0.9
     assert abs(recall[("en", 1)] - recall[("ko", 1)]) <= 0.05
@@ -239,22 +239,22 @@ def test_mini_finds_pictures_by_korean_captions_as_well_as_by_english_ones(mini_
 
 
 def test_mini_english_and_korean_queries_share_most_of_their_top5(mini_search):
-    """Section 8.2: with mini, 4 or more of the top-5 are the same for each English/Korean pair."""
+    """Section 7.2: with mini, 4 or more of the top-5 are the same for each English/Korean pair."""
     for english, korean in PAIRED_QUERIES:
         shared = set(mini_search.top_names(english, 5)) & set(mini_search.top_names(korean, 5))
         assert len(shared) >= 4, (english, korean, shared)
 
 
-# --- section 9: the quiz previews -------------------------------------------------------------------------------
+# --- section 8: the quiz previews -------------------------------------------------------------------------------
 
 
 def preview():
     text = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells)
-    return text.split("## 9. 미리 보기: 퀴즈 3-6과 퀴즈 7")[1].split("## 정리")[0]
+    return text.split("## 8. 미리 보기: 퀴즈 3-6과 퀴즈 7")[1].split("## 정리")[0]
 
 
 def test_quiz_3_to_6_preview_describes_quiz_search_py():
-    """Section 9: the four functions with their signatures, the four printed lines, no mmembed helpers but
+    """Section 8: the four functions with their signatures, the four printed lines, no mmembed helpers but
     load_clip in main(), 32 pictures a batch, the self-check commands."""
     quiz = QUIZ_SEARCH.read_text(encoding="utf-8")
     text = preview()
@@ -282,7 +282,7 @@ def test_quiz_3_to_6_preview_describes_quiz_search_py():
 
 
 def test_quiz_7_preview_describes_quiz_7():
-    """Section 9: five pictures, top-1 each, a point each (5 in all), answer_texts, graded by mini."""
+    """Section 8: five pictures, top-1 each, a point each (5 in all), answer_texts, graded by mini."""
     quiz = "\n".join(c.source for c in nbformat.read(QUIZ_7, as_version=4).cells)
     text = preview().split("**퀴즈 7")[1]
     assert "다섯 장" in quiz and "**다섯 장**" in text
@@ -302,7 +302,7 @@ def real_search():
 
 @pytest.mark.online
 def test_real_clip_quiz_cosines_are_small(real_search):
-    """Section 6: with the real CLIP, no cosine similarity of the lecture's queries with the 200 pictures reaches
+    """Section 5.3: with the real CLIP, no cosine similarity of the lecture's queries with the 200 pictures reaches
     0.5 ("0.3 안팎"); each query's best is between 0.15 and 0.45."""
     similarity = real_search.text_similarity(SEARCH_QUERIES)
     assert similarity.max().item() < 0.5
@@ -312,7 +312,7 @@ def test_real_clip_quiz_cosines_are_small(real_search):
 
 @pytest.mark.online
 def test_real_clip_finds_pictures_much_worse_by_korean_captions(real_search):
-    """Section 8.2 and summary: with the real (English-only) CLIP, recall@1 with the Korean captions is less than
+    """Section 7.2 and summary: with the real (English-only) CLIP, recall@1 with the Korean captions is less than
     half of recall@1 with the English captions, and recall@5 is lower too."""
     recall = real_search.caption_recall()
     assert recall[("ko", 1)] < 0.5 * recall[("en", 1)], recall
