@@ -168,7 +168,7 @@ def test_coyo_filter_keeps_what_the_card_says(nb):
     threshold = cell_text(nb, "THRESHOLD = 0.28")
     assert "THRESHOLD = 0.5 (강의 샘플: mini CLIP으로 잰 값)" in threshold
     assert "clip_similarity_vitb32: 200개, 최소 -0.5895" in threshold and "최대 0.8696" in threshold
-    assert "기준 0.5 초과: 150개, 이하: 50개" in threshold
+    assert "임계값 0.5 초과: 150개, 이하: 50개" in threshold
     assert shows_a_figure(code_cell(nb, "THRESHOLD = 0.28"))
 
     filtered = cell_text(nb, "def keep(row):")
