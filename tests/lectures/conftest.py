@@ -41,7 +41,7 @@ def lecture_group(notebook) -> str:
 
 
 def lecture_path(number: str):
-    """lectures/<number>_*.ipynb, e.g. lecture_path("05")."""
+    """lectures/<number>_*.ipynb, e.g. lecture_path("05a")."""
     matches = [path for path in LECTURES if lecture_number(path) == number]
     assert len(matches) == 1, f"{len(matches)} lectures are numbered {number!r}"
     return matches[0]
