@@ -18,7 +18,6 @@ rest of the grader is not there to import).
 
 import contextlib
 import functools
-import importlib.util
 import io
 import os
 import pathlib
@@ -31,6 +30,7 @@ from PIL import Image
 from wire import decode, encode
 
 import mmembed
+from mmembed.modules import load_module
 
 # Kept before the submission is imported: a submission that rebinds these changes nothing here.
 TENSOR, PIL_IMAGE, ASARRAY, WRITE, LOAD_CLIP = torch.Tensor, Image.Image, np.asarray, os.write, mmembed.load_clip
@@ -206,12 +206,9 @@ def main():
         return (model, processor) if name in (None, job["model"]) else LOAD_CLIP(name, device=device)
 
     mmembed.load_clip = load_clip
-    spec = importlib.util.spec_from_file_location("quiz_search", job["submission"])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["quiz_search"] = module
     results.send("running", {"step": "import", "function": None})
     try:
-        spec.loader.exec_module(module)
+        module = load_module(job["submission"], "quiz_search")
     except BaseException as error:  # SystemExit and KeyboardInterrupt too
         results.send("import", {"error": short_error(error)})
         return

@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = REPO_ROOT / "solutions" / "quiz_search.py"
-SKELETON = REPO_ROOT / "quizzes" / "quiz_search.py"
-IMAGE_DIR = REPO_ROOT / "images" / "quiz-image"
+from mmembed.paths import QUIZ_IMAGE_DIR as IMAGE_DIR
+from mmembed.paths import REPO_ROOT, SKELETON, SOLUTION
+
 CHILD_SCRIPT = Path(__file__).resolve().parent / "child.py"
+__all__ = ["CHILD_SCRIPT", "IMAGE_DIR", "REPO_ROOT", "SKELETON", "SOLUTION"]
 
 DEFAULT_MODEL = "mini"  # offline, committed: every machine grades the same way
 DEFAULT_TIMEOUT = 300  # seconds for one child process when no reference run says better (the self-check)

@@ -1,6 +1,6 @@
 """nbgrader configuration for the quiz notebooks (quizzes 1, 2 and 7).
 
-Course layout (design.md section 4), relative to the repository root (the folder above this file):
+Course layout, relative to the repository root (the folder above this file):
 
     solutions/quiz_notebooks/*.ipynb            nbgrader *source*: solutions, hidden tests, nbgrader metadata
     quizzes/quiz_notebooks/*.ipynb              nbgrader *release*: what students get (generate_assignment)

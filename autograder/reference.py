@@ -6,7 +6,6 @@ handed to a child except the search inputs (embeddings and neutral labels), neve
 """
 
 import contextlib
-import importlib.util
 import io
 import time
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 import mmembed
+from mmembed.modules import load_module
 
 from . import config
 
@@ -50,10 +50,7 @@ class Reference:
 
 
 def load_solution():
-    spec = importlib.util.spec_from_file_location("quiz_search_reference", config.SOLUTION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(config.SOLUTION, "quiz_search_reference")
 
 
 def model_folder(name: str) -> Path:
