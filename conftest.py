@@ -1,8 +1,9 @@
 """Project-wide pytest setup.
 
 - Tests marked `online` run only when the Hugging Face Hub answers.
-- Under pytest-xdist (`--dist loadgroup`), a test with no `xdist_group` of its own runs on the same worker as the
-  rest of its module, so a module-scoped fixture (a graded class, an nbgrader course) is built once.
+- Under pytest-xdist (`--dist loadgroup`), a slow test with no `xdist_group` of its own runs on the same worker as
+  the rest of its module, so a module-scoped fixture (a graded class, an nbgrader course) is built once. Fast
+  tests spread over both workers one by one.
 """
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.get_closest_marker("xdist_group") is None:
+        if item.get_closest_marker("xdist_group") is None and item.get_closest_marker("slow") is not None:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
     online = [item for item in items if "online" in item.keywords]

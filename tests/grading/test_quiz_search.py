@@ -48,6 +48,7 @@ def test_skeleton_is_generated_from_the_solution():
     assert expected.count("raise NotImplementedError(") == 4
 
 
+@pytest.mark.slow  # two fresh processes
 def test_check_mode_fails_on_a_stale_skeleton(tmp_path):
     assert run_python([str(TOOL), "--check"]).returncode == 0
     stale = tmp_path / "quiz_search.py"

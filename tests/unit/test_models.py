@@ -62,6 +62,7 @@ print(hashlib.sha256(mmembed.embed_images([picture], model, processor).numpy().t
 """
 
 
+@pytest.mark.slow  # two fresh processes
 def test_two_fresh_processes_give_bit_identical_embeddings():
     digests = []
     for _ in range(2):

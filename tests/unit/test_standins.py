@@ -345,6 +345,7 @@ for name, model_class in STAND_INS:
 """
 
 
+@pytest.mark.slow  # two fresh processes
 def test_two_fresh_processes_build_bit_identical_stand_ins(tmp_path):
     runs = [
         subprocess.Popen(
