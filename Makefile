@@ -24,6 +24,12 @@ test: $(VENV)/.installed
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest $(XDIST) -m "not slow and not browser and not online" $(PYTEST_ARGS)
 
+# Only the browser tests (tests/browser/): every lecture and quiz 1 in JupyterLab in the system Chromium, on one
+# JupyterLab server; screenshots in test-artifacts/browser/. One worker: the suite shares one server.
+.PHONY: test-browser
+test-browser: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
