@@ -1,3 +1,5 @@
+"""Fixtures every test folder shares: the offline tiny model, the real CLIP (online), an offline environment."""
+
 import os
 
 import pytest
@@ -11,6 +13,15 @@ def tiny():
     import mmembed
 
     return mmembed.load_clip("tiny", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def real_clip():
+    """The lectures' real model from the hub (`online` tests only), loaded once per test run."""
+    import mmembed
+    from mmembed.registry import DEFAULT_MODEL
+
+    return mmembed.load_clip(DEFAULT_MODEL, device="cpu")
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from mmembed.paths import QUIZ_IMAGE_DIR, TOPK_IMAGE_DIR
 from tests.helpers import REPO_ROOT
 
 pytestmark = pytest.mark.online
-REAL_CLIP = "openai/clip-vit-base-patch32"
 SOURCE = REPO_ROOT / "solutions" / "quiz_notebooks"
 
 
@@ -24,11 +23,6 @@ def solution_namespace(notebook: str, grade_id: str) -> dict:
     namespace = {}
     exec(cell.source, namespace)  # noqa: S102  (our own solution cell)
     return namespace
-
-
-@pytest.fixture(scope="module")
-def real_clip():
-    return mmembed.load_clip(REAL_CLIP, device="cpu")
 
 
 def test_quiz2_solution_text_finds_the_dog_heads(real_clip):

@@ -21,7 +21,6 @@ from tests.helpers import cell_text
 from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("01")
-REAL_CLIP = "openai/clip-vit-base-patch32"
 CAT_TEXTS = ["A dog", "A cat", "A nuclear submarine"]  # section 5
 
 
@@ -172,11 +171,6 @@ def test_mini_also_picks_a_cat_with_high_cosine_and_low_logit_scale(mini):
 
 
 # --- the real CLIP (needs the hub) ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def real_clip():
-    return mmembed.load_clip(REAL_CLIP, device="cpu")
 
 
 @pytest.mark.online

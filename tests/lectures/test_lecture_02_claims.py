@@ -24,7 +24,6 @@ from tests.lectures.conftest import executed_lecture, lecture_group, lecture_pat
 
 NOTEBOOK = lecture_path("02")
 QUIZ_1 = REPO_ROOT / "quizzes" / "quiz_notebooks" / "quiz1_cosine_similarity.ipynb"
-REAL_CLIP = "openai/clip-vit-base-patch32"
 # Section 5: text i describes picture i.
 HEATMAP_FILES = [
     CAT_IMAGE,
@@ -195,11 +194,6 @@ def test_mini_finds_every_picture_with_a_large_diagonal(mini):
     similarity = heatmap_similarity(*mini)
     assert similarity.argmax(dim=1).tolist() == [0, 1, 2, 3, 4]
     assert similarity.diagonal().min().item() > 0.7
-
-
-@pytest.fixture(scope="module")
-def real_clip():
-    return mmembed.load_clip(REAL_CLIP, device="cpu")
 
 
 @pytest.mark.online

@@ -20,7 +20,6 @@ from tests.lectures.conftest import executed_lecture, lecture_group, lecture_pat
 
 NOTEBOOK = lecture_path("03")
 QUIZ_2 = REPO_ROOT / "quizzes" / "quiz_notebooks" / "quiz2_topk_text.ipynb"
-REAL_CLIP = "openai/clip-vit-base-patch32"
 # Section 5: the queries and the picture each one describes best (its top-1 with mini).
 DOG_QUERIES = {
     "A dog is sleeping": "dog_3.png",
@@ -158,11 +157,6 @@ def test_quiz_2_preview_describes_quiz_2():
 
 
 # --- the real CLIP (needs the hub) ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def real_clip():
-    return mmembed.load_clip(REAL_CLIP, device="cpu")
 
 
 @pytest.mark.online

@@ -24,13 +24,15 @@ from mmembed.clip_bpe import clip_tokenizer
 from mmembed.evaluate import recall_at_k
 from mmembed.manifest import read_manifest
 from mmembed.paths import QUIZ_IMAGE_DIR
+from mmembed.registry import DEFAULT_MODEL
 from tests.helpers import REPO_ROOT, cell_text
 from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("04")
 QUIZ_SEARCH = REPO_ROOT / "quizzes" / "quiz_search.py"
 QUIZ_7 = REPO_ROOT / "quizzes" / "quiz_notebooks" / "quiz7_find_pictures.ipynb"
-REAL_CLIP = "openai/clip-vit-base-patch32"
+REAL_CLIP = DEFAULT_MODEL
+
 # Section 5.3 (text -> image) and section 7.2 (English and Korean side by side).
 SEARCH_QUERIES = ["a red car", "a musical instrument", "a bird flying", "a sailing ship", "a planet in space"]
 PAIRED_QUERIES = [("a red car", "빨간 자동차"), ("a musical instrument", "악기")]

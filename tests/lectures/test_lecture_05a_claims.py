@@ -24,13 +24,15 @@ from mmembed.clip_bpe import clip_tokenizer
 from mmembed.images import image_files
 from mmembed.manifest import read_manifest
 from mmembed.paths import CAT_IMAGE, QUIZ_IMAGE_DIR
+from mmembed.registry import DEFAULT_MODEL
 from tests.helpers import cell_text
 from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("05a")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
 
-REAL_CLIP = "openai/clip-vit-base-patch32"
+REAL_CLIP = DEFAULT_MODEL
+
 KOREAN_CLIP = "Bingsu/clip-vit-base-patch32-ko"
 
 CAT_LABELS = ["고양이", "개", "자동차", "새"]  # sections 3.1-3.2

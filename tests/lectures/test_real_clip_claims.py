@@ -12,12 +12,6 @@ import mmembed
 from mmembed.clip_bpe import clip_tokenizer
 
 pytestmark = pytest.mark.online
-REAL_CLIP = "openai/clip-vit-base-patch32"
-
-
-@pytest.fixture(scope="module")
-def real_clip():
-    return mmembed.load_clip(REAL_CLIP, device="cpu")
 
 
 def test_real_clip_shares_our_offline_tokenizer(real_clip):
