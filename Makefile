@@ -17,7 +17,7 @@ demo: $(VENV)/.installed
 # Both cores: pytest-xdist, one worker per core; a module (or a lecture's tests) stays on one worker.
 XDIST ?= -n 2 --dist loadgroup
 
-test: $(VENV)/.installed
+test: lint
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # What a developer runs while working: no notebooks, graders, builds or browser (under 2 minutes).
