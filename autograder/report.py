@@ -7,10 +7,10 @@ results.json follows Gradescope's autograder specification: `score`, `max_score`
 
 import csv
 import json
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import mmembed.cache
 
 from . import config
 from .grade import Graded
@@ -49,16 +49,9 @@ def results(graded: Graded, secrets: list[str], note: str = "") -> dict:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` through a fresh temporary file in the same folder, then rename it into place."""
+    """Write `text` (UTF-8) so that a reader sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    mmembed.cache.write_atomically(path, text.encode("utf-8"))
 
 
 def write_results(data: dict, path: Path) -> None:
