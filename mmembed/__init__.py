@@ -1,7 +1,7 @@
 """mmembed: what the lectures, quizzes and autograder of the multimodal embeddings course share.
 
 Modules, one line each (from the student's calls down to the files):
-    cli, __main__        `python -m mmembed {search,download,cache,check}`
+    cli, __main__        `python -m mmembed {search,index,download,cache,check}`
     check                `python -m mmembed check`: one [OK]/[FAIL] line per requirement of the course
     models               load_clip(name): a CLIP-style model and its processor, chosen by name
     standins             resolve(name) and course_model(hub_id): the real model, a local folder or a stand-in
@@ -20,6 +20,7 @@ Modules, one line each (from the student's calls down to the files):
     embedding            embed_images / embed_texts: pictures and texts to embedding vectors
     precision            float32 or bfloat16, whichever the hardware computes natively
     cache                embed_folder and its embedding cache, so that no picture is embedded twice
+    index                a FAISS vector index over a folder of pictures: build (resumable), open, search
     search               cosine similarity and top-k
     images               loading pictures as RGB in natural order (natural_key)
     manifest             images/MANIFEST.csv and the short texts that go with the pictures

@@ -1,4 +1,4 @@
-"""The command line: `python -m mmembed {search,download,cache,check}`."""
+"""The command line: `python -m mmembed {search,index,download,cache,check}`."""
 
 import argparse
 import sys
@@ -8,6 +8,7 @@ from .hub import COURSE_MODELS
 from .paths import QUIZ_IMAGE_DIR, REPO_ROOT
 
 PRECISIONS = ("fp32", "bf16", "auto")  # mmembed.precision.PRECISIONS, not imported here: it imports torch
+INDEX_KINDS = ("auto", "flat", "hnsw")  # mmembed.index.KINDS, not imported here: it imports faiss and torch
 
 
 def _show(path) -> str:
@@ -29,7 +30,9 @@ def run_search(args) -> None:
 
     query = check_texts([args.query])[0]  # fail on bad input before loading anything
     resolve_precision(args.precision, pick_device())
-    folder = Path(args.folder)
+    if args.index is not None:
+        return search_index(args, query)
+    folder = Path(args.folder or QUIZ_IMAGE_DIR)
     pictures = len(image_files(folder))
     check_k(args.k, pictures)
     model, processor = load_clip(args.model)
@@ -42,6 +45,53 @@ def run_search(args) -> None:
     captions = course_captions(folder)
     for rank, (name, score) in enumerate(search(text_embedding, found.embeddings, found.names, k=args.k), start=1):
         print(f"{rank:>2}. {name:<24} {score:.4f}  {captions.get(name, '')}".rstrip())
+
+
+def search_index(args, query: str) -> None:
+    """`search "text" --index INDEX_DIR`: with the index's own model unless --model names one (it must match)."""
+    from pathlib import Path
+
+    from .embedding import embed_texts
+    from .index import PictureIndex
+    from .models import load_clip
+
+    if args.folder is not None:
+        raise ValueError("Give a folder or --index, not both.")
+    index = PictureIndex.open(args.index)
+    check_k(args.k, len(index.names))
+    model, processor = load_clip(args.model or index.model)
+    print(f"Model: {model.mmembed_name}")
+    index.check_model(model)
+    print(f"Searching {len(index.names)} images in the {index.kind} index {_show(Path(args.index))} for {query!r}")
+    text_embedding = embed_texts([query], model, processor, precision=args.precision)
+    captions = course_captions_by_path()
+    for rank, (name, score) in enumerate(index.search(text_embedding, k=args.k)[0], start=1):
+        print(f"{rank:>2}. {name:<24} {score:.4f}  {captions.get(index.folder / name, '')}".rstrip())
+
+
+def run_index(args) -> None:
+    from pathlib import Path
+
+    from .index import build_index, picture_files
+    from .models import load_clip, pick_device
+    from .precision import resolve_precision
+
+    resolve_precision(args.precision, pick_device())
+    folder, output = Path(args.folder), Path(args.output)
+    pictures = len(picture_files(folder))  # a missing folder fails before the model loads
+    model, processor = load_clip(args.model)
+    print(f"Model: {model.mmembed_name}")
+    print(f"Indexing {pictures} pictures under {_show(folder)}, subfolders included")
+    try:
+        report = build_index(folder, output, model, processor, kind=args.kind, precision=args.precision)
+    except KeyboardInterrupt:
+        print("Interrupted: run the same command again to resume (what was embedded is in the cache).", file=sys.stderr)
+        sys.exit(130)
+    print(f"Embeddings: {report.computed} computed, {report.cached} from the cache ({report.precision})")
+    print(
+        f"Index: {report.kind}, {report.vectors} vectors of {report.dimension} dimensions, "
+        f"{report.bytes / 1e6:.1f} MB in {_show(output)}"
+    )
 
 
 def check_k(k: int, pictures: int) -> None:
@@ -59,6 +109,14 @@ def course_captions(folder) -> dict[str, str]:
     except ValueError:
         return {}
     return {p.path.rsplit("/", 1)[-1]: p.caption_en for p in read_manifest() if p.path.rsplit("/", 1)[0] == relative}
+
+
+def course_captions_by_path() -> dict:
+    """{absolute path of a course picture: its English caption}."""
+    from .manifest import read_manifest
+    from .paths import IMAGES_DIR
+
+    return {(IMAGES_DIR / picture.path).resolve(): picture.caption_en for picture in read_manifest()}
 
 
 def run_download(args) -> None:
@@ -100,7 +158,8 @@ def parser() -> argparse.ArgumentParser:
 
     search = commands.add_parser("search", help="text-to-image search over a folder of pictures")
     search.add_argument("query", help='the text to search for, e.g. "A dog"')
-    search.add_argument("folder", nargs="?", default=QUIZ_IMAGE_DIR, help=f"default: {_show(QUIZ_IMAGE_DIR)}")
+    search.add_argument("folder", nargs="?", default=None, help=f"default: {_show(QUIZ_IMAGE_DIR)}")
+    search.add_argument("--index", metavar="INDEX_DIR", help="search an index built by `index` instead of a folder")
     search.add_argument("-k", type=int, default=5, help="how many results to show (default 5)")
     search.add_argument(
         "--model",
@@ -114,6 +173,19 @@ def parser() -> argparse.ArgumentParser:
         help="number format of the model (default: MMEMBED_PRECISION, else auto: bf16 where the hardware has it)",
     )
     search.set_defaults(run=run_search)
+
+    index = commands.add_parser("index", help="build a vector index over a folder of pictures, subfolders included")
+    index.add_argument("folder", help="the pictures to index, e.g. images")
+    index.add_argument("--output", required=True, metavar="INDEX_DIR", help="the folder to save the index in")
+    index.add_argument(
+        "--kind",
+        choices=INDEX_KINDS,
+        default="auto",
+        help="flat (exact), hnsw (approximate), or auto: flat up to 10,000 pictures, hnsw above (default)",
+    )
+    index.add_argument("--model", default=None, help="as for search")
+    index.add_argument("--precision", choices=PRECISIONS, default=None, help="as for search")
+    index.set_defaults(run=run_index)
 
     download = commands.add_parser("download", help="prefetch the course's hub models for offline use")
     download.add_argument("--models", nargs="+", default=list(COURSE_MODELS), metavar="HUB_ID")
