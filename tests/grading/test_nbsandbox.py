@@ -50,8 +50,12 @@ async def run_in_kernel(code: str) -> str:
 def test_the_kernel_sees_only_the_course_and_no_network():
     import asyncio
     import json
+    from concurrent.futures import ThreadPoolExecutor
 
-    printed, manager = asyncio.run(run_in_kernel(PROBE))
+    # A thread of its own: on a worker that also ran the browser tests, Playwright's
+    # sync API keeps an event loop running in the main thread, and asyncio.run refuses.
+    with ThreadPoolExecutor(1) as pool:
+        printed, manager = pool.submit(asyncio.run, run_in_kernel(PROBE)).result()
     seen = json.loads(printed)
     assert seen["solutions"] is False and seen["autograder"] is False and seen["models"] is True
     assert seen["network"] is False and seen["processes"] < 10

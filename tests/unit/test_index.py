@@ -1,0 +1,256 @@
+"""`mmembed index` and `search --index`: the index finds what exact search finds, a killed build resumes from the
+embedding cache, unreadable pictures are skipped, and a query from another model is refused."""
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import mmembed
+from mmembed.index import FLAT_LIMIT, PictureIndex, WrongModelError, build_index, choose_kind, picture_files
+from mmembed.manifest import read_manifest
+from mmembed.paths import IMAGES_DIR, REPO_ROOT, TINY_DIR
+from tests.helpers import run_python
+
+EMBEDDINGS_LINE = re.compile(r"^Embeddings: (\d+) computed, (\d+) from the cache \((fp32|bf16)\)$", re.MULTILINE)
+RESULT_LINE = re.compile(r"^\s*(\d+)\. (\S+)\s+(-?\d\.\d{4})(?:  (.+))?$", re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return mmembed.load_clip("mini", device="cpu")
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "embedding-cache"
+    monkeypatch.setenv("MMEMBED_CACHE", str(folder))
+    return folder
+
+
+@pytest.fixture
+def offline_env(offline_env, tmp_path):
+    return {**offline_env, "MMEMBED_CACHE": str(tmp_path / "embedding-cache")}
+
+
+def save_pictures(folder, count, name="val_{i}.JPEG"):
+    """`count` distinct small pictures (a colour and a square that moves)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        picture = Image.new("RGB", (40, 32), (i * 37 % 256, i * 91 % 256, i * 13 % 256))
+        picture.paste((255 - i % 256, i % 256, 128), (i % 28, i // 28 % 20, i % 28 + 12, i // 28 % 20 + 12))
+        picture.save(folder / name.format(i=i))
+    return folder
+
+
+def course_picture_paths():
+    return [IMAGES_DIR / picture.path for picture in read_manifest()]
+
+
+# ---- what the index finds --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_the_index_agrees_with_exact_search_on_the_course_pictures(mini, cache, tmp_path, kind):
+    """Every course caption as a query: the index's top 5 are exact search's (text @ image.T, then topk)."""
+    model, processor = mini
+    report = build_index(IMAGES_DIR, tmp_path / "index", model, processor, kind=kind, precision="fp32")
+    index = PictureIndex.open(tmp_path / "index")
+    assert (report.kind, report.vectors, index.kind, len(index.names)) == (kind, 210, kind, 210)
+
+    paths = course_picture_paths()
+    pictures = [mmembed.load_image(path) for path in paths]
+    image_embeddings = mmembed.embed_images(pictures, model, processor, precision="fp32", progress=False)
+    names = [path.relative_to(IMAGES_DIR).as_posix() for path in paths]
+    captions = [picture.caption_en for picture in read_manifest()]
+    text_embeddings = mmembed.embed_texts(captions, model, processor, precision="fp32")
+
+    found = index.search(text_embeddings, k=5)
+    for caption, text_embedding, results in zip(captions, text_embeddings, found):
+        exact = mmembed.search(text_embedding, image_embeddings, names, k=5)
+        assert [name for name, _ in results] == [name for name, _ in exact], caption
+        np.testing.assert_allclose([s for _, s in results], [s for _, s in exact], atol=1e-5)
+
+
+def test_pictures_are_found_in_subfolders_in_natural_order_and_hidden_ones_are_not(tmp_path):
+    save_pictures(tmp_path / "b", 3)
+    save_pictures(tmp_path / "a" / "deeper", 2, name="x_{i}.png")
+    save_pictures(tmp_path, 1, name="top_{i}.jpg")
+    save_pictures(tmp_path / ".hidden", 2)
+    (tmp_path / "notes.txt").write_text("not a picture")
+    (tmp_path / "b" / ".val_9.JPEG").write_bytes((tmp_path / "b" / "val_0.JPEG").read_bytes())
+    found = [path.relative_to(tmp_path).as_posix() for path in picture_files(tmp_path)]
+    assert found == [
+        "a/deeper/x_0.png",
+        "a/deeper/x_1.png",
+        "b/val_0.JPEG",
+        "b/val_1.JPEG",
+        "b/val_2.JPEG",
+        "top_0.jpg",
+    ]
+
+
+def test_flat_up_to_the_limit_then_hnsw():
+    assert [choose_kind(n) for n in (1, FLAT_LIMIT, FLAT_LIMIT + 1)] == ["flat", "flat", "hnsw"]
+    assert choose_kind(5, "hnsw") == "hnsw" and choose_kind(10**6, "flat") == "flat"
+    with pytest.raises(ValueError, match="must be one of auto, flat, hnsw"):
+        choose_kind(5, "ivf")
+
+
+def test_the_command_line_help_states_the_limit(offline_env):
+    result = run_python(["-m", "mmembed", "index", "--help"], env=offline_env)
+    assert f"flat up to {FLAT_LIMIT:,} pictures" in " ".join(result.stdout.split())
+
+
+# ---- the command line ------------------------------------------------------------------------------------------
+
+
+def test_index_then_search_on_the_course_pictures_as_from_a_fresh_clone(offline_env, tmp_path):
+    """`index images` (no model named: offline that is mini), then `search --index` with the index's own model: the
+    same results, scores and captions as searching the folder itself."""
+    output = tmp_path / "course-index"
+    built = run_python(["-m", "mmembed", "index", "images", "--output", str(output)], env=offline_env)
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.splitlines()[:2] == ["Model: mini", "Indexing 210 pictures under images, subfolders included"]
+    assert EMBEDDINGS_LINE.search(built.stdout).group(1, 2) == ("210", "0")
+    assert f"Index: flat, 210 vectors of 512 dimensions, 0.4 MB in {output}" in built.stdout
+    about = json.loads((output / "index.json").read_text(encoding="utf-8"))
+    assert (about["model"], about["kind"], about["vectors"]) == ("mini", "flat", 210)
+
+    searched = run_python(["-m", "mmembed", "search", "a red car", "--index", str(output), "-k", "5"], env=offline_env)
+    direct = run_python(["-m", "mmembed", "search", "a red car", "images/quiz-image", "-k", "5"], env=offline_env)
+    assert searched.returncode == 0 and direct.returncode == 0, searched.stderr + direct.stderr
+    assert searched.stdout.splitlines()[0] == "Model: mini"
+    from_index = [(m[2], m[3], m[4]) for m in RESULT_LINE.finditer(searched.stdout)]
+    from_folder = [("quiz-image/" + m[2], m[3], m[4]) for m in RESULT_LINE.finditer(direct.stdout)]
+    assert len(from_index) == 5 and from_index == from_folder  # the red car is among the quiz pictures
+
+
+def test_a_corrupt_picture_is_skipped_with_a_one_line_warning(offline_env, tmp_path):
+    folder = save_pictures(tmp_path / "pictures" / "one", 4)
+    save_pictures(tmp_path / "pictures" / "two", 2, name="y_{i}.png")
+    (folder / "val_2.JPEG").write_bytes(b"not a JPEG at all")
+    output = tmp_path / "index"
+    result = run_python(
+        ["-m", "mmembed", "index", str(tmp_path / "pictures"), "--output", str(output), "--model", "tiny"],
+        env=offline_env,
+    )
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "Skipping" in warnings[0] and "val_2.JPEG" in warnings[0]
+    assert "Indexing 6 pictures" in result.stdout and "Index: flat, 5 vectors" in result.stdout
+    assert PictureIndex.open(output).names == [
+        "one/val_0.JPEG",
+        "one/val_1.JPEG",
+        "one/val_3.JPEG",
+        "two/y_0.png",
+        "two/y_1.png",
+    ]
+
+
+def test_a_query_from_another_model_is_refused(offline_env, tmp_path):
+    save_pictures(tmp_path / "pictures", 6)
+    output = tmp_path / "index"
+    built = run_python(
+        ["-m", "mmembed", "index", str(tmp_path / "pictures"), "--output", str(output), "--model", "tiny"],
+        env=offline_env,
+    )
+    assert built.returncode == 0, built.stderr
+    refused = run_python(
+        ["-m", "mmembed", "search", "A dog", "--index", str(output), "--model", "mini"], env=offline_env
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        "error: This index was built with the model 'tiny'; the query comes from 'mini', whose embeddings are in "
+        "another space. Search with --model tiny (or rebuild the index with this model)."
+    ]
+    assert not RESULT_LINE.search(refused.stdout)
+    own = run_python(["-m", "mmembed", "search", "A dog", "--index", str(output), "-k", "6"], env=offline_env)
+    assert own.returncode == 0 and own.stdout.splitlines()[0] == "Model: tiny", own.stderr
+    assert len(RESULT_LINE.findall(own.stdout)) == 6
+
+
+def test_the_same_weights_under_another_name_are_the_same_model(tiny, cache, tmp_path):
+    model, processor = tiny
+    build_index(save_pictures(tmp_path / "pictures", 4), tmp_path / "index", model, processor)
+    index = PictureIndex.open(tmp_path / "index")
+    same, _ = mmembed.load_clip(str(TINY_DIR), device="cpu")  # tiny, named by its folder
+    index.check_model(same)
+    with pytest.raises(WrongModelError, match="built with the model 'tiny'"):
+        index.check_model(mmembed.load_clip("mini", device="cpu")[0])
+    with pytest.raises(WrongModelError, match="has 3 dimensions"):
+        index.search(np.ones((1, 3), dtype=np.float32), k=1)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["search", "A dog", "--index", "{missing}"], "No index in {missing}: build one with python -m mmembed index"),
+        (["search", "A dog", "{folder}", "--index", "{folder}"], "Give a folder or --index, not both."),
+        (["search", "A dog", "--index", "{index}", "-k", "5"], "-k must be between 1 and the number of images (4)"),
+        (["index", "{missing}", "--output", "{index}"], "Image folder not found"),
+    ],
+)
+def test_index_errors_are_one_line(offline_env, tmp_path, tiny, args, message):
+    folder = save_pictures(tmp_path / "pictures", 4)
+    model, processor = tiny
+    env_cache = offline_env["MMEMBED_CACHE"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MMEMBED_CACHE", env_cache)
+        build_index(folder, tmp_path / "index", model, processor)
+    names = {"missing": tmp_path / "missing", "folder": folder, "index": tmp_path / "index"}
+    result = run_python(["-m", "mmembed", *[a.format(**names) for a in args], "--model", "tiny"], env=offline_env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("error: ") and message.format(**names) in result.stderr
+
+
+# ---- interruptions -------------------------------------------------------------------------------------------
+
+
+def embedded_so_far(cache_folder) -> int:
+    return len(list(cache_folder.glob("images/*/*.npy")))
+
+
+@pytest.mark.slow  # two builds of 1,500 pictures in fresh processes
+def test_a_killed_build_resumes_from_the_embedding_cache(offline_env, tmp_path):
+    folder = save_pictures(tmp_path / "pictures", 1500)
+    output, cache_folder = tmp_path / "index", tmp_path / "embedding-cache"
+    command = [sys.executable, "-m", "mmembed", "index", str(folder), "--output", str(output), "--model", "mini"]
+    build = subprocess.Popen(command, env=offline_env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while embedded_so_far(cache_folder) < 64 and build.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    build.send_signal(signal.SIGKILL)
+    build.communicate()
+    before = embedded_so_far(cache_folder)
+    assert build.returncode == -signal.SIGKILL, "the build ended before it could be killed"
+    assert 64 <= before < 1500 and not (output / "index.json").exists()
+
+    resumed = run_python(command[1:], env=offline_env, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    computed, cached = (int(n) for n in EMBEDDINGS_LINE.search(resumed.stdout).group(1, 2))
+    assert cached >= before and computed + cached == 1500 and computed < 1500
+    index = PictureIndex.open(output)
+    assert index.names == [f"val_{i}.JPEG" for i in range(1500)]
+
+
+def test_an_unfinished_build_leaves_the_previous_index_whole(tiny, cache, tmp_path):
+    """A build killed while writing has written its vectors and names but not index.json: the index folder still
+    opens as the previous build, and the next build clears the leftovers."""
+    model, processor = tiny
+    folder, output = save_pictures(tmp_path / "pictures", 5), tmp_path / "index"
+    build_index(folder, output, model, processor)
+    (output / "vectors-deadbeef.faiss").write_bytes(b"half a file")
+    (output / "pictures-deadbeef.txt").write_text("val_0.JPEG\n")
+    assert len(PictureIndex.open(output).names) == 5
+    save_pictures(folder, 7)
+    build_index(folder, output, model, processor)
+    assert len(PictureIndex.open(output).names) == 7
+    assert sorted(path.name.split("-")[0] for path in output.iterdir()) == ["index.json", "pictures", "vectors"]
