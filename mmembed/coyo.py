@@ -6,9 +6,8 @@
 The same call works with both: `course_dataset()` returns the hub id or the local folder data/coyo-sample.
 """
 
-import sys
-
 from .hub import OFFLINE_ENV, hub_reachable, offline_requested
+from .notes import say
 from .paths import COYO_SAMPLE_DIR, REPO_ROOT
 
 COYO_ID = "kakaobrain/coyo-700m"
@@ -53,8 +52,5 @@ def course_dataset(hub_id: str = COYO_ID) -> str:
     else:
         reason = "The Hugging Face Hub cannot be reached"
     where = SAMPLE_DIR.relative_to(REPO_ROOT).as_posix()
-    print(
-        f"[mmembed] {reason}: using the local sample of {hub_id} ({sample_rows()} rows, {where}) instead.",
-        file=sys.stderr,
-    )
+    say(f"{reason}: using the local sample of {hub_id} ({sample_rows()} rows, {where}) instead.", once=False)
     return str(SAMPLE_DIR)

@@ -9,13 +9,13 @@ without the hub, it is the model's offline stand-in from `mmembed.registry` (a r
 same class, processor included), and one line on stderr says so. `load_clip` resolves its names here too.
 """
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import hub, registry
 from .corpus import course_categories  # noqa: F401  (tests/lectures/test_lecture_06_claims.py imports it here)
 from .hub import HubUnreachableError
+from .notes import say
 
 DOWNLOAD_HINT = 'to use the real model, run "python -m mmembed download" once while online'
 
@@ -89,15 +89,5 @@ def _looks_like_path(name: str) -> bool:
 def _replaced(hub_id: str, stand_in: str, reason: str, hint: str = "") -> Source:
     meaning = registry.lookup(stand_in).meaning
     note = f"{reason}: {hub_id} is replaced by the offline stand-in, the offline model '{stand_in}' ({meaning})"
-    _say(f"{note}; {hint}." if hint else note)
+    say(f"{note}; {hint}." if hint else note)
     return Source(str(ensure_standin(stand_in)), stand_in)
-
-
-_said: set[str] = set()
-
-
-def _say(message: str) -> None:
-    """Print a note once per process: a lecture loads a model and then its processor with the same call."""
-    if message not in _said:
-        _said.add(message)
-        print(f"[mmembed] {message}", file=sys.stderr)

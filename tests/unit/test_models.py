@@ -92,7 +92,7 @@ def test_offline_switch_loads_mini_without_asking_the_hub(monkeypatch, capsys):
     monkeypatch.delenv("MMEMBED_MODEL", raising=False)
     monkeypatch.setenv("MMEMBED_OFFLINE", "1")
     monkeypatch.setattr(mmembed.hub, "hub_reachable", no_hub)
-    monkeypatch.setattr(mmembed.standins, "_said", set())  # this test sees its own notes
+    monkeypatch.setattr(mmembed.notes, "_said", set())  # this test sees its own notes
     model, _ = mmembed.load_clip(device="cpu")
     assert model.mmembed_name == "mini"
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[mmembed]")]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mmembed import check, cli, hub, registry, standins
+from mmembed import check, cli, hub, notes, registry, standins
 from mmembed.hub import HubUnreachableError
 from mmembed.standins import resolve
 
@@ -18,7 +18,7 @@ def no_hub(monkeypatch, tmp_path):
     """An empty Hugging Face cache and a hub that must not be asked; each test sees its own notes."""
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
     monkeypatch.setattr(hub, "hub_reachable", _must_not_ask_the_hub)
-    monkeypatch.setattr(standins, "_said", set())
+    monkeypatch.setattr(notes, "_said", set())
 
 
 def _must_not_ask_the_hub():

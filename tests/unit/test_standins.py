@@ -33,7 +33,7 @@ from transformers import (
 )
 
 import mmembed
-from mmembed import hub, registry, standins
+from mmembed import hub, notes, registry
 from mmembed.corpus import course_categories
 from mmembed.embedding import features_tensor
 from mmembed.hub import COURSE_MODELS, HubUnreachableError
@@ -57,7 +57,7 @@ def cat():
 @pytest.fixture
 def offline(monkeypatch):
     """MMEMBED_OFFLINE=1, and a hub that must not be asked."""
-    monkeypatch.setattr(standins, "_said", set())  # each test sees its own notes
+    monkeypatch.setattr(notes, "_said", set())  # each test sees its own notes
     monkeypatch.setenv("MMEMBED_OFFLINE", "1")
     monkeypatch.setattr(hub, "hub_reachable", _must_not_ask_the_hub)
 
@@ -67,7 +67,7 @@ def empty_cache(monkeypatch, tmp_path):
     """An empty Hugging Face cache, whatever the machine has downloaded."""
     monkeypatch.delenv("MMEMBED_OFFLINE", raising=False)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
-    monkeypatch.setattr(standins, "_said", set())
+    monkeypatch.setattr(notes, "_said", set())
 
 
 def _must_not_ask_the_hub():
