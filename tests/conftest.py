@@ -1,4 +1,4 @@
-"""Fixtures every test folder shares: the offline tiny model, the real CLIP (online), an offline environment."""
+"""Fixtures every test folder shares: the offline tiny and mini models, the real CLIP (online), offline env."""
 
 import os
 
@@ -13,6 +13,14 @@ def tiny():
     import mmembed
 
     return mmembed.load_clip("tiny", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def mini():
+    """The offline mini CLIP (trained in this repo), loaded once per test run."""
+    import mmembed
+
+    return mmembed.load_clip("mini", device="cpu")
 
 
 @pytest.fixture(scope="session")

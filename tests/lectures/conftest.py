@@ -53,3 +53,9 @@ def executed_lecture(notebook):
     if error is not None:
         pytest.fail(f"{notebook.name} failed offline: {error}")
     return nb, seconds
+
+
+@pytest.fixture(scope="module")
+def nb(request):
+    """The executed notebook of the test module's lecture (its NOTEBOOK), from the session's one run."""
+    return executed_lecture(request.module.NOTEBOOK)[0]

@@ -18,7 +18,7 @@ from transformers import CLIPConfig, CLIPModel
 import mmembed
 from mmembed.paths import CAT_IMAGE
 from tests.helpers import cell_text
-from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
+from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("01")
 CAT_TEXTS = ["A dog", "A cat", "A nuclear submarine"]  # section 5
@@ -45,16 +45,6 @@ def cat_scores(model, processor):
 
 def numbers(text):
     return [float(n) for n in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text)]
-
-
-@pytest.fixture(scope="module")
-def nb():
-    return executed_lecture(NOTEBOOK)[0]
-
-
-@pytest.fixture(scope="module")
-def mini():
-    return mmembed.load_clip("mini", device="cpu")
 
 
 # --- the saved notebook ----------------------------------------------------------------------------------

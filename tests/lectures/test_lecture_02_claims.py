@@ -53,11 +53,6 @@ def markdown(path):
     return "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
 
 
-@pytest.fixture(scope="module")
-def mini():
-    return mmembed.load_clip("mini", device="cpu")
-
-
 # --- section 1 and 2: worked examples and shapes ----------------------------------------------------------
 
 

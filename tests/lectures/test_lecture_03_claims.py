@@ -16,7 +16,7 @@ import torch
 import mmembed
 from mmembed.paths import TOPK_IMAGE_DIR
 from tests.helpers import REPO_ROOT, cell_text
-from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
+from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("03")
 QUIZ_2 = REPO_ROOT / "quizzes" / "quiz_notebooks" / "quiz2_topk_text.ipynb"
@@ -44,16 +44,6 @@ def dog_similarity(model, processor):
 
 def reads_the_lecture_run(test):
     return pytest.mark.slow(pytest.mark.xdist_group(lecture_group(NOTEBOOK))(test))
-
-
-@pytest.fixture(scope="module")
-def nb():
-    return executed_lecture(NOTEBOOK)[0]
-
-
-@pytest.fixture(scope="module")
-def mini():
-    return mmembed.load_clip("mini", device="cpu")
 
 
 # --- sections 2-3: tensors -----------------------------------------------------------------------------------
