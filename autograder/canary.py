@@ -31,10 +31,13 @@ CHECKS = inspect.getsource(kernel_checks._canary_problems)
 
 def canary_code(tag: str) -> str:
     """The check and the assertion that must fail, with "CANARY-<tag>: OK" when nothing was disarmed."""
+    # The checks run in a namespace of their own: in the student's, `type = "dog"` would break them.
     return (
-        CHECKS
-        + "_canary_found = _canary_problems()\n"
-        + f'assert False, "CANARY-{tag}: " + ("OK" if not _canary_found else "TAMPERED " + "; ".join(_canary_found))\n'
+        "import builtins as _canary_builtins\n"
+        "_canary_namespace = {'__builtins__': _canary_builtins}\n"
+        f"_canary_builtins.exec({CHECKS!r}, _canary_namespace)\n"
+        "_canary_found = _canary_namespace['_canary_problems']()\n"
+        f'assert False, "CANARY-{tag}: " + ("OK" if not _canary_found else "TAMPERED " + "; ".join(_canary_found))\n'
     )
 
 

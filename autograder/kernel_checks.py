@@ -70,7 +70,10 @@ def _canary_problems():
         value = getattr(builtins, name, None)
         if type(value) not in (types.BuiltinFunctionType, type) or value.__module__ != "builtins":
             problems.append("builtins." + name)
-        if name in shell.user_ns and shell.user_ns[name] is not value:
+        # A data value under a builtin's name (`list = [1, 2]`, a common first-year habit) can only make a test
+        # that calls it fail; only something callable in its place can make a test pass that should not.
+        shadow = shell.user_ns.get(name, value)
+        if shadow is not value and callable(shadow):
             problems.append(name + " redefined")
     try:
         numpy.testing.assert_allclose(0.0, 1.0)

@@ -49,6 +49,7 @@ ANSWERS = {
     "assert_helper": "x = 0\nimport numpy as np\nnp.testing.assert_allclose = lambda *a, **k: None",
     "thread_left_running": "x = 42\nimport threading, time\nthreading.Thread(target=time.sleep, args=(60,)).start()",
     "shadowed_builtin": "x = 42\nall = lambda iterable: True",
+    "data_under_a_builtins_name": "x = 42\nlist = [1, 2]\ntype = 'dog'",  # a test calling list() fails; no void
 }
 EXPECTED_REASON = {
     "input_transformer": "did not fail",  # the probes' own asserts were rewritten away
@@ -77,7 +78,7 @@ def test_a_crafted_notebook_is_voided_only_when_it_disarms(case, tmp_path):
     test_cell = graded.cells[-1]
     assert not any(PROBE_MARK in cell.metadata for cell in graded.cells)  # the probes are taken out
     voided = graded.metadata.get("mmembed_integrity", {}).get("passed") is False
-    if case == "honest":
+    if case in ("honest", "data_under_a_builtins_name"):
         assert not voided and not [o for o in test_cell.outputs if o.output_type == "error"]
     else:
         assert voided, graded.metadata
