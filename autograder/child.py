@@ -138,7 +138,9 @@ class Steps:
 
     def load_images(self):
         call = self.recorded("load_images")
-        result = call[2] if call is not None else self.recorder.original("load_images")(self.job["image_dir"])
+        result = (
+            call[2] if call is not None else self.recorder.original("load_images")(pathlib.Path(self.job["image_dir"]))
+        )
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             return {"error": f"(사진 리스트, 파일 이름 리스트) 두 개가 아니라 {type(result).__name__}"}
         images, names = list(result[0]), list(result[1])

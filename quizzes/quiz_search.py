@@ -14,7 +14,9 @@ mmembed의 함수(mmembed.load_images, mmembed.embed_images, ...)를 부르지 �
     Image Embedding's shape: (200, 512)
     Text Embedding's shape: (1, 512)
     Top-1: <파일 이름>
-스스로 채점하기: `python -m autograder quiz_search.py` 또는 `pytest autograder/`.
+함수 안에서 직접 print한 줄이 사이에 더 있어도 괜찮지만, `Top-1:`로 시작하는 줄은 main()이 출력하는 한 줄뿐이어야 합니다.
+스스로 채점하기: 이 파일이 있는 quizzes/ 폴더에서 `python -m autograder quiz_search.py`,
+또는 저장소 맨 위 폴더에서 `python -m autograder quizzes/quiz_search.py`나 `pytest autograder/`.
 채점기는 QUERY 말고 다른 문장으로도 검사하므로, 파일 이름을 직접 써 넣으면 점수를 받을 수 없습니다.
 """
 
@@ -35,6 +37,8 @@ QUERY = "A zebra"
 
 def load_images(image_dir=IMAGE_DIR) -> tuple[list[Image.Image], list[str]]:
     """image_dir의 사진들을 RGB PIL 이미지로 불러와 (사진 리스트, 파일 이름 리스트)를 돌려줍니다.
+
+    파일 이름은 확장자까지 포함한 이름입니다 (path.name, 예: 'val_0.JPEG'). image_dir은 Path 객체입니다.
 
     순서는 파일 이름의 숫자 순서입니다: val_0, val_1, val_2, ..., val_10, ..., val_199.
     (문자열 순서로 정렬하면 val_10이 val_2보다 앞에 옵니다.)

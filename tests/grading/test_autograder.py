@@ -96,11 +96,13 @@ HONEST = {
     "g_endless": (
         {
             "quiz_search.py": edit(
-                "    text_unit = F.normalize", "    while True:\n        pass\n    text_unit = F.normalize"
+                "    text_unit = F.normalize",
+                "    while True:\n        pass\n    text_unit = F.normalize",
+                edit("Path(image_dir).iterdir()", "image_dir.iterdir()"),
             )
         },
         ALL - SEARCH - POINTS["main_output"],
-    ),
+    ),  # after the hang, load_images is called again by the grader: with a Path, as main() calls it
     "h_fake_tensor": (
         {"quiz_search.py": edit("    return torch.cat(chunks)\n", FAKE_TENSOR)},
         ALL - EMBED_IMAGES - POINTS["main_output"],
@@ -118,7 +120,26 @@ HONEST = {
         {"quiz_search.py": SOLUTION_TEXT[: SOLUTION_TEXT.index("def main()")] + HARDCODED_MAIN + "    main()\n"},
         ALL - POINTS["main_output"],
     ),
+    "k_every_top1": (
+        {
+            "quiz_search.py": edit(
+                '    print(f"Top-1: {search_top1(text_embedding, image_embeddings, filenames)}")',
+                '    for name in filenames:\n        print(f"Top-1: {name}")',
+            )
+        },
+        ALL - POINTS["main_output"],
+    ),  # a Top-1 line for every picture would hold the hidden answer: exactly one is allowed
     # Answers written the way the lectures or the original lecture write them: full marks.
+    "l_prints_as_lecture_04": (
+        {
+            "quiz_search.py": edit(
+                "            chunks.append(output.pooler_output.cpu())",
+                "            chunks.append(output.pooler_output.cpu())\n"
+                '            print("batch:", tuple(pixel_values.shape))',
+            )
+        },
+        ALL,
+    ),  # lecture 04 prints each batch's shape: extra lines around main()'s four do not cost main_output
     "m_relative_paths_normalised": (
         {
             "quiz_search.py": edit(

@@ -198,9 +198,22 @@ def test_main_top1_line_by_file_name(ref, top1_line, passed):
         assert "QUERY를 숨은 문장으로 바꿔" in result.output and "<그 문장의 Top-1 파일 이름>" in result.output
 
 
-def test_main_extra_lines_fail(ref):
-    stdout = "\n".join(["debug", *ref.main_lines(1)])
-    assert not only(check_main(received({"main": {"stdout": stdout}}, main_query=1), ref)).passed
+@pytest.mark.parametrize(
+    "order, passed",
+    [
+        (["debug", 0, "batch: (32, 3, 96, 96)", 1, 2, "text", 3, "done"], True),  # a student's own prints
+        ([0, 1, 2, 3, 3], False),  # two Top-1 lines
+        ([0, 1, 2, "Top-1: val_2.JPEG", 3], False),  # a Top-1 for more than one picture
+        ([1, 0, 2, 3], False),  # out of order
+        ([0, 2, 3], False),  # a line missing
+        ([3, 0, 1, 2], False),  # Top-1 before the shapes
+    ],
+)
+def test_main_lines_around_the_four(ref, order, passed):
+    """Lines a student printed are ignored; the four lines must come in order, with one Top-1 line only."""
+    four = ref.main_lines(1)
+    stdout = "\n".join(four[item] if isinstance(item, int) else item for item in order)
+    assert only(check_main(received({"main": {"stdout": stdout}}, main_query=1), ref)).passed == passed
 
 
 def test_top1_line_matches():
