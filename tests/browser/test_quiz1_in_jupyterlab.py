@@ -73,13 +73,18 @@ def errors(cell) -> list:
     return [output for output in cell.outputs if output.output_type == "error"]
 
 
-def test_correct_answers_pass_the_visible_checks(quiz, jupyter_lab, artifacts):
-    page, release = quiz
-    answers = {
+def solved_answers(release) -> dict:
+    """{cell index: the answer cell with the solution's code} for every answer cell of the release."""
+    return {
         index: answered(cell, solution_code(grade_id(cell)))
         for index, cell in enumerate(release.cells)
         if is_answer(cell)
     }
+
+
+def test_correct_answers_pass_the_visible_checks(quiz, jupyter_lab, artifacts):
+    page, release = quiz
+    answers = solved_answers(release)
     assert answers, "quiz 1 has no answer cells"
     saved, shown = answer_and_run(page, jupyter_lab, answers, artifacts / "quiz1_correct.png")
 
@@ -94,11 +99,7 @@ def test_correct_answers_pass_the_visible_checks(quiz, jupyter_lab, artifacts):
 
 def test_a_wrong_answer_shows_the_failure_in_korean(quiz, jupyter_lab, artifacts):
     page, release = quiz
-    answers = {
-        index: answered(cell, solution_code(grade_id(cell)))
-        for index, cell in enumerate(release.cells)
-        if is_answer(cell)
-    }
+    answers = solved_answers(release)
     [rowwise] = [index for index, cell in enumerate(release.cells) if grade_id(cell) == "quiz1_rowwise_answer"]
     answers[rowwise] = answered(release.cells[rowwise], WRONG_ROWWISE)
     saved, shown = answer_and_run(page, jupyter_lab, answers, artifacts / "quiz1_wrong.png")
