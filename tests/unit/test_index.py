@@ -254,3 +254,29 @@ def test_an_unfinished_build_leaves_the_previous_index_whole(tiny, cache, tmp_pa
     build_index(folder, output, model, processor)
     assert len(PictureIndex.open(output).names) == 7
     assert sorted(path.name.split("-")[0] for path in output.iterdir()) == ["index.json", "pictures", "vectors"]
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_a_flat_index_is_filled_in_chunks_and_an_hnsw_graph_in_one_add(monkeypatch, kind):
+    """Lecture 08, section 6: an HNSW graph added in several calls finds fewer true neighbours (measured recall@10
+    0.84 instead of 0.96 on 100,000 vectors), so the graph gets every vector in one call; a flat index has no
+    graph and is filled in chunks under the progress bar."""
+    import mmembed.index as index_module
+
+    added = []
+    make = index_module.new_faiss_index
+
+    class Counting:
+        def __init__(self, index):
+            self.index = index
+
+        def add(self, vectors):
+            added.append(len(vectors))
+            self.index.add(vectors)
+
+    monkeypatch.setattr(index_module, "new_faiss_index", lambda kind, dimension: Counting(make(kind, dimension)))
+    vectors = np.random.default_rng(0).standard_normal((2 * index_module.ADD_CHUNK + 1, 8)).astype(np.float32)
+    filled = index_module.filled_index(kind, vectors, progress=False)
+    assert filled.index.ntotal == len(vectors)
+    chunk = index_module.ADD_CHUNK
+    assert added == ([chunk, chunk, 1] if kind == "flat" else [len(vectors)])
