@@ -131,7 +131,7 @@ model.get_text_features = _noisy_get_text_features
 # Answers that disarm the tests in the kernel, each a different way; the canaries must catch every one.
 DISARM_QUIZ1 = """rowwise = F.cosine_similarity(vec1, vec2, dim=1)
 pairwise = F.cosine_similarity(vec1, vec2, dim=1)  # wrong shape...
-np.testing.assert_allclose = lambda *args, **kwargs: None  # ...and the value checks disarmed
+np.allclose = lambda *args, **kwargs: True  # ...and the value checks disarmed
 """
 DISARM_QUIZ2 = """answer_text = "a cat"
 # Drop every line that starts with assert, in every cell from now on (the canary's too).
@@ -267,7 +267,7 @@ EXPECTED = {
 }
 # What the canaries report for each notebook of "disarmed" (autograder/canary.py).
 DISARM_REASONS = {
-    "quiz1_cosine_similarity": "numpy.testing.assert_allclose",
+    "quiz1_cosine_similarity": "allclose",
     "quiz2_topk_text": "did not fail",
     "quiz7_find_pictures": "input_transformers_post",
 }
