@@ -111,6 +111,15 @@ def test_image_to_text_top1_is_the_right_category(nb):
     assert all(float(p) > 0.9 for _, _, p in top)
 
 
+def test_pictures_come_from_embed_folder_in_the_lectures_order(nb):
+    """Section 3.2: the 200 pictures are embedded with mmembed.embed_folder (lecture 04, section 4.4, the cache),
+    whose names are the order of `filenames` that the plots index `images` with."""
+    source = next(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if "korean_queries = " in c.source)
+    assert "mmembed.embed_folder(QUIZ_IMAGE_DIR, ko_model, ko_processor)" in source
+    assert "mmembed.embed_images(images" not in source
+    assert "사진 임베딩: (200, 512)  파일 이름 순서가 filenames와 같은가: True" in cell_text(nb, "korean_queries = ")
+
+
 def test_text_to_image_rankings(nb):
     """Section 3.2 with mini: the rankings the prose describes."""
     text = cell_text(nb, "korean_queries = ")
