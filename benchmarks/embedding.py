@@ -148,6 +148,13 @@ class Run:
         self.repeats = repeats
         self.started = time.perf_counter()
         self.rows: dict[str, list[dict]] = {}
+        self.phases: dict[str, list[float]] = {}  # wall seconds of the set-up, each round, the larger set
+        self.phase_started = self.started
+
+    def end_phase(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases.setdefault(name, []).append(now - self.phase_started)
+        self.phase_started = now
 
     def measure(self, table: str, path: str, precision: str, step, note: str = "") -> None:
         seconds = step()
@@ -193,6 +200,7 @@ def benchmark(args, work: Path) -> dict:
     table = f"{len(images)} pictures"
     print(f"{label}, {table}, auto precision = {auto}; {describe_hardware()}")
     warm_up(model, processor, images, precisions, [1, BATCH, len(images) % BATCH or BATCH])
+    run.end_phase("set-up")
 
     batches = []
     prepare = partial(timed, lambda: batches.extend(pixel_batches(images, processor, device)))
@@ -207,6 +215,7 @@ def benchmark(args, work: Path) -> dict:
             run.measure(table, "forward bf16", "bf16", partial(timed, forward_only, model, batches, "bf16"))
         run.measure(table, "embed_images auto", auto, partial(embed_images, precision="auto"))
         measure_cache(run, table, auto, model, processor, model_source, quiz, work / f"cache-{round_}", device)
+        run.end_phase("round")
 
     if args.large:
         large = augmented_pictures(image_files(QUIZ_IMAGE_DIR), args.large, work / "large")
@@ -216,6 +225,7 @@ def benchmark(args, work: Path) -> dict:
         run.measure(table, "forward", auto, partial(timed, forward_only, model, large_batches, auto), "the limit")
         del large_batches  # 1.2 GB for 2,000 pictures
         measure_cache(run, table, auto, model, processor, model_source, large, work / "cache-large", device)
+        run.end_phase("larger set")
 
     return summarise(run, label, auto)
 
@@ -224,6 +234,13 @@ def measure_cache(run, table, auto, model, processor, model_source, folder, cach
     cold = partial(timed, embed_folder_counted, folder, model, processor, cache=cache, precision="auto", progress=False)
     run.measure(table, "embed_folder cold", auto, cold, "empty cache")
     run.measure(table, "embed_folder warm", auto, partial(warm_in_fresh_process, model_source, folder, cache, device))
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (all its threads) and its finished children: on a busy machine the wall time
+    grows while this stays about the same."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def summarise(run: Run, label: str, auto: str) -> dict:
@@ -244,6 +261,9 @@ def summarise(run: Run, label: str, auto: str) -> dict:
     for table, rows in tables.items():
         seconds = {row["path"]: row["best"] for row in rows}
         ratios[f"embed_folder cold / warm ({table})"] = seconds["embed_folder cold"] / seconds["embed_folder warm"]
+    # A run with --repeats 1 does exactly the set-up, the first round and the larger set: its time, measured here
+    # even when more rounds ran.
+    one_round = sum(seconds[0] for seconds in run.phases.values())
     return {
         "model": label,
         "auto_precision": auto,
@@ -251,6 +271,9 @@ def summarise(run: Run, label: str, auto: str) -> dict:
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "repeats": run.repeats,
         "seconds_total": time.perf_counter() - run.started,
+        "seconds_with_one_round": one_round,
+        "seconds_phases": run.phases,
+        "cpu_seconds": cpu_seconds(),
         "tables": tables,
         "ratios": ratios,
     }
@@ -267,6 +290,8 @@ def markdown(results: dict) -> str:
         f"CPU capability {hardware['cpu_capability']}, native bf16: {bf16}, GPU: {hardware['gpu'] or 'none'}; "
         f"torch {hardware['torch']}; best of {results['repeats']}; load average at the end "
         f"{' / '.join(f'{v:.1f}' for v in results['load_average'] or [])}.",
+        f"Took {results['seconds_total']:.0f} s ({results['cpu_seconds']:.0f} CPU seconds); with --repeats 1 it "
+        f"would have taken {results['seconds_with_one_round']:.0f} s (set-up, first round, larger set as timed).",
     ]
     for table, rows in results["tables"].items():
         limit = next(row for row in rows if row["path"] == "forward")
