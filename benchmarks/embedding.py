@@ -290,9 +290,12 @@ def markdown(results: dict) -> str:
         f"CPU capability {hardware['cpu_capability']}, native bf16: {bf16}, GPU: {hardware['gpu'] or 'none'}; "
         f"torch {hardware['torch']}; best of {results['repeats']}; load average at the end "
         f"{' / '.join(f'{v:.1f}' for v in results['load_average'] or [])}.",
-        f"Took {results['seconds_total']:.0f} s ({results['cpu_seconds']:.0f} CPU seconds); with --repeats 1 it "
-        f"would have taken {results['seconds_with_one_round']:.0f} s (set-up, first round, larger set as timed).",
     ]
+    if "seconds_with_one_round" in results:  # results written before these were recorded lack them
+        lines.append(
+            f"Took {results['seconds_total']:.0f} s ({results['cpu_seconds']:.0f} CPU seconds); with --repeats 1 it "
+            f"would have taken {results['seconds_with_one_round']:.0f} s (set-up, first round, larger set as timed)."
+        )
     for table, rows in results["tables"].items():
         limit = next(row for row in rows if row["path"] == "forward")
         lines += [

@@ -9,7 +9,7 @@ from PIL import Image
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
 from mmembed.embedding import embed_images, embed_texts, features_tensor, prepared_ahead
-from tests.helpers import run_python
+from tests.helpers import REPO_ROOT, run_python
 
 
 def colour_pictures(n):
@@ -147,3 +147,25 @@ def test_benchmark_smoke_run(tmp_path):
     assert [row["note"] for row in warm] == ["0 embedded, 20 from the cache", "0 embedded, 40 from the cache"]
     assert report["hardware"]["cores"] >= 1 and "cpu_bf16" in report["hardware"]
     assert "| forward | fp32 |" in result.stdout  # the table for the README
+
+
+def test_readme_shows_the_committed_benchmark():
+    """The README's benchmark table and ratios are the ones benchmarks/embedding.py prints for the committed results,
+    with the machine they came from, and the figure the README and lecture 04 show is committed small."""
+    from benchmarks.embedding import RESULTS_DIR, markdown
+
+    results = json.loads((RESULTS_DIR / "embedding.json").read_text(encoding="utf-8"))
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### 빠른 임베딩: 정밀도(bf16), 캐시, 벤치마크")[1].split("\n### ")[0]
+    for line in markdown(results).splitlines():
+        if line.startswith(("|", "- ")):
+            assert line in section, line
+    hardware = results["hardware"]
+    for fact in (f"{hardware['cores']}코어", hardware["cpu_capability"], *hardware["cpu_bf16"], hardware["torch"]):
+        assert str(fact) in section, fact
+    assert f"--repeats {results['repeats']}" in section
+    ratios = results["ratios"]
+    assert f"auto(bf16)는 fp32보다 {ratios['embed_images fp32 / embed_images auto']:.2f}배" in section
+    assert f"처음보다 {ratios['embed_folder cold / warm (200 pictures)']:.0f}배" in section
+    assert f"`embed_images`는 한계의 {ratios['embed_images / forward (fp32)']:.2f}배" in section
+    assert 10_000 < (RESULTS_DIR / "embedding.png").stat().st_size < 200_000
