@@ -5,11 +5,15 @@
   builds exactly the real one; test_real_clip_claims.py checks that online); what the prose says about `mini`;
   and that the quiz 3-6 and quiz 7 previews describe quizzes/quiz_search.py and quiz 7. The `slow` tests read the
   lecture's own offline run.
+- Section 4's speed measurements are the lecture's own, on whatever machine runs it: what the prose says is checked
+  against what the run printed (no expected timings), the hardware the run saw against what mmembed detects here
+  (bf16 claims only where the CPU has native bf16), and the benchmark figure against benchmarks/results/embedding.json.
 - Tests marked `online` check what the prose says about the real `openai/clip-vit-base-patch32`; they are
   skipped where the Hugging Face Hub cannot be reached.
 """
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -24,6 +28,7 @@ from mmembed.clip_bpe import clip_tokenizer
 from mmembed.evaluate import recall_at_k
 from mmembed.manifest import read_manifest
 from mmembed.paths import QUIZ_IMAGE_DIR
+from mmembed.precision import cpu_bf16_features, native_bf16, resolve_precision
 from mmembed.registry import DEFAULT_MODEL
 from tests.helpers import REPO_ROOT, cell_text
 from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
@@ -31,6 +36,7 @@ from tests.lectures.conftest import executed_lecture, lecture_group, lecture_pat
 NOTEBOOK = lecture_path("04")
 QUIZ_SEARCH = REPO_ROOT / "quizzes" / "quiz_search.py"
 QUIZ_7 = REPO_ROOT / "quizzes" / "quiz_notebooks" / "quiz7_find_pictures.ipynb"
+BENCHMARK = REPO_ROOT / "benchmarks" / "results" / "embedding.json"
 REAL_CLIP = DEFAULT_MODEL
 
 # Section 5.3 (text -> image) and section 7.2 (English and Korean side by side).
@@ -166,6 +172,130 @@ def test_lectures_recall_at_k_is_mmembeds():
     similarity = torch.randn(50, 50, generator=torch.Generator().manual_seed(0))
     for k in (1, 5, 10):
         assert lecture_recall(similarity, k) == recall_at_k(similarity, k)
+
+
+# --- section 4: faster (batch size, bf16, the cache), measured in the run ------------------------------------
+
+
+def verdict(text, pattern):
+    """(ratio, "빠릅니다" or "느립니다") from the run's line matching `pattern` (one group for the ratio)."""
+    found = re.search(pattern + r" (빠릅니다|느립니다)", text)
+    assert found, pattern
+    return float(found.group(1)), found.group(2)
+
+
+def consistent(ratio, printed, decimals):
+    """The printed ratio is the printed seconds' ratio (to the digits both were printed with)."""
+    return ratio == pytest.approx(round(printed, decimals), abs=0.51 * 10**-decimals + 0.02 * printed)
+
+
+def code_outputs(nb, marker):
+    (cell,) = [c for c in nb.cells if c.cell_type == "code" and marker in c.source]
+    return cell.outputs
+
+
+@reads_the_lecture_run
+def test_run_batches_are_faster_than_one_picture_at_a_time(nb):
+    """Section 4.2: the model is called once per batch, and the prose says batches are faster: the run's own line
+    says so, from the run's own timings."""
+    text = cell_text(nb, "for size in (1, 8, 32):")
+    rows = re.findall(r"batch_size=\s*(\d+): 모델을\s*(\d+)번 부름, ([\d.]+)초", text)
+    assert [(int(size), int(calls)) for size, calls, _ in rows] == [(1, 32), (8, 4), (32, 1)]
+    seconds = {int(size): float(value) for size, _, value in rows}
+    ratio, said = verdict(text, r"사진 32장: batch_size=32가 batch_size=1보다 ([\d.]+)배")
+    assert consistent(ratio, seconds[1] / seconds[32], 1)
+    assert said == ("빠릅니다" if seconds[1] > seconds[32] else "느립니다")
+    assert said == "빠릅니다", text
+
+
+@reads_the_lecture_run
+def test_run_bf16_agrees_with_fp32_and_says_what_this_hardware_does(nb):
+    """Section 4.3: the run detected what mmembed detects on this machine; bf16 rows agree with fp32 (cosine above
+    0.999, as the prose says) and come back as float32; the speed line is the run's own measurement, and a relative
+    claim (faster or slower) is made only where the CPU has native bf16."""
+    text = cell_text(nb, "has_bf16 = native_bf16(device)")
+    has_bf16 = native_bf16("cpu")
+    instructions = ", ".join(cpu_bf16_features()) or "bf16 명령어 없음"
+    assert f"장치: cpu ({instructions}), bf16을 직접 계산하는가: {has_bf16}" in text
+    assert f'precision="auto"가 고르는 것: {resolve_precision("auto", "cpu")}' in text
+    seconds = {
+        name: float(value) for name, value in re.findall(r"^(fp32|bf16): ([\d.]+)초, 결과 torch.float32$", text, re.M)
+    }
+    assert set(seconds) == {"fp32", "bf16"}
+    lowest = float(re.search(r"행별 코사인 유사도: 가장 낮은 값 ([\d.]+)", text).group(1))
+    assert lowest > 0.999
+    if has_bf16:
+        ratio, said = verdict(text, r"bf16 명령어가 있는 이 컴퓨터에서 mini는 bf16이 fp32보다 ([\d.]+)배")
+        assert consistent(ratio, seconds["fp32"] / seconds["bf16"], 2)
+        assert said == ("빠릅니다" if seconds["fp32"] > seconds["bf16"] else "느립니다")
+    else:
+        found = re.search(
+            r"이 컴퓨터의 bf16은 흉내\(에뮬레이션\)입니다 \(fp32의 ([\d.]+)배 시간\)\. auto는 fp32를 씁니다", text
+        )
+        assert found and consistent(float(found.group(1)), seconds["bf16"] / seconds["fp32"], 2)
+        assert "빠릅니다" not in text and "느립니다" not in text
+
+
+def benchmark_rows():
+    results = json.loads(BENCHMARK.read_text(encoding="utf-8"))
+    return results, {row["path"]: row for row in results["tables"]["200 pictures"]}
+
+
+@reads_the_lecture_run
+def test_run_shows_the_committed_benchmark(nb):
+    """Section 4.3: the lecture prints the committed benchmark's figures and shows its plot."""
+    marker = 'benchmark_folder = REPO_ROOT / "benchmarks" / "results"'
+    text = cell_text(nb, marker)
+    results, rows = benchmark_rows()
+    hardware = results["hardware"]
+    assert f"{results['model']}, 사진 200장, CPU {hardware['cores']}코어 ({hardware['cpu_capability']}, " in text
+    for path in ("loop", "embed_images", "forward", "embed_images auto", "embed_folder warm"):
+        assert f"{rows[path]['best']:6.2f}초  (순전파만 fp32의 {rows[path]['vs_forward']:.2f}배)" in text, path
+    assert any("image/png" in output.get("data", {}) for output in code_outputs(nb, marker))
+
+
+def test_prose_about_the_benchmark_is_what_the_committed_figures_show():
+    """Section 4.3, after the plot: the one-at-a-time loop is well behind the fp32 limit, embed_images close to it
+    (within 1.1x; the issue's goal of 1.05x and how the committed run compares are the README's), bf16 several times
+    faster than the fp32 limit (on hardware with native bf16, which the benchmark's machine has), and the cache
+    fastest of all."""
+    results, rows = benchmark_rows()
+    assert results["auto_precision"] == "bf16" and (results["hardware"]["cpu_bf16"] or results["hardware"]["gpu_bf16"])
+    assert rows["loop"]["vs_forward"] > 1.3
+    assert rows["embed_images"]["vs_forward"] <= 1.1
+    assert rows["embed_images auto"]["vs_forward"] <= 0.5
+    assert rows["embed_folder warm"]["best"] == min(row["best"] for row in rows.values())
+
+
+@reads_the_lecture_run
+def test_run_second_embed_folder_comes_from_the_cache(nb):
+    """Section 4.4: the first call stores one entry per picture, the second adds none and is faster (the run's own
+    line says so), the names are the lecture's order, and the rows agree with the batch loop's fp32 embeddings."""
+    text = cell_text(nb, "demo_cache = Path(tempfile.mkdtemp(")
+    rows = re.findall(r"(처음|두 번째)\s*: ([\d.]+)초, 결과 \(200, 512\), 캐시의 임베딩 파일 (\d+)개$", text, re.M)
+    assert [(attempt, int(entries)) for attempt, _, entries in rows] == [("처음", 200), ("두 번째", 200)], text
+    first, second = (float(value) for _, value, _ in rows)
+    ratio, said = verdict(text, r"두 번째가 처음보다 ([\d.]+)배")
+    assert consistent(ratio, first / second, 0)
+    assert said == ("빠릅니다" if first > second else "느립니다") == "빠릅니다"
+    assert "파일 이름 순서가 2절의 filenames와 같은가: True" in text
+    auto = resolve_precision("auto", "cpu")
+    lowest = re.search(
+        rf"3절의 반복문\(fp32\)으로 만든 임베딩과의 행별 코사인 유사도 \({auto}\): 가장 낮은 값 ([\d.]+)", text
+    )
+    assert lowest and float(lowest.group(1)) > 0.999
+
+
+def test_speed_section_keeps_the_numbering_other_lectures_use():
+    """Section 4 gained 4.1-4.4; sections 5 and 7 kept their numbers (quiz 2, lectures 03, 05a and 05b point at
+    them), and lecture 05b points at 4.4 for embed_folder."""
+    headings = re.findall(
+        r"^#{2,3} (\d+(?:\.\d+)?)\.? ", "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells), re.M
+    )
+    assert headings[:9] == ["1", "2", "2.1", "2.2", "3", "4", "4.1", "4.2", "4.3"]
+    assert ["4.4", "5", "5.1", "5.2", "5.3", "6", "7", "7.1", "7.2", "8"] == headings[9:]
+    lecture_05b = "\n".join(c.source for c in nbformat.read(lecture_path("05b"), as_version=4).cells)
+    assert "04강 4.4절" in lecture_05b
 
 
 # --- section 7: tokens (the real CLIP's tokenizer) -------------------------------------------------------------
