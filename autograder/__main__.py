@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import bubblewrap, classroom, config, report
+from . import bubblewrap, classroom, config, report, runner
 from .grade import Limits, grade_submission
 from .reference import compute_reference
 
@@ -54,6 +54,10 @@ def main(argv=None) -> int:
         ref = compute_reference(args.model)
     except Exception as error:
         print(f"[autograder] cannot compute the reference with model {args.model!r}: {error}", file=sys.stderr)
+        return 2
+    unreadable = runner.model_unreadable_in_sandbox(ref.model_dir, sandboxed)
+    if unreadable:
+        print(f"[autograder] {unreadable}", file=sys.stderr)
         return 2
     limits = Limits.for_reference(ref, args.timeout, args.memory_gb)
     note = "" if sandboxed else "샌드박스 없이 채점했습니다 (채점 환경에 bubblewrap이 없음)."

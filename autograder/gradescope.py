@@ -12,6 +12,7 @@ where the image allows bubblewrap, otherwise as a throwaway unprivileged user (G
 """
 
 import argparse
+import stat
 import sys
 import zipfile
 from importlib import metadata
@@ -95,10 +96,15 @@ def run(root: Path, model: str, timeout: float | None) -> int:
     from .classroom import cores
     from .grade import Limits, grade_submission
     from .reference import compute_reference
+    from .runner import model_unreadable_in_sandbox
 
     results = root / "results" / "results.json"
     sandboxed = choose(required=False)
     ref = compute_reference(model)
+    unreadable = model_unreadable_in_sandbox(ref.model_dir, sandboxed)
+    if unreadable:
+        print(f"[autograder] {unreadable}", file=sys.stderr)
+        return 2
     limits = Limits.for_reference(ref, timeout)
     limits.threads = cores()
     submission = find_submission(root / "submission")
@@ -117,8 +123,14 @@ def run(root: Path, model: str, timeout: float | None) -> int:
 def prepare_model(model: str) -> int:
     """Make the grading model available offline (a hub model is downloaded into the Hugging Face cache)."""
     from .reference import model_folder
+    from .runner import model_bind
 
-    print(f"grading model {model!r}: {model_folder(model)}")
+    folder = model_bind(model_folder(model))
+    for path in [folder, *folder.rglob("*")]:  # the sandbox's throwaway user must read it (runner.py)
+        real = path.resolve()
+        mode = real.stat().st_mode
+        real.chmod(mode | stat.S_IROTH | (stat.S_IXOTH if real.is_dir() else 0))
+    print(f"grading model {model!r}: {folder} (readable by the sandbox's user)")
     return 0
 
 

@@ -15,6 +15,7 @@ Sandbox layout (what the child sees besides the system, Python and its packages,
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -122,6 +123,24 @@ def sandbox_mounts(submission: Path, model_dir: Path) -> bubblewrap.Mounts:
             if secret.is_relative_to(path):
                 raise RuntimeError(f"the sandbox would show {secret} (it lies inside {path}); refusing to grade")
     return mounts
+
+
+def model_unreadable_in_sandbox(model_dir: Path, sandboxed: bool) -> str | None:
+    """Why the sandboxed child could not read the model, or None. As root the grader runs children as a throwaway
+    user, who cannot read a file only its owner may (save_pretrained as root writes model.safetensors as 0600):
+    every student would then crash, so the grader says so once, before grading anyone."""
+    if not sandboxed or os.geteuid() != 0:
+        return None
+    folder = model_bind(model_dir)
+    for path in [folder, *sorted(folder.rglob("*"))]:
+        mode = path.stat().st_mode  # through links, as the child opens them
+        needed = stat.S_IROTH | (stat.S_IXOTH if path.is_dir() else 0)
+        if mode & needed != needed:
+            return (
+                f"the sandbox runs student code as an unprivileged user, who cannot read {path} "
+                f"(mode {stat.filemode(mode)}); make the model readable: chmod -R a+rX {folder}"
+            )
+    return None
 
 
 def model_bind(model_dir: Path) -> Path:

@@ -36,6 +36,8 @@ def vit_b32_folder(folder: Path) -> Path:
     _, processor = mmembed.load_clip("tiny", device="cpu")  # the real CLIP tokenizer, 224-pixel preprocessing
     CLIPModel(CLIPConfig()).save_pretrained(folder)
     processor.save_pretrained(folder)
+    for path in folder.iterdir():  # save_pretrained writes the weights as 0600; the sandbox's user must read them
+        path.chmod(0o644)
     return folder
 
 
