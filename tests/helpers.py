@@ -63,6 +63,29 @@ def execute_lecture(notebook: Path, timeout: int):
                 os.environ[key] = value
 
 
+def code_cell(nb, marker: str):
+    """The one code cell of `nb` whose source contains `marker`."""
+    cells = [cell for cell in nb.cells if cell.cell_type == "code" and marker in cell.source]
+    assert len(cells) == 1, f"{len(cells)} code cells contain {marker!r}; expected exactly one"
+    return cells[0]
+
+
+def markdown_text(nb) -> str:
+    """The notebook's prose: every markdown cell, in order."""
+    return "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+
+
+def shows_a_figure(cell) -> bool:
+    return any("image/png" in output.get("data", {}) for output in cell.outputs)
+
+
+def decimals(text: str) -> list[float]:
+    """Every decimal number in `text`, in order ("-0." and "0.83" alike)."""
+    import re
+
+    return [float(number) for number in re.findall(r"-?\d+\.\d*", text)]
+
+
 def cell_text(nb, marker: str) -> str:
     """Everything the code cell whose source contains `marker` printed (stdout, and text/plain results)."""
     cells = [cell for cell in nb.cells if cell.cell_type == "code" and marker in cell.source]

@@ -31,7 +31,7 @@ from mmembed.paths import QUIZ_IMAGE_DIR
 from mmembed.precision import cpu_bf16_features, native_bf16, resolve_precision
 from mmembed.registry import DEFAULT_MODEL
 from tests.helpers import REPO_ROOT, cell_text
-from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
+from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("04")
 QUIZ_SEARCH = REPO_ROOT / "quizzes" / "quiz_search.py"
@@ -98,16 +98,6 @@ class QuizSearch:
             for k in (1, 5):
                 recall[(language, k)] = recall_at_k(similarity, k)
         return recall
-
-
-@pytest.fixture(scope="module")
-def nb():
-    return executed_lecture(NOTEBOOK)[0]
-
-
-@pytest.fixture(scope="module")
-def mini():
-    return mmembed.load_clip("mini", device="cpu")
 
 
 @pytest.fixture(scope="module")

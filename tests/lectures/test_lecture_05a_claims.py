@@ -25,8 +25,8 @@ from mmembed.images import image_files
 from mmembed.manifest import read_manifest
 from mmembed.paths import CAT_IMAGE, QUIZ_IMAGE_DIR
 from mmembed.registry import DEFAULT_MODEL
-from tests.helpers import cell_text
-from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
+from tests.helpers import cell_text, decimals
+from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("05a")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
@@ -40,16 +40,6 @@ PAIR_NAMES = ["val_0.JPEG", "val_2.JPEG", "val_3.JPEG", "val_14.JPEG"]  # sectio
 
 
 # --- helpers --------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def nb():
-    return executed_lecture(NOTEBOOK)[0]
-
-
-def floats(text):
-    """Every decimal number in `text`, in order ("-0." and "0.83" alike)."""
-    return [float(number) for number in re.findall(r"-?\d+\.\d*", text)]
 
 
 def quiz_captions():
@@ -292,7 +282,7 @@ def test_the_lectures_contrastive_loss_is_clipmodels(monkeypatch):
 def test_distillation_moves_the_student_toward_the_teacher(nb):
     """Section 5.2 with mini as teacher: held-out mean cosine 0.005 -> about 0.27, retrieval 0.025 -> 0.225
     (9 of 40, nine times chance); training loss nearly 0; 19 of 40 held-out captions have only unseen tokens."""
-    before = floats(cell_text(nb, "before_cosine, before_accuracy, before_pairs = held_out_report()"))
+    before = decimals(cell_text(nb, "before_cosine, before_accuracy, before_pairs = held_out_report()"))
     assert before[-2:] == [pytest.approx(0.005, abs=0.01), 0.025]
 
     text = cell_text(nb, "for _ in range(steps):")

@@ -17,24 +17,14 @@ import torch
 import mmembed
 from mmembed.manifest import read_manifest
 from mmembed.paths import CAT_IMAGE
-from tests.helpers import cell_text
-from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
+from tests.helpers import cell_text, decimals
+from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("05b")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
 
 ALTCLIP = "BAAI/AltCLIP"
 CAT_LABELS_EN = ["a cat", "a dog", "a car", "a bird"]  # section 2
-
-
-@pytest.fixture(scope="module")
-def nb():
-    return executed_lecture(NOTEBOOK)[0]
-
-
-def floats(text):
-    """Every decimal number in `text`, in order ("-0." and "0.83" alike)."""
-    return [float(number) for number in re.findall(r"-?\d+\.\d*", text)]
 
 
 def markdown():
@@ -87,7 +77,7 @@ def test_altclip_standin_has_the_real_classes_and_shapes(nb):
     assert "pixel_values: (1, 3, 224, 224)  사진 임베딩: (1, 768)" in text
 
     text = cell_text(nb, 'labels_en = ["a cat"')
-    probabilities = floats(text.split("mmembed.embed_texts")[0])
+    probabilities = decimals(text.split("mmembed.embed_texts")[0])
     assert len(probabilities) == 8 and all(abs(p - 0.25) < 0.01 for p in probabilities)
     assert "(4, 768)" in text and "(1, 768)" in text
 
@@ -149,7 +139,7 @@ def test_text_to_patch_finds_each_picture_of_the_collage(nb):
     assert len(blocks) == 4 * 4
     for query, row, column, matrix in zip(*[iter(blocks)] * 4):
         assert (int(row) // 2, int(column) // 2) == quadrant[query], query
-        scores = torch.tensor(floats(matrix)).reshape(4, 4)
+        scores = torch.tensor(decimals(matrix)).reshape(4, 4)
         means = {(r, c): scores[2 * r : 2 * r + 2, 2 * c : 2 * c + 2].mean().item() for r in (0, 1) for c in (0, 1)}
         assert max(means, key=means.get) == quadrant[query], (query, means)
         if query == "열기구":

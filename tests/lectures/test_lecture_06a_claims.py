@@ -32,8 +32,8 @@ from transformers import (
 import mmembed
 from mmembed.paths import CAT_IMAGE
 from mmembed.standins import course_categories, ensure_standin
-from tests.helpers import cell_text, run_python
-from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
+from tests.helpers import cell_text, code_cell, markdown_text, run_python, shows_a_figure
+from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("06a")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
@@ -48,27 +48,8 @@ IMAGENET_CATS = {281: "tabby, tabby cat", 282: "tiger cat", 285: "Egyptian cat"}
 
 
 @pytest.fixture(scope="module")
-def nb():
-    """The lecture executed offline, shared with tests/lectures/test_notebooks.py (execute_lecture caches it)."""
-    return executed_lecture(NOTEBOOK)[0]
-
-
-@pytest.fixture(scope="module")
 def cat():
     return mmembed.load_image(CAT_IMAGE)
-
-
-def code_cell(notebook, marker):
-    (cell,) = [c for c in notebook.cells if c.cell_type == "code" and marker in c.source]
-    return cell
-
-
-def markdown(notebook):
-    return "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
-
-
-def shows_a_figure(cell):
-    return any("image/png" in output.get("data", {}) for output in cell.outputs)
 
 
 # --- the saved notebook ----------------------------------------------------------------------------------------------
@@ -95,7 +76,7 @@ def test_code_is_the_same_online_and_offline():
 def test_prose_says_where_the_numbers_come_from():
     """Sections 1-3: the prose names the stand-ins, says their numbers mean nothing, names its sources, and says
     CLIP's logit scale multiplies where ALIGN's temperature divides."""
-    text = markdown(nbformat.read(NOTEBOOK, as_version=4))
+    text = markdown_text(nbformat.read(NOTEBOOK, as_version=4))
     for phrase in (
         "align-tiny",
         "vit-tiny",

@@ -18,23 +18,15 @@ import pytest
 
 from mmembed.coyo import COLUMNS, COYO_ID, SAMPLE_DIR
 from mmembed.manifest import read_manifest
-from tests.helpers import cell_text
-from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
+from tests.data.test_coyo_sample import NULL_COLUMNS
+from tests.helpers import cell_text, code_cell, markdown_text, shows_a_figure
+from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("06b")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
 
 # Section 2 (from data/coyo-sample/README.md): the columns that are null in every row of the sample.
-SAMPLE_NULL_COLUMNS = {
-    "num_tokens_bert",
-    "num_tokens_gpt",
-    "num_faces",
-    "clip_similarity_vitl14",
-    "nsfw_score_opennsfw2",
-    "nsfw_score_gantman",
-    "watermark_score",
-    "aesthetic_score_laion_v2",
-}
+SAMPLE_NULL_COLUMNS = set(NULL_COLUMNS)
 # The example row of COYO-700M's data card (huggingface.co/datasets/kakaobrain/coyo-700m, "Data Instances").
 CARD_ROW = {
     "id": 841814333321,
@@ -55,25 +47,6 @@ CARD_ROW = {
     "watermark_score": 0.1014641746878624,
     "aesthetic_score_laion_v2": 5.435476303100586,
 }
-
-
-@pytest.fixture(scope="module")
-def nb():
-    """The lecture executed offline, shared with tests/lectures/test_notebooks.py (execute_lecture caches it)."""
-    return executed_lecture(NOTEBOOK)[0]
-
-
-def code_cell(notebook, marker):
-    (cell,) = [c for c in notebook.cells if c.cell_type == "code" and marker in c.source]
-    return cell
-
-
-def markdown(notebook):
-    return "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
-
-
-def shows_a_figure(cell):
-    return any("image/png" in output.get("data", {}) for output in cell.outputs)
 
 
 def lecture_filter(threshold):
@@ -125,7 +98,7 @@ def test_code_is_the_same_online_and_offline():
 def test_prose_says_where_the_numbers_come_from():
     """Sections 1-3: the prose says the sample's clip_similarity_vitb32 is mini's, not ViT-B/32's, and gives the
     figures of the comparison table with their sources."""
-    text = markdown(nbformat.read(NOTEBOOK, as_version=4))
+    text = markdown_text(nbformat.read(NOTEBOOK, as_version=4))
     for phrase in (
         "CLIP ViT-B/32의 값이 아니라",
         "`mini`",

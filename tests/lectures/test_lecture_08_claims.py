@@ -17,8 +17,8 @@ import pytest
 
 from mmembed.index import FLAT_LIMIT, HNSW_EF_SEARCH, HNSW_LINKS
 from mmembed.manifest import read_manifest
-from tests.helpers import REPO_ROOT
-from tests.lectures.conftest import executed_lecture, lecture_group, lecture_path
+from tests.helpers import REPO_ROOT, code_cell
+from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("08")
 GLOSSARY = REPO_ROOT / "lectures" / "용어집.md"
@@ -39,12 +39,6 @@ def figures(text):
     return [float(value.replace(",", "")) for value in re.findall(r"-?\d[\d,]*\.?\d*", text)]
 
 
-def code_cell(nb, marker):
-    cells = [cell for cell in nb.cells if cell.cell_type == "code" and marker in cell.source]
-    assert len(cells) == 1, f"{len(cells)} code cells contain {marker!r}; expected exactly one"
-    return cells[0]
-
-
 def cell_text(nb, marker):
     """What the code cell whose source contains `marker` printed (stdout only: a figure's text/plain would run into
     the next printed line)."""
@@ -57,11 +51,6 @@ def cell_text(nb, marker):
 
 def has_figure(nb, marker):
     return any("image/png" in output.get("data", {}) for output in code_cell(nb, marker).outputs)
-
-
-@pytest.fixture(scope="module")
-def nb():
-    return executed_lecture(NOTEBOOK)[0]
 
 
 def test_the_settings_the_lecture_states_are_mmembed_index_s():
