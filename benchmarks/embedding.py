@@ -36,7 +36,7 @@ from PIL import ImageEnhance, ImageOps
 from transformers.utils import logging as transformers_logging
 
 import mmembed
-from mmembed.cache import embed_folder_counted
+from mmembed.cache import embed_folder
 from mmembed.images import image_files
 from mmembed.paths import QUIZ_IMAGE_DIR
 from mmembed.precision import autocast, describe_hardware, native_bf16, resolve_precision
@@ -133,7 +133,7 @@ def warm_in_fresh_process(model_source: str, folder: Path, cache: Path, device: 
 def warm_child(folder: str, model_source: str, cache: str, device: str) -> None:
     model, processor = mmembed.load_clip(model_source, device=device)
     started = time.perf_counter()
-    result = embed_folder_counted(folder, model, processor, cache=Path(cache), precision="auto", progress=False)
+    result = embed_folder(folder, model, processor, cache=Path(cache), precision="auto", progress=False)
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "computed": result.computed, "cached": result.cached}))
 
@@ -231,7 +231,7 @@ def benchmark(args, work: Path) -> dict:
 
 
 def measure_cache(run, table, auto, model, processor, model_source, folder, cache, device):
-    cold = partial(timed, embed_folder_counted, folder, model, processor, cache=cache, precision="auto", progress=False)
+    cold = partial(timed, embed_folder, folder, model, processor, cache=cache, precision="auto", progress=False)
     run.measure(table, "embed_folder cold", auto, cold, "empty cache")
     run.measure(table, "embed_folder warm", auto, partial(warm_in_fresh_process, model_source, folder, cache, device))
 

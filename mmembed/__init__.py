@@ -9,6 +9,7 @@ Modules, one line each (from the student's calls down to the files):
     hub                  the Hugging Face Hub: reachable or not, the local cache, `download`, MMEMBED_OFFLINE
     standin_models       the stand-ins of lectures 05-06 (altclip-tiny, align-tiny, vit-tiny): configs, builders
     tiny                 the random-weight `tiny` CLIP for plumbing tests: config and builder
+    model_sizes          the sizes of the small CLIPs and stand-ins, as transformers config keywords
     random_weights       deterministic random weights, and building an offline model's folder once
     course_tokenizers    XLM-R (Unigram) and BERT (WordPiece) tokenizers built from the course texts
     corpus               the course texts and categories those vocabularies come from

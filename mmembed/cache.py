@@ -210,11 +210,17 @@ class ImageStore:
 
 @dataclass
 class FolderEmbeddings:
+    """What `embed_folder` returns. It unpacks as `embeddings, names = embed_folder(...)`; the counts are for
+    whoever wants to know how much the cache saved (`python -m mmembed index`, the benchmark)."""
+
     embeddings: torch.Tensor  # (N, D) float32, row i is the picture names[i]
     names: list[str]  # the readable pictures' file names, in natural order (as load_images)
     computed: int  # pictures the model embedded in this call
     cached: int  # pictures whose embedding came from the cache
     precision: str  # "fp32" or "bf16", as resolved
+
+    def __iter__(self):
+        return iter((self.embeddings, self.names))
 
 
 def embed_folder(
@@ -225,27 +231,14 @@ def embed_folder(
     precision: str | None = None,
     batch_size: int = 32,
     progress: bool | None = None,
-) -> tuple[torch.Tensor, list[str]]:
-    """Embed every readable picture in `folder`: returns (embeddings (N, D) float32, file names in natural order).
+) -> FolderEmbeddings:
+    """Embed every readable picture in `folder`: `embeddings, names = embed_folder(...)` gives the (N, D) float32
+    embeddings and the file names in natural order.
 
     With `cache=True` (or a folder to keep the cache in) a picture embedded before with the same model,
     processor settings and precision is read from the cache instead. Unreadable pictures are skipped with a
     warning, as in `load_images`.
     """
-    result = embed_folder_counted(folder, model, processor, cache, precision, batch_size, progress)
-    return result.embeddings, result.names
-
-
-def embed_folder_counted(
-    folder: str | Path,
-    model,
-    processor,
-    cache: bool | str | Path = True,
-    precision: str | None = None,
-    batch_size: int = 32,
-    progress: bool | None = None,
-) -> FolderEmbeddings:
-    """`embed_folder`, also saying how many pictures were embedded and how many came from the cache."""
     files = image_files(folder)
     device = model_device(model)
     precision = resolve_precision(precision, device)

@@ -21,7 +21,7 @@ def _show(path) -> str:
 def run_search(args) -> None:
     from pathlib import Path
 
-    from .cache import embed_folder_counted
+    from .cache import embed_folder
     from .embedding import check_texts, embed_texts
     from .images import image_files
     from .models import load_clip, pick_device
@@ -37,7 +37,7 @@ def run_search(args) -> None:
     check_k(args.k, pictures)
     model, processor = load_clip(args.model)
     print(f"Model: {model.mmembed_name}")
-    found = embed_folder_counted(folder, model, processor, precision=args.precision)
+    found = embed_folder(folder, model, processor, precision=args.precision)
     check_k(args.k, len(found.names))  # fewer, if some files were not readable pictures
     print(f"Searching {len(found.names)} images in {_show(folder)} for {query!r}")
     print(f"Embeddings: {found.computed} computed, {found.cached} from the cache ({found.precision})")

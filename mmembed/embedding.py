@@ -89,6 +89,23 @@ def embed_batches(
             on_batch(label, features_tensor(forward(**inputs)).float().cpu())
 
 
+def embed_all(batches, prepare, model, tower: str, precision, progress, workers: int) -> torch.Tensor:
+    """`embed_batches` over every batch, the embeddings of all of them in one (N, D) tensor."""
+    chunks = []
+    embed_batches(
+        batches,
+        prepare,
+        model,
+        tower,
+        on_batch=lambda _, embeddings: chunks.append(embeddings),
+        precision=precision,
+        description=f"Embedding {tower}s",
+        progress=progress,
+        workers=workers,
+    )
+    return torch.cat(chunks)
+
+
 def embed_images(
     images: Sequence[Image.Image],
     model,
@@ -107,19 +124,9 @@ def embed_images(
     def prepare(batch):
         return None, {"pixel_values": processor(images=batch, return_tensors="pt")["pixel_values"]}
 
-    chunks = []
-    embed_batches(
-        batched(images, batch_size),
-        prepare,
-        model,
-        "image",
-        on_batch=lambda _, embeddings: chunks.append(embeddings),
-        precision=precision,
-        description="Embedding images",
-        progress=progress,
-        workers=prepare_workers(model_device(model)),
+    return embed_all(
+        batched(images, batch_size), prepare, model, "image", precision, progress, prepare_workers(model_device(model))
     )
-    return torch.cat(chunks)
 
 
 def check_texts(texts: str | Sequence[str]) -> list[str]:
@@ -165,16 +172,5 @@ def embed_texts(
         tokens = processor(text=batch, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
         return None, dict(tokens)
 
-    chunks = []
-    embed_batches(
-        batched(texts, batch_size),
-        prepare,
-        model,
-        "text",
-        on_batch=lambda _, embeddings: chunks.append(embeddings),
-        precision=precision,
-        description="Embedding texts",
-        progress=progress,
-        workers=1,  # one thread: a fast tokenizer must not be used by two threads at once
-    )
-    return torch.cat(chunks)
+    # one preparing thread: a fast tokenizer must not be used by two threads at once
+    return embed_all(batched(texts, batch_size), prepare, model, "text", precision, progress, workers=1)

@@ -36,6 +36,7 @@ from transformers import (
 
 from .corpus import corpus_digest, course_categories
 from .course_tokenizers import bert_tokenizer, xlmr_tokenizer
+from .model_sizes import transformer_sizes
 from .random_weights import Builder, fill_deterministically
 
 SEED = 20261124
@@ -43,7 +44,7 @@ SEED = 20261124
 RECIPE_VERSION = "2"
 
 
-SMALL = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2)
+SMALL = transformer_sizes(64, 128, layers=2, heads=2)
 
 
 def altclip_config(vocab_size: int) -> AltCLIPConfig:

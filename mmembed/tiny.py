@@ -10,7 +10,8 @@ from pathlib import Path
 
 from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
 
-from .clip_bpe import CONTEXT_LENGTH, clip_tokenizer
+from .clip_bpe import clip_tokenizer
+from .model_sizes import clip_config, transformer_sizes
 from .random_weights import Builder, fill_deterministically
 
 SEED = 20261123
@@ -20,26 +21,7 @@ RECIPE_VERSION = "2"
 
 def tiny_config() -> CLIPConfig:
     """openai/clip-vit-base-patch32's tokenizer, context, input size, patch and 512-d embeddings; 64-d, 2 layers."""
-    text = dict(
-        vocab_size=49408,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        max_position_embeddings=CONTEXT_LENGTH,
-        bos_token_id=49406,
-        eos_token_id=49407,
-        pad_token_id=49407,
-    )
-    vision = dict(
-        image_size=224,
-        patch_size=32,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-    )
-    return CLIPConfig(text_config=text, vision_config=vision, projection_dim=512)
+    return clip_config(49408, image_size=224, patch_size=32, tower=transformer_sizes(64, 128, layers=2, heads=2))
 
 
 def _build(folder: Path) -> None:

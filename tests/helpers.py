@@ -75,8 +75,40 @@ def markdown_text(nb) -> str:
     return "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
 
 
-def shows_a_figure(cell) -> bool:
-    return any("image/png" in output.get("data", {}) for output in cell.outputs)
+def lecture_code(notebook: Path, offline_names: tuple[str, ...] = ()) -> str:
+    """The notebook's code as committed (every code cell, in order), checked to run the same online and offline:
+    it never asks whether it is offline, and no string in it names any of `offline_names` (a stand-in, a local
+    sample)."""
+    import ast
+
+    import nbformat
+
+    cells = nbformat.read(notebook, as_version=4).cells
+    code = "\n".join(cell.source for cell in cells if cell.cell_type == "code")
+    assert "MMEMBED_OFFLINE" not in code and "offline_requested" not in code
+    strings = [n.value for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    for name in offline_names:
+        assert not [text for text in strings if name in text], name
+    return code
+
+
+def assert_loads_through_course_model(code: str, at_least: int) -> set[str]:
+    """Every `.from_pretrained(...)` argument in `code` (at least `at_least` of them) is `mmembed.course_model(...)`
+    or a variable assigned from it, so the same code loads the real model online and its stand-in offline.
+    Returns those variables."""
+    import re
+
+    from_course_model = set(re.findall(r"^(\w+) = mmembed\.course_model\(\"[^\"]+\"\)", code, flags=re.M))
+    arguments = re.findall(r"\.from_pretrained\((mmembed\.course_model\(\"[^\"]+\"\)|\w+)\)", code)
+    assert len(arguments) == code.count(".from_pretrained(") >= at_least
+    for argument in arguments:
+        assert argument.startswith("mmembed.course_model(") or argument in from_course_model, argument
+    return from_course_model
+
+
+def shows_a_figure(nb, marker: str) -> bool:
+    """Whether the code cell whose source contains `marker` put a figure into its outputs."""
+    return any("image/png" in output.get("data", {}) for output in code_cell(nb, marker).outputs)
 
 
 def decimals(text: str) -> list[float]:
@@ -84,6 +116,13 @@ def decimals(text: str) -> list[float]:
     import re
 
     return [float(number) for number in re.findall(r"-?\d+\.\d*", text)]
+
+
+def assert_contains(text: str, *expected: str) -> None:
+    """Each of `expected` is somewhere in `text` (what a cell printed, or the prose); the failure lists the
+    missing ones."""
+    missing = [part for part in expected if part not in text]
+    assert not missing, f"missing: {missing}\n--- in:\n{text}"
 
 
 def cell_text(nb, marker: str) -> str:

@@ -73,8 +73,9 @@ def nbgrader(root: Path, *args: str, timeout: int = 600, module: str = "nbgrader
     config = root / "autograder" / "nbgrader_config.py"
     config_arg = f"--config={config}" if module != "nbgrader" else f"--NbGrader.config_file={config}"
     command = [sys.executable, "-m", module, *args, config_arg]
+    started = time.monotonic()
     result = subprocess.run(command, cwd=root, env=course_env(root), capture_output=True, text=True, timeout=timeout)
-    print(f"$ {module} {' '.join(args)} -> exit {result.returncode}")
+    print(f"$ {module} {' '.join(args)} -> exit {result.returncode} in {time.monotonic() - started:.0f} s")
     return result
 
 

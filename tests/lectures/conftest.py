@@ -59,3 +59,20 @@ def executed_lecture(notebook):
 def nb(request):
     """The executed notebook of the test module's lecture (its NOTEBOOK), from the session's one run."""
     return executed_lecture(request.module.NOTEBOOK)[0]
+
+
+@pytest.fixture
+def online_nb(request, monkeypatch):
+    """The test module's lecture run top to bottom online, with the real models and data (for `online` tests)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("MMEMBED_OFFLINE", raising=False)
+    monkeypatch.delenv("MMEMBED_MODEL", raising=False)
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    notebook = request.module.NOTEBOOK
+    online = nbformat.read(notebook, as_version=4)
+    NotebookClient(
+        online, kernel_name="python3", timeout=1800, resources={"metadata": {"path": str(notebook.parent)}}
+    ).execute()
+    return online

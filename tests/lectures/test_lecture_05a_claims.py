@@ -13,7 +13,6 @@ import re
 import warnings
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 import torch
@@ -25,7 +24,7 @@ from mmembed.images import image_files
 from mmembed.manifest import read_manifest
 from mmembed.paths import CAT_IMAGE, QUIZ_IMAGE_DIR
 from mmembed.registry import DEFAULT_MODEL
-from tests.helpers import cell_text, decimals
+from tests.helpers import assert_loads_through_course_model, cell_text, decimals, lecture_code
 from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("05a")
@@ -122,12 +121,8 @@ def distill(teacher, teacher_processor, student_tokenizer):
 def test_every_model_is_loaded_through_course_model():
     """Every `from_pretrained` argument in the lecture is `mmembed.course_model(...)` or a variable assigned from
     it, so the same code loads the real model online and its stand-in offline."""
-    source = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code")
-    from_course_model = set(re.findall(r"^(\w+) = mmembed\.course_model\(\"[^\"]+\"\)", source, flags=re.M))
-    arguments = re.findall(r"\.from_pretrained\((mmembed\.course_model\(\"[^\"]+\"\)|\w+)\)", source)
-    assert len(arguments) == source.count(".from_pretrained(") >= 5
-    for argument in arguments:
-        assert argument.startswith("mmembed.course_model(") or argument in from_course_model, argument
+    source = lecture_code(NOTEBOOK)
+    from_course_model = assert_loads_through_course_model(source, at_least=5)
     assert re.findall(r"pipeline\([^)]*model=(\w+)", source) == ["ko_repo"] and "ko_repo" in from_course_model
 
 

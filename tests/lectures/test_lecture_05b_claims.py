@@ -17,7 +17,7 @@ import torch
 import mmembed
 from mmembed.manifest import read_manifest
 from mmembed.paths import CAT_IMAGE
-from tests.helpers import cell_text, decimals
+from tests.helpers import assert_contains, assert_loads_through_course_model, cell_text, decimals, lecture_code
 from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("05b")
@@ -36,19 +36,15 @@ def markdown():
 
 def test_every_model_is_loaded_through_course_model():
     """Every `from_pretrained` argument is `mmembed.course_model(...)` or a variable assigned from it."""
-    source = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code")
-    from_course_model = set(re.findall(r"^(\w+) = mmembed\.course_model\(\"[^\"]+\"\)", source, flags=re.M))
-    arguments = re.findall(r"\.from_pretrained\((mmembed\.course_model\(\"[^\"]+\"\)|\w+)\)", source)
-    assert len(arguments) == source.count(".from_pretrained(") >= 4
-    for argument in arguments:
-        assert argument.startswith("mmembed.course_model(") or argument in from_course_model, argument
+    assert_loads_through_course_model(lecture_code(NOTEBOOK), at_least=4)
 
 
 def test_prose_gives_the_model_cards_facts():
     """Sections 2-3: AltCLIP is English and Chinese (AltCLIP-m9 has Korean); KoCLIP is two models, fine-tuned on
     82,783 MSCOCO pictures with AI Hub's Korean captions (github.com/jaketae/koclip)."""
     text = markdown()
-    for phrase in (
+    assert_contains(
+        text,
         "**영어·중국어** 2개 국어판",
         "`BAAI/AltCLIP-m9`",
         "한국어",
@@ -57,8 +53,7 @@ def test_prose_gives_the_model_cards_facts():
         "**82,783장**",
         "AI Hub",
         "ViT-L/14",
-    ):
-        assert phrase in text, phrase
+    )
 
 
 # --- section 2: AltCLIP (offline: altclip-tiny, random weights) ------------------------------------------------

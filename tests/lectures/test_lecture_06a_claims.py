@@ -9,7 +9,6 @@
   runs the whole lecture online.
 """
 
-import ast
 import importlib.util
 import json
 import re
@@ -32,7 +31,7 @@ from transformers import (
 import mmembed
 from mmembed.paths import CAT_IMAGE
 from mmembed.standins import course_categories, ensure_standin
-from tests.helpers import cell_text, code_cell, markdown_text, run_python, shows_a_figure
+from tests.helpers import assert_contains, cell_text, code_cell, lecture_code, markdown_text, run_python, shows_a_figure
 from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("06a")
@@ -57,19 +56,10 @@ def cat():
 
 def test_code_is_the_same_online_and_offline():
     """Section 1: the lecture loads by hub id through course_model, never a stand-in by name."""
-    saved = nbformat.read(NOTEBOOK, as_version=4)
-    code = "\n".join(c.source for c in saved.cells if c.cell_type == "code")
-    strings = [
-        node.value
-        for node in ast.walk(ast.parse(code))
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
-    ]
+    code = lecture_code(NOTEBOOK, ("align-tiny", "vit-tiny", "models/standins"))
     assert code.count('mmembed.course_model("kakaobrain/align-base")') >= 2
     assert code.count('mmembed.course_model("kakaobrain/vit-large-patch16-384")') == 2
     assert 'AlignModel.from_pretrained(mmembed.course_model("kakaobrain/align-base"))' in code
-    for stand_in in ("align-tiny", "vit-tiny", "models/standins"):
-        assert not [text for text in strings if stand_in in text], stand_in
-    assert "MMEMBED_OFFLINE" not in code and "offline_requested" not in code
     assert 'Image.open(CAT_IMAGE).convert("RGB")' in code and "load_image" not in code
 
 
@@ -77,7 +67,8 @@ def test_prose_says_where_the_numbers_come_from():
     """Sections 1-3: the prose names the stand-ins, says their numbers mean nothing, names its sources, and says
     CLIP's logit scale multiplies where ALIGN's temperature divides."""
     text = markdown_text(nbformat.read(NOTEBOOK, as_version=4))
-    for phrase in (
+    assert_contains(
+        text,
         "align-tiny",
         "vit-tiny",
         "무작위 가중치",
@@ -89,8 +80,7 @@ def test_prose_says_where_the_numbers_come_from():
         "68.6%",
         "69.3%",
         "로짓 배율 100 = 온도 0.01",
-    ):
-        assert phrase in text, phrase
+    )
 
 
 # --- ALIGN (offline: align-tiny) -------------------------------------------------------------------------------------
@@ -100,19 +90,23 @@ def test_align_cells_print_the_real_sizes(nb):
     """Sections 2.1-2.2: 640-d embeddings, temperature instead of logit_scale, 64 tokens by default,
     289x289 pixels in [-1, 1], transformers 5 output objects, embeddings that are not unit length."""
     loaded = cell_text(nb, "align_model = AlignModel.from_pretrained")
-    assert "model          : AlignModel" in loaded and "tokenizer      : BertTokenizer" in loaded
-    assert "임베딩 차원 (projection_dim): 640" in loaded
-    assert (
-        "텍스트 인코더(BERT)의 hidden size: 64" in loaded
-    )  # the stand-in's; the prose gives the real 768 (online test)
-    assert "temperature: 1.0   logit_scale이 있나? False" in loaded
-
+    assert_contains(
+        loaded,
+        "model          : AlignModel",
+        "tokenizer      : BertTokenizer",
+        "임베딩 차원 (projection_dim): 640",
+        "텍스트 인코더(BERT)의 hidden size: 64",  # the stand-in's; the prose gives the real 768 (online test)
+        "temperature: 1.0   logit_scale이 있나? False",
+    )
     embedded = cell_text(nb, "text_inputs = align_processor(text=texts")
-    assert "input_ids   : (4, 64)" in embedded
-    assert "['[CLS]', 'a', 'photo', 'of', 'a', 'cat', '[SEP]', '[PAD]']" in embedded
-    assert "pixel_values: (1, 3, 289, 289)  값의 범위: -1.00 ~" in embedded
-    assert "BaseModelOutputWithPooling -> text embeddings (4, 640)" in embedded
-    assert "-> image embedding (1, 640)" in embedded
+    assert_contains(
+        embedded,
+        "input_ids   : (4, 64)",
+        "['[CLS]', 'a', 'photo', 'of', 'a', 'cat', '[SEP]', '[PAD]']",
+        "pixel_values: (1, 3, 289, 289)  값의 범위: -1.00 ~",
+        "BaseModelOutputWithPooling -> text embeddings (4, 640)",
+        "-> image embedding (1, 640)",
+    )
     norms = [float(n) for n in re.findall(r"'([-+0-9.e]+)'", embedded.split("norm")[-1])]
     assert len(norms) == 5 and all(abs(n - 1) > 0.01 for n in norms)  # "길이가 1이 아닙니다"
 
@@ -127,7 +121,7 @@ def test_zero_shot_by_hand_equals_the_model_and_the_pipeline(nb):
     probabilities = [float(p) for _, _, p in rows]
     assert sum(probabilities) == pytest.approx(1, abs=1e-3)
     assert all(abs(p - 0.25) < 0.01 for p in probabilities)
-    assert shows_a_figure(code_cell(nb, "logits = cosine / align_model.temperature"))
+    assert shows_a_figure(nb, "logits = cosine / align_model.temperature")
 
     piped = dict(re.findall(r"^(\w+)\s+([0-9.]+)$", cell_text(nb, "zero_shot = pipeline("), re.M))
     assert sorted(piped) == sorted(ALIGN_LABELS)
@@ -240,20 +234,24 @@ def test_vit_cells_print_577_tokens(nb):
     loaded = cell_text(nb, "vit_model = ViTForImageClassification.from_pretrained")
     assert "model          : ViTForImageClassification" in loaded
     assert re.search(r"image processor: ViTImageProcessor\w*", loaded)
-    assert "크기 조정: 384 x 384  mean: (0.5, 0.5, 0.5)  std: (0.5, 0.5, 0.5)" in loaded
-    assert "image_size: 384  patch_size: 16" in loaded
-    assert "hidden_size: 64  layers: 2" in loaded
-    assert "classes: 20  예: ['bird', 'building', 'cat']" in loaded
-
-    tokens = cell_text(nb, "patch_projection = ")
-    assert "pixel_values: (1, 3, 384, 384)" in tokens
-    assert "384 / 16 = 24 -> 24 x 24 = 576 patches, + [CLS] = 577 tokens" in tokens
-    assert "kernel_size=(16, 16), stride=(16, 16)" in tokens
-    assert "패치 임베딩         : (1, 64, 24, 24)" in tokens
-    assert "Transformer의 출력 : (1, 577, 64)" in tokens
-    assert "[CLS] 위치 임베딩 포함: (1, 577, 64)" in tokens
-    assert "logits             : (1, 20)" in tokens
-    assert shows_a_figure(code_cell(nb, "model_view = (pixel_values[0] * std + mean)"))
+    assert_contains(
+        loaded,
+        "크기 조정: 384 x 384  mean: (0.5, 0.5, 0.5)  std: (0.5, 0.5, 0.5)",
+        "image_size: 384  patch_size: 16",
+        "hidden_size: 64  layers: 2",
+        "classes: 20  예: ['bird', 'building', 'cat']",
+    )
+    assert_contains(
+        cell_text(nb, "patch_projection = "),
+        "pixel_values: (1, 3, 384, 384)",
+        "384 / 16 = 24 -> 24 x 24 = 576 patches, + [CLS] = 577 tokens",
+        "kernel_size=(16, 16), stride=(16, 16)",
+        "패치 임베딩         : (1, 64, 24, 24)",
+        "Transformer의 출력 : (1, 577, 64)",
+        "[CLS] 위치 임베딩 포함: (1, 577, 64)",
+        "logits             : (1, 20)",
+    )
+    assert shows_a_figure(nb, "model_view = (pixel_values[0] * std + mean)")
 
 
 def test_vit_top5_and_pipeline(nb):
@@ -416,24 +414,16 @@ def test_real_vit_top1_on_the_cat_is_an_imagenet_cat_class(real_vit, cat):
 
 
 @pytest.mark.online
-def test_lecture_runs_online_with_the_real_models_and_data(monkeypatch):
+def test_lecture_runs_online_with_the_real_models_and_data(online_nb):
     """The same notebook online: no cell fails, the real models are used, ALIGN's zero-shot puts the cat first and
     ViT's top-1 is an ImageNet cat class."""
-    from nbclient import NotebookClient
-
-    monkeypatch.delenv("MMEMBED_OFFLINE", raising=False)
-    monkeypatch.delenv("MMEMBED_MODEL", raising=False)
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    online = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(
-        online, kernel_name="python3", timeout=1800, resources={"metadata": {"path": str(NOTEBOOK.parent)}}
-    ).execute()
-    assert "텍스트 인코더(BERT)의 hidden size: 768" in cell_text(online, "align_model = AlignModel.from_pretrained")
+    assert "텍스트 인코더(BERT)의 hidden size: 768" in cell_text(online_nb, "align_model = AlignModel.from_pretrained")
     probabilities = [
         float(p)
-        for p in re.findall(r"확률 = ([0-9.]+)", cell_text(online, "logits = cosine / align_model.temperature"))
+        for p in re.findall(r"확률 = ([0-9.]+)", cell_text(online_nb, "logits = cosine / align_model.temperature"))
     ]
     assert probabilities.index(max(probabilities)) == 0
-    assert "(1, 577, 1024)" in cell_text(online, "patch_projection = ")
-    first = re.search(r"^1위  (.+?)\s+[0-9.]+$", cell_text(online, "top5 = class_probabilities.topk(5)"), re.M).group(1)
+    assert "(1, 577, 1024)" in cell_text(online_nb, "patch_projection = ")
+    top5 = cell_text(online_nb, "top5 = class_probabilities.topk(5)")
+    first = re.search(r"^1위  (.+?)\s+[0-9.]+$", top5, re.M).group(1)
     assert first in IMAGENET_CATS.values()

@@ -19,7 +19,7 @@ import pytest
 from mmembed.coyo import COLUMNS, COYO_ID, SAMPLE_DIR
 from mmembed.manifest import read_manifest
 from tests.data.test_coyo_sample import NULL_COLUMNS
-from tests.helpers import cell_text, code_cell, markdown_text, shows_a_figure
+from tests.helpers import assert_contains, cell_text, code_cell, lecture_code, markdown_text, shows_a_figure
 from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("06b")
@@ -81,25 +81,18 @@ def sample_rows_with_truth():
 
 def test_code_is_the_same_online_and_offline():
     """Section 1: the lecture loads by hub id through course_dataset, never the sample by name."""
-    saved = nbformat.read(NOTEBOOK, as_version=4)
-    code = "\n".join(c.source for c in saved.cells if c.cell_type == "code")
-    strings = [
-        node.value
-        for node in ast.walk(ast.parse(code))
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
-    ]
+    code = lecture_code(NOTEBOOK, ("coyo-sample",))
     assert "dataset_name = course_dataset()" in code
     assert 'load_dataset(dataset_name, split="train", streaming=True)' in code
     assert "islice(stream, N_ROWS)" in code
-    assert not [text for text in strings if "coyo-sample" in text]
-    assert "MMEMBED_OFFLINE" not in code and "offline_requested" not in code
 
 
 def test_prose_says_where_the_numbers_come_from():
     """Sections 1-3: the prose says the sample's clip_similarity_vitb32 is mini's, not ViT-B/32's, and gives the
     figures of the comparison table with their sources."""
     text = markdown_text(nbformat.read(NOTEBOOK, as_version=4))
-    for phrase in (
+    assert_contains(
+        text,
         "CLIP ViT-B/32의 값이 아니라",
         "`mini`",
         "CC-BY-4.0",
@@ -109,8 +102,7 @@ def test_prose_says_where_the_numbers_come_from():
         "0.28",
         "Jia et al. (2021)",
         "Schuhmann et al. (2022)",
-    ):
-        assert phrase in text, phrase
+    )
 
 
 # --- COYO (offline: the 200-row sample) ------------------------------------------------------------------------------
@@ -142,7 +134,7 @@ def test_coyo_filter_keeps_what_the_card_says(nb):
     assert "THRESHOLD = 0.5 (강의 샘플: mini CLIP으로 잰 값)" in threshold
     assert "clip_similarity_vitb32: 200개, 최소 -0.5895" in threshold and "최대 0.8696" in threshold
     assert "임계값 0.5 초과: 150개, 이하: 50개" in threshold
-    assert shows_a_figure(code_cell(nb, "THRESHOLD = 0.28"))
+    assert shows_a_figure(nb, "THRESHOLD = 0.28")
 
     filtered = cell_text(nb, "def keep(row):")
     assert "처음 200행 중 남긴 행: 150, 버린 행: 50" in filtered
@@ -153,7 +145,7 @@ def test_coyo_filter_keeps_what_the_card_says(nb):
     assert "제 캡션이 붙은 행 150개 중 150개를 남겼습니다." in graded
     card = (SAMPLE_DIR / "README.md").read_text(encoding="utf-8")
     assert "**50 of the 50 mismatched rows are removed and\n150 of the 150 true rows are kept.**" in card
-    assert shows_a_figure(code_cell(nb, "def open_picture(url):"))
+    assert shows_a_figure(nb, "def open_picture(url):")
 
 
 def test_sample_score_ranges_quoted_in_section_3_4():
@@ -206,18 +198,9 @@ def test_real_coyo_rows_are_web_urls_with_scores_on_clips_scale():
 
 
 @pytest.mark.online
-def test_lecture_runs_online_with_the_real_data(monkeypatch):
+def test_lecture_runs_online_with_the_real_data(online_nb):
     """The same notebook online: no cell fails, COYO-700M itself is streamed, the 0.28 threshold is chosen, and
     there is no original caption to grade the filter with."""
-    from nbclient import NotebookClient
-
-    monkeypatch.delenv("MMEMBED_OFFLINE", raising=False)
-    monkeypatch.delenv("MMEMBED_MODEL", raising=False)
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    online = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(
-        online, kernel_name="python3", timeout=1800, resources={"metadata": {"path": str(NOTEBOOK.parent)}}
-    ).execute()
-    assert f"dataset: {COYO_ID}" in cell_text(online, "stream = load_dataset(")
-    assert "THRESHOLD = 0.28 (CLIP ViT-B/32)" in cell_text(online, "THRESHOLD = 0.28")
-    assert "정답(원래 캡션)이 없습니다" in cell_text(online, "own_caption = ")
+    assert f"dataset: {COYO_ID}" in cell_text(online_nb, "stream = load_dataset(")
+    assert "THRESHOLD = 0.28 (CLIP ViT-B/32)" in cell_text(online_nb, "THRESHOLD = 0.28")
+    assert "정답(원래 캡션)이 없습니다" in cell_text(online_nb, "own_caption = ")

@@ -17,7 +17,7 @@ import pytest
 
 from mmembed.index import FLAT_LIMIT, HNSW_EF_SEARCH, HNSW_LINKS
 from mmembed.manifest import read_manifest
-from tests.helpers import REPO_ROOT, code_cell
+from tests.helpers import REPO_ROOT, assert_contains, code_cell, shows_a_figure
 from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("08")
@@ -47,10 +47,6 @@ def cell_text(nb, marker):
         for output in code_cell(nb, marker).outputs
         if output.output_type == "stream" and output.name == "stdout"
     )
-
-
-def has_figure(nb, marker):
-    return any("image/png" in output.get("data", {}) for output in code_cell(nb, marker).outputs)
 
 
 def test_the_settings_the_lecture_states_are_mmembed_index_s():
@@ -84,17 +80,16 @@ def test_exact_search_time_and_memory_grow_with_the_number_of_vectors(nb):
         assert one_ms == pytest.approx(batch_ms / 100, abs=0.006)
     times = [row[1] for row in rows]
     assert times[3] > 3 * times[2] and times[3] > 10 * times[1]
-    assert has_figure(nb, "right.loglog(all_sizes")
+    assert shows_a_figure(nb, "right.loglog(all_sizes")
 
 
 @reads_the_lecture_run
 def test_index_flat_ip_is_text_at_image_t_and_topk(nb):
     """Section 3: same top-10 numbers, in order, and the same scores up to float32 rounding."""
     text = cell_text(nb, "faiss_scores, faiss_ids = flat.search(")
-    assert "index.ntotal: 210" in text
-    assert "IndexFlatIP의 top-10 번호 == topk(text @ image.T)의 번호: True" in text
+    assert_contains(text, "index.ntotal: 210", "IndexFlatIP의 top-10 번호 == topk(text @ image.T)의 번호: True")
     assert float(re.search(r"점수의 가장 큰 차이: (\S+)", text).group(1)) < 1e-5
-    assert has_figure(nb, "show_results(query, [pictures[row].path")
+    assert shows_a_figure(nb, "show_results(query, [pictures[row].path")
 
 
 @reads_the_lecture_run
@@ -126,7 +121,7 @@ def test_the_true_top_10_cluster_in_the_collection_and_not_in_the_random_baselin
     found = re.search(r"군집이 있는 모음 (-?\d\.\d+), 무작위 기준선 (-?\d\.\d+)", text)
     clustered, random = float(found.group(1)), float(found.group(2))
     assert clustered > 0.8 and abs(random) < 0.1
-    assert has_figure(nb, "def top10_closeness(")
+    assert shows_a_figure(nb, "def top10_closeness(")
 
 
 def ivf_table(nb):
@@ -166,7 +161,7 @@ def test_the_trade_off_plot_and_its_summary_lines_agree_with_the_tables(nb):
     """Section 7.1: the plot is drawn; each summary line names the fastest setting with recall@10 >= 0.95 in its
     family's table, and its ratio to Flat is the table's speed over Flat's."""
     text = cell_text(nb, "def first_reaching(")
-    assert has_figure(nb, "def first_reaching(")
+    assert shows_a_figure(nb, "def first_reaching(")
     flat_qps = figures(re.search(r"초당 질의 ([\d,]+)개", cell_text(nb, "def top10_closeness(")).group(0))[0]
     tables = {
         "IVF": [row[:3] for row in ivf_table(nb)],
@@ -218,7 +213,7 @@ def test_the_threshold_table_is_measured_with_mmembed_index_s_settings(nb):
     assert flat[2] > flat[1] > flat[0]
     assert rows[2][2] < flat[2] / 3
     assert rows[0][3] >= 0.95 and rows[1][3] >= 0.95
-    assert has_figure(nb, "from mmembed.index import FLAT_LIMIT, HNSW_EF_SEARCH, HNSW_LINKS")
+    assert shows_a_figure(nb, "from mmembed.index import FLAT_LIMIT, HNSW_EF_SEARCH, HNSW_LINKS")
 
 
 @reads_the_lecture_run
@@ -238,15 +233,18 @@ def test_datasets_embeds_saves_and_searches_the_coyo_sample(nb):
     own = {"images/" + picture.path: picture.caption_en for picture in read_manifest()}
     wrong = sum(own[url] != text for _, url, text in rows)
     assert f"top-5 중 alt-text가 사진과 맞지 않는 행: {wrong}" in found
-    assert has_figure(nb, "coyo.add_faiss_index(")
+    assert shows_a_figure(nb, "coyo.add_faiss_index(")
 
 
 @reads_the_lecture_run
 def test_shards_merged_give_the_single_index_s_answer(nb):
     """Section 10.1: four flat shards, merged by IndexShards, find exactly the single Flat's top-10."""
     text = cell_text(nb, "shards = faiss.IndexShards(")
-    assert "샤드 4개 x 벡터 25,000개, 합친 답의 재현율@10 (하나의 Flat 대비): 1.000" in text
-    assert "샤드 75개, 샤드마다 Flat 20.5 GB 또는 PQ 64바이트 0.72 GB" in text
+    assert_contains(
+        text,
+        "샤드 4개 x 벡터 25,000개, 합친 답의 재현율@10 (하나의 Flat 대비): 1.000",
+        "샤드 75개, 샤드마다 Flat 20.5 GB 또는 PQ 64바이트 0.72 GB",
+    )
     rate = figures(re.search(r"임베딩 속도: 1초에 사진 ([\d,]+)장", cell_text(nb, "pictures_per_second = ")).group(1))[
         0
     ]
@@ -268,4 +266,4 @@ def test_mmembed_index_and_search_index_run_as_section_11_says(nb):
     assert len(re.findall(r"^\s*\d\. \S+\s+-?\d\.\d{4}", text, re.M)) == 5
     assert '"kind": "flat"' in text and '"model": "mini"' in text
     assert "인덱스: flat 210 장, 모델 mini" in cell_text(nb, "course_index = PictureIndex.open(index_dir)")
-    assert has_figure(nb, "course_index = PictureIndex.open(index_dir)")
+    assert shows_a_figure(nb, "course_index = PictureIndex.open(index_dir)")

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 import mmembed
-from mmembed.cache import CACHE_ENV, WeightHashes, cache_dir, cache_sets, clear_cache, embed_folder_counted
+from mmembed.cache import CACHE_ENV, WeightHashes, cache_dir, cache_sets, clear_cache, embed_folder
 from mmembed.images import load_images
 
 
@@ -40,7 +40,7 @@ def entries(store):
 
 def embed(folder, model_and_processor, store, **options):
     model, processor = model_and_processor
-    return embed_folder_counted(folder, model, processor, cache=store, progress=False, **options)
+    return embed_folder(folder, model, processor, cache=store, progress=False, **options)
 
 
 def test_a_second_call_embeds_nothing_and_returns_the_same(tiny, pictures, store):
