@@ -100,8 +100,10 @@ def category_names(category: str) -> dict[str, str]:
     return {"en": english, "ko": korean}
 
 
-def training_queries(path: str, category: str) -> list[str]:
-    """Every training phrase around every name of the picture and of its category, both languages, no repeats.
+def training_queries(path: str, category: str, group: dict[str, list[str]] | None = None) -> list[str]:
+    """Every training phrase around every name of the picture, of its category and of its group (`group`:
+    {language: names}, e.g. the dogs' {"en": ["a dog's head", ...], "ko": ["개의 머리", ...]}), both languages,
+    no repeats.
 
     A filled-in phrase that a held-out phrase also gives is left out ("a picture of {a}" with "the moon" is
     "a picture of the moon", the held-out "a picture of the {noun}"), so no held-out query is ever trained on.
@@ -109,7 +111,7 @@ def training_queries(path: str, category: str) -> list[str]:
     nouns = read_picture_nouns()[path]
     queries = []
     for language in LANGUAGES:
-        things = [*nouns.names(language), category_names(category)[language]]
+        things = [*nouns.names(language), category_names(category)[language], *(group or {}).get(language, [])]
         held_out = {fill(phrase, thing, language) for phrase in phrases("held_out", language) for thing in things}
         filled = [fill(phrase, thing, language) for phrase in phrases("training", language) for thing in things]
         queries += [query for query in filled if query not in held_out]
@@ -119,3 +121,44 @@ def training_queries(path: str, category: str) -> list[str]:
 def held_out_pictures() -> list[PictureNouns]:
     """The pictures the held-out forms are built from, in the order of picture_nouns.csv."""
     return [nouns for nouns in read_picture_nouns().values() if nouns.held_out]
+
+
+_ENGLISH_FILLERS = {"a", "an", "the", "my"}
+
+
+def phrase_words(phrase: str, language: str) -> list[str]:
+    """The words that make a phrasing what it is: the thing as one slot, no articles or "my", no plural -s in
+    English, no particle after the noun in Korean ("{noun}의 이미지" and "{noun} 이미지" are one phrasing)."""
+    words = []
+    for word in phrase.replace("{a}", "{noun}").split():
+        if language == "en":
+            if word in _ENGLISH_FILLERS:
+                continue
+            if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+                word = word[:-1]
+        elif word.startswith("{noun}"):
+            word = "{noun}"
+        words.append(word)
+    return words
+
+
+def near_duplicates() -> list[tuple[str, str, str]]:
+    """(language, held-out phrase, training phrase) pairs that are one phrasing in disguise: the same words
+    (see `phrase_words`), or one word added to a phrasing of two words or more ("an image of {a}" and
+    "a blurry image of {a}"). A held-out phrase must have none, or it is not really held out."""
+
+    def close(held_out: list[str], trained: list[str]) -> bool:
+        if held_out == trained:
+            return True
+        shorter, longer = sorted((held_out, trained), key=len)
+        if len(longer) != len(shorter) + 1 or sum(word != "{noun}" for word in shorter) < 2:
+            return False
+        return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
+
+    return [
+        (language, held_out, trained)
+        for language in LANGUAGES
+        for held_out in phrases("held_out", language)
+        for trained in phrases("training", language)
+        if close(phrase_words(held_out, language), phrase_words(trained, language))
+    ]

@@ -8,7 +8,9 @@ No torchvision here, so the picture augmentation (random crop, flip, colour) is 
 """
 
 import random
+import string
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import torch
@@ -18,17 +20,18 @@ from tqdm.auto import tqdm
 from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
 
 from .bilingual_tokenizer import train_bilingual_tokenizer
-from .clip_bpe import CONTEXT_LENGTH
 from .images import load_image
 from .manifest import Picture, category_query_en, read_manifest, read_short_texts
+from .model_sizes import clip_config, transformer_sizes
 from .query_forms import training_queries
 
 IMAGE_SIZE = 96
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-QUERY_SHARE = 0.6  # how often a training step gives a picture one of its queries instead of a description
-NOISY_QUERY_SHARE = 0.5  # how often a query gets random tokens inserted (see `tokenize`)
-MAX_NOISE_TOKENS = 3
+QUERY_SHARE = 0.8  # how often a training step gives a picture one of its queries instead of a description
+NOISY_QUERY_SHARE = 0.5  # how often a query gets made-up words inserted (see `add_made_up_words`)
+MAX_MADE_UP_WORDS = 2
+HANGUL_SYLLABLES = (0xAC00, 0xD7A3)  # 가 ... 힣
 
 
 @dataclass
@@ -66,32 +69,16 @@ def course_examples(preview_size: int = 128) -> list[Example]:
     for picture in read_manifest():
         image = load_image(picture.file)
         image.thumbnail((preview_size * 3, preview_size), Image.Resampling.BICUBIC)  # short side ~preview_size
-        queries = training_queries(picture.path, picture.category)
+        group = dict(zip(("en", "ko"), short[("group", picture.group)])) if picture.group else None
+        queries = training_queries(picture.path, picture.category, group)
         examples.append(Example(picture.path, image, descriptions(picture, short), queries))
     return examples
 
 
 def mini_config(vocab_size: int) -> CLIPConfig:
-    text = dict(
-        vocab_size=vocab_size,
-        hidden_size=128,
-        intermediate_size=512,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-        max_position_embeddings=CONTEXT_LENGTH,
-        bos_token_id=vocab_size - 2,
-        eos_token_id=vocab_size - 1,
-        pad_token_id=vocab_size - 1,
+    return clip_config(
+        vocab_size, image_size=IMAGE_SIZE, patch_size=16, tower=transformer_sizes(128, 512, layers=3, heads=4)
     )
-    vision = dict(
-        image_size=IMAGE_SIZE,
-        patch_size=16,
-        hidden_size=128,
-        intermediate_size=512,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-    )
-    return CLIPConfig(text_config=text, vision_config=vision, projection_dim=512)
 
 
 def mini_processor(tokenizer) -> CLIPProcessor:
@@ -102,12 +89,12 @@ def mini_processor(tokenizer) -> CLIPProcessor:
 
 
 def new_mini_model(examples: list[Example], seed: int = 0) -> tuple[CLIPModel, CLIPProcessor]:
-    """An untrained small CLIP whose tokenizer was trained on the examples' descriptions.
+    """An untrained small CLIP whose tokenizer was trained on every text of the examples, queries included.
 
-    Not on the queries: the vocabulary stays that of the course texts, and a Korean noun with a particle
-    (망치가, 망치를) breaks into the same pieces whatever the particle, so phrasings share what they learn.
+    The queries matter: a Korean noun is written with its particle (망치가, 망치를, 망치의), and a tokenizer
+    that learned "망치" only as a word of its own would cut 망치가 into syllable pieces unlike it.
     """
-    tokenizer = train_bilingual_tokenizer([t for e in examples for t in e.texts])
+    tokenizer = train_bilingual_tokenizer([t for e in examples for t in [*e.texts, *e.queries]])
     torch.manual_seed(seed)
     return CLIPModel(mini_config(len(tokenizer))), mini_processor(tokenizer)
 
@@ -158,32 +145,56 @@ def draw_text(example: Example, rng: random.Random, query_share: float) -> tuple
     return rng.choice(example.texts), False
 
 
-def tokenize(texts: list[str], noisy: list[bool], tokenizer, rng: random.Random) -> dict[str, torch.Tensor]:
-    """Padded token ids of the texts; into each noisy one, 1 to MAX_NOISE_TOKENS random tokens at a random place.
+def is_hangul(character: str) -> bool:
+    return HANGUL_SYLLABLES[0] <= ord(character) <= HANGUL_SYLLABLES[1]
 
-    The random tokens stand for words mini never saw. A student's "show me" or "보여 줘" falls apart into pieces
-    whose embeddings training never touched, and without this a query's meaning drowns in them.
+
+@cache
+def course_syllables() -> tuple[str, ...]:
+    """The Hangul syllables of the course's Korean captions, in code point order."""
+    return tuple(sorted({c for picture in read_manifest() for c in picture.caption_ko if is_hangul(c)}))
+
+
+def made_up_word(rng: random.Random, korean: bool) -> str:
+    """A word nobody taught mini: 2-8 random Latin letters, or 1-3 Hangul syllables, each one half the time a
+    syllable of the course's captions (a new word is mostly made of common syllables: 보여, 찍힌) and half the
+    time any of the 11,172."""
+    if not korean:
+        return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 8)))
+    syllables = [
+        rng.choice(course_syllables()) if rng.random() < 0.5 else chr(rng.randint(*HANGUL_SYLLABLES))
+        for _ in range(rng.randint(1, 3))
+    ]
+    return "".join(syllables)
+
+
+def add_made_up_words(text: str, rng: random.Random) -> str:
+    """The text with 1 to MAX_MADE_UP_WORDS made-up words put between its words, in the text's script.
+
+    They stand for the words of a query mini never saw ("show me", "찍힌", "보여 줘"): such a word falls apart into
+    tokens training never touched, and without this practice their random embeddings drown the query's noun.
     """
-    rows = tokenizer(texts, truncation=True).input_ids
-    for row, noise in zip(rows, noisy):
-        count = rng.randint(1, MAX_NOISE_TOKENS) if noise else 0
-        if count and len(row) + count <= CONTEXT_LENGTH:
-            at = rng.randint(1, len(row) - 1)  # after <|startoftext|>, at the latest right before <|endoftext|>
-            row[at:at] = [rng.randrange(tokenizer.bos_token_id) for _ in range(count)]  # below it: ordinary tokens
-    return tokenizer.pad({"input_ids": rows}, padding=True, return_tensors="pt")
+    korean = any(map(is_hangul, text))
+    words = text.split(" ")
+    for _ in range(rng.randint(1, MAX_MADE_UP_WORDS)):
+        words.insert(rng.randint(0, len(words)), made_up_word(rng, korean))
+    return " ".join(words)
 
 
 def training_batch(examples, indices, processor, rng, query_share: float = 0.0):
     """Augmented pictures, one random text per picture, and which texts match which pictures.
 
-    `query_share` of the texts are queries (`train` uses QUERY_SHARE), NOISY_QUERY_SHARE of those get random
-    tokens (see `tokenize`); descriptions stay as they are. The default, 0, draws descriptions only.
+    `query_share` of the texts are queries (`train` uses QUERY_SHARE), NOISY_QUERY_SHARE of those get made-up
+    words (see `add_made_up_words`); descriptions stay as they are. The default, 0, draws descriptions only.
     """
     drawn = [draw_text(examples[i], rng, query_share) for i in indices]
     texts = [text for text, _ in drawn]
-    noisy = [is_query and rng.random() < NOISY_QUERY_SHARE for _, is_query in drawn]
+    shown = [
+        add_made_up_words(text, rng) if is_query and rng.random() < NOISY_QUERY_SHARE else text
+        for text, is_query in drawn
+    ]
     pixels = pixel_tensor([augment(examples[i].image, rng) for i in indices])
-    tokens = tokenize(texts, noisy, processor.tokenizer, rng)
+    tokens = processor.tokenizer(shown, padding=True, truncation=True, return_tensors="pt")
     # text a matches picture b when b lists it: its own picture, and any other one that shares the text
     # (two birds both list "a bird", four trucks "a photo of a truck"), whichever text b happened to draw
     matches = torch.tensor([[float(examples[j].describes(text)) for j in indices] for text in texts])

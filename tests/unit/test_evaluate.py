@@ -17,6 +17,8 @@ from mmembed.query_forms import (
     fill,
     held_out_pictures,
     korean_particle,
+    near_duplicates,
+    phrase_words,
     phrases,
     read_picture_nouns,
     read_query_forms,
@@ -35,12 +37,25 @@ def test_no_held_out_phrase_is_a_training_phrase(language):
     assert len(set(held_out)) == len(held_out) and len(set(training)) == len(training)
 
 
+def test_no_held_out_phrase_is_a_training_phrase_in_disguise():
+    """Not only different strings: no training phrase is a held-out one with another article, a plural, another
+    particle after the noun, or one word more ("a picture of {a}" for "a picture of the {noun}")."""
+    assert near_duplicates() == []
+
+
+def test_near_duplicates_are_caught():
+    assert phrase_words("a picture of the {noun}", "en") == phrase_words("pictures of {a}", "en")
+    assert phrase_words("{noun}의 이미지", "ko") == phrase_words("{noun} 이미지", "ko")
+    assert phrase_words("{noun}이/가 찍힌 사진", "ko") != phrase_words("{noun}을/를 찍은 사진", "ko")
+
+
 def test_no_held_out_query_is_a_text_mini_trains_on():
     """Stronger than the phrases being different: no filled-in held-out query equals any training text."""
     short = read_short_texts()
     trained = set()
     for picture in read_manifest():
-        trained |= set(descriptions(picture, short)) | set(training_queries(picture.path, picture.category))
+        group = dict(zip(LANGUAGES, short[("group", picture.group)])) if picture.group else None
+        trained |= set(descriptions(picture, short)) | set(training_queries(picture.path, picture.category, group))
     for language in LANGUAGES:
         for template in phrases("held_out", language):
             for nouns in held_out_pictures():
