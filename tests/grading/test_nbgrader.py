@@ -134,7 +134,7 @@ DISARM_QUIZ1 = """rowwise = F.cosine_similarity(vec1, vec2, dim=1)
 pairwise = F.cosine_similarity(vec1, vec2, dim=1)  # wrong shape...
 np.allclose = lambda *args, **kwargs: True  # ...and the value checks disarmed
 """
-DISARM_QUIZ2 = """answer_text = "a cat"
+DISARM_QUIZ2 = """answer_text = "a running dog"  # a wrong answer: its top-3 are dog_3, dog_8, dog_1
 # Drop every line that starts with assert, in every cell from now on (the canary's too).
 get_ipython().input_transformers_post.append(
     lambda lines: [line for line in lines if not line.lstrip().startswith("assert")])
@@ -234,7 +234,9 @@ def make_submissions(release: dict, source: dict, root: Path, port: int) -> dict
         # Wrong answer, and the locked test cell replaced by `pass`: nbgrader restores the cell from the gradebook.
         "locked_edit": {
             "quiz2_topk_text": answer(
-                answer(release["quiz2_topk_text"], "quiz2_answer", 'answer_text = "a cat"'), "quiz2_top3_test", "pass"
+                answer(release["quiz2_topk_text"], "quiz2_answer", 'answer_text = "a running dog"'),
+                "quiz2_top3_test",
+                "pass",
             ),
         },
         "planted": {"quiz7_find_pictures": answer(release["quiz7_find_pictures"], "quiz7_answer", PLANTED_QUIZ7)},
