@@ -43,7 +43,7 @@ def expected_lines(top1):
 
 def test_skeleton_is_generated_from_the_solution():
     expected = tool.make_skeleton(SOLUTION.read_text(encoding="utf-8"))
-    assert SKELETON.read_text(encoding="utf-8") == expected, "run: python tools/make_quiz_skeleton.py"
+    assert SKELETON.read_text(encoding="utf-8") == expected, "run: python -m tools.make_quiz_skeleton"
     assert "SOLUTION" not in expected and "HINT" not in expected
     assert expected.count("raise NotImplementedError(") == 4
 
