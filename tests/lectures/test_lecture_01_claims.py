@@ -17,7 +17,7 @@ from transformers import CLIPConfig, CLIPModel
 
 import mmembed
 from mmembed.paths import CAT_IMAGE
-from tests.helpers import cell_text
+from tests.helpers import cell_text, markdown_text
 from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("01")
@@ -64,13 +64,14 @@ def test_lecture_loads_the_model_the_way_the_model_card_does():
 
 @reads_the_lecture_run
 def test_offline_run_loads_mini_with_the_sizes_the_prose_gives(nb):
-    """Sections 4-5: offline the model is models/mini: a CLIPModel of about 1.8 million parameters (about 7 MB),
+    """Sections 4-5: offline the model is models/mini: a CLIPModel of about 1.9 million parameters (about 8 MB),
     96 px pictures, 512-d embeddings; the processor makes (1, 3, 96, 96) pixel values."""
     text = cell_text(nb, "model_name = mmembed.course_model(")
     assert re.search(r"모델\s+: \S+/models/mini$", text, re.M)
     assert "CLIPModel / CLIPProcessor" in text
     count = int(re.search(r"파라미터  : ([\d,]+)개", text).group(1).replace(",", ""))
-    assert 1.7e6 < count < 1.9e6 and "약 7 MB" in text
+    assert round(count, -5) == 1_900_000 and "약 8 MB" in text
+    assert "`mini`이면 약 190만 개(약 8 MB), 96 px입니다." in markdown_text(nb)
     assert "사진 크기 : 96 px,  임베딩 길이: 512" in text
     assert "pixel_values    (1, 3, 96, 96)" in cell_text(nb, "inputs = processor(text=texts, images=image")
 

@@ -12,6 +12,7 @@ import re
 import nbformat
 import pytest
 import torch
+import torch.nn.functional as F
 
 import mmembed
 from mmembed.paths import TOPK_IMAGE_DIR
@@ -20,11 +21,20 @@ from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("03")
 QUIZ_2 = REPO_ROOT / "quizzes" / "quiz_notebooks" / "quiz2_topk_text.ipynb"
-# Section 5: the queries and the picture each one describes best (its top-1 with mini).
+# Section 5: the queries, each with its name alone (all that mini hears of it).
 DOG_QUERIES = {
-    "A dog is sleeping": "dog_3.png",
-    "a dog running": "dog_2.png",
-    "a dog on a leash": "dog_6.png",
+    "A dog is sleeping": "a dog",
+    "a dog running": "a dog",
+    "a dog on a leash": "a dog",
+    "a puppy sitting": "a puppy",
+}
+A_DOG_TOP3 = ["dog_3.png", "dog_8.png", "dog_1.png"]  # "a dog"'s top-3 with mini
+# Section 5, next: the queries that name what tells the pictures apart, and the picture each one describes (its top-1
+# with mini).
+NAMED_DOG_QUERIES = {
+    "a dog lying down": "dog_3.png",
+    "a dachshund running": "dog_2.png",
+    "a beagle on a leash": "dog_6.png",
     "a puppy sitting": "dog_8.png",
 }
 QUIZ_2_TARGET = {"dog_1.png", "dog_4.png", "dog_7.png"}
@@ -35,10 +45,10 @@ def normalise(embeddings):
     return embeddings / embeddings.norm(dim=-1, keepdim=True)
 
 
-def dog_similarity(model, processor):
-    """Section 5's (4 queries, 9 dogs) cosine similarity matrix and the dogs' file names."""
+def dog_similarity(model, processor, queries=tuple(DOG_QUERIES)):
+    """Section 5's (queries, 9 dogs) cosine similarity matrix and the dogs' file names."""
     images, names = mmembed.load_images(TOPK_IMAGE_DIR)
-    texts = normalise(mmembed.embed_texts(list(DOG_QUERIES), model, processor))
+    texts = normalise(mmembed.embed_texts(list(queries), model, processor))
     return texts @ normalise(mmembed.embed_images(images, model, processor)).T, names
 
 
@@ -112,12 +122,44 @@ def test_mmembed_search_gives_the_lectures_top3(nb):
     assert by_hand[0][0] == "dog_3.png"
 
 
-def test_mini_top1_fits_each_dog_query(mini):
-    """Sections 4.4 and 5: with mini, each query's top-1 is the picture it describes
-    ("A dog is sleeping" -> dog_3, the dog lying down), with cosine similarities above 0.5."""
-    similarity, names = dog_similarity(*mini)
-    assert [names[i] for i in similarity.argmax(dim=1).tolist()] == list(DOG_QUERIES.values())
-    assert (similarity.max(dim=1).values > 0.5).all()
+def test_mini_hears_only_the_name_in_each_dog_query(mini):
+    """Sections 4.4 and 5: with mini each query is all but its name alone (cosine above 0.999 with "a dog" or
+    "a puppy"); the three "a dog ..." queries get "a dog"'s top-3 (dog_3, dog_8, dog_1), the top two less than 0.01
+    apart; "a puppy sitting" gets dog_8; for "A dog is sleeping" the nine dogs all score between 0.83 and 0.89."""
+    same = F.cosine_similarity(
+        mmembed.embed_texts(list(DOG_QUERIES), *mini), mmembed.embed_texts(list(DOG_QUERIES.values()), *mini)
+    )
+    assert (same > 0.999).all(), same
+    similarity, names = dog_similarity(*mini, queries=[*DOG_QUERIES, "a dog"])
+    top = similarity.topk(3, dim=1)
+    top3 = [[names[i] for i in row] for row in top.indices.tolist()]
+    assert top3[:3] == [A_DOG_TOP3] * 3 and top3[4] == A_DOG_TOP3
+    assert (top.values[:3, 0] - top.values[:3, 1] < 0.01).all()
+    assert top3[3][0] == "dog_8.png"
+    assert 0.83 <= similarity[0].min().item() and similarity[0].max().item() <= 0.89
+
+
+def test_mini_top1_fits_each_named_dog_query(mini):
+    """Section 5: named, each query's top-1 is the picture it describes, with a cosine similarity above 0.5 and
+    0.05 to 0.17 (to two decimals) ahead of the runner-up."""
+    similarity, names = dog_similarity(*mini, queries=NAMED_DOG_QUERIES)
+    top = similarity.topk(2, dim=1)
+    assert [names[i] for i in top.indices[:, 0].tolist()] == list(NAMED_DOG_QUERIES.values())
+    assert (top.values[:, 0] > 0.5).all()
+    leads = [round(lead, 2) for lead in (top.values[:, 0] - top.values[:, 1]).tolist()]
+    assert min(leads) == 0.05 and max(leads) == 0.17, leads
+
+
+@reads_the_lecture_run
+def test_run_prints_what_mini_hears_and_the_named_top1(nb):
+    """Section 5: the run prints each query's cosine with its name alone (all above 0.999, as the prose says) and each
+    named query's top-3, the described picture first."""
+    text = cell_text(nb, "bare_queries = [")
+    printed = re.findall(r'^(.+?)\s+-> "(.+?)"와의 코사인 유사도 (\d\.\d{4})$', text, re.M)
+    assert [(query, bare) for query, bare, _ in printed] == list(DOG_QUERIES.items()), text
+    assert all(float(score) > 0.999 for _, _, score in printed), text
+    top3 = dict(re.findall(r"^(.+?)\s+-> \['(dog_\d\.png)'", cell_text(nb, "named_queries = ["), re.M))
+    assert top3 == NAMED_DOG_QUERIES
 
 
 # --- section 6: the quiz 2 preview ----------------------------------------------------------------------------

@@ -17,16 +17,15 @@ NO_NATIVE_BF16 = pytest.mark.skipif(
     reason="this CPU has no native bf16 (no amx_bf16 or avx512_bf16 flag): bf16 would be emulated, "
     "and precision='auto' uses fp32 here",
 )
-# Lecture 04's search examples, the quiz's QUERY and the grader's hidden queries.
-COURSE_QUERIES = [
-    "a red car",
-    "a musical instrument",
-    "a bird flying",
-    "a sailing ship",
-    "a planet in space",
-    load_solution().QUERY,
-    *HIDDEN_QUERIES,
-]
+# Lecture 04's search examples, and the queries graded by their top-1: quiz 6's QUERY and the grader's hidden ones.
+LECTURE_04_QUERIES = ["a red car", "a musical instrument", "a bird flying", "a sailing ship", "a planet in space"]
+GRADED_QUERIES = [load_solution().QUERY, *HIDDEN_QUERIES]
+COURSE_QUERIES = [*LECTURE_04_QUERIES, *GRADED_QUERIES]
+# How far bf16 may move a cosine score of mini's. Measured (avx512_bf16, torch 2.13) on the 200 course pictures: at
+# most 0.0032 with COURSE_QUERIES (mean 0.0005, the same however the texts and pictures are batched), at most 0.0058
+# with the 420 course captions in both languages (longer texts round more). 0.005 is 1.5 times the course queries'
+# largest, about one bf16 rounding of a score near 1 (8 significant bits: 2**-8 = 0.0039).
+MINI_SCORE_TOLERANCE = 0.005
 
 
 @pytest.fixture
@@ -104,16 +103,39 @@ def assert_rows_agree(fp32, bf16):
     assert F.cosine_similarity(fp32, bf16).min().item() >= 0.999
 
 
+def cosine_scores(texts, images):
+    """(texts, pictures) cosine similarities."""
+    return F.normalize(texts, dim=-1) @ F.normalize(images, dim=-1).T
+
+
+def assert_same_top_k_up_to_ties(fp32_scores, bf16_scores, k, tolerance):
+    """Each query's top-k in bf16 is its top-k in fp32, except that pictures whose fp32 scores are at most
+    2 x `tolerance` apart (each may move by `tolerance`) may trade places, also across the k-th place: scored in fp32,
+    bf16's r-th picture is within 2 x `tolerance` of fp32's r-th best."""
+    fp32_best = fp32_scores.topk(k, dim=1).values
+    rescored = fp32_scores.gather(1, bf16_scores.topk(k, dim=1).indices)
+    swapped = (rescored - fp32_best).abs()
+    assert swapped.max().item() <= 2 * tolerance, swapped
+
+
 @NO_NATIVE_BF16
 def test_bf16_agrees_with_fp32_for_mini(course_pictures):
-    pictures, names = course_pictures
+    """Rows agree (cosine 0.999 or more, as the README and lecture 04 say); every query-picture score is within
+    MINI_SCORE_TOLERANCE of fp32's, so each top-5 is fp32's but for near ties ("a toolbox", a hidden query, has its 5th
+    and 6th pictures 0.0016 apart in fp32, and bf16 swaps them); and every graded query keeps its top-1 (each leads
+    its runner-up by 0.07 or more, far beyond bf16's rounding)."""
+    pictures, _ = course_pictures
     model, processor = mmembed.load_clip("mini", device="cpu")
     fp32_images, fp32_texts = embed_course(pictures, model, processor, "fp32")
     bf16_images, bf16_texts = embed_course(pictures, model, processor, "bf16")
     assert_rows_agree(fp32_images, bf16_images)
     assert_rows_agree(fp32_texts, bf16_texts)
-    for query in range(len(COURSE_QUERIES)):
-        assert top5(bf16_texts, bf16_images, names, query) == top5(fp32_texts, fp32_images, names, query)
+    fp32_scores, bf16_scores = cosine_scores(fp32_texts, fp32_images), cosine_scores(bf16_texts, bf16_images)
+    moved = (bf16_scores - fp32_scores).abs().max().item()
+    assert moved <= MINI_SCORE_TOLERANCE, moved
+    assert_same_top_k_up_to_ties(fp32_scores, bf16_scores, k=5, tolerance=MINI_SCORE_TOLERANCE)
+    graded = slice(len(LECTURE_04_QUERIES), None)
+    assert bf16_scores[graded].argmax(dim=1).tolist() == fp32_scores[graded].argmax(dim=1).tolist()
 
 
 VIT_B_32_PICTURES = 64  # two full batches of the course pictures: the fp32 pass is the test's cost
