@@ -252,10 +252,9 @@ for _path in [{str(other)!r}, {str(results_dir / "a_solution.json")!r}, {str(res
             {"quiz_search.py": at_import(plant_links, edit(*crash_in_embed))},
             ALL - EMBED_IMAGES - POINTS["main_output"],
         ),
-        "x3_network": ({"quiz_search.py": at_import(network)}, ALL),
-        "x4_leftover_files": ({"quiz_search.py": at_import(leftovers)}, ALL),
-        "x5_detached_process": ({"quiz_search.py": at_import(detached)}, ALL),
-        "x6_rewrites_others": ({"quiz_search.py": at_import(rewrite)}, ALL),
+        # Four escapes in one submission (each attempt catches its own failure, so all four are tried), graded as
+        # the solution: each of the tests below checks that its escape changed nothing.
+        "x3_four_escapes": ({"quiz_search.py": at_import(network + leftovers + detached + rewrite)}, ALL),
         "x7_kills_everything": ({"quiz_search.py": at_import(kill_everything)}, 0),
         "x8_memory_hog": (
             {"quiz_search.py": edit("    batch_size = 32\n", "    hog = bytearray(40 * 2**30)\n    batch_size = 32\n")},
@@ -323,12 +322,11 @@ def graded_class(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def graded_alone(tmp_path_factory):
-    """The honest students whose score depends on the model's numbers, without the hostile or broken ones, one at a
-    time (--jobs 1: each child gets both threads instead of one, so sums are taken in another order; a score must not
-    change, in fp32, fp16 or bf16). Every other student's score is fixed by its code alone, and HONEST states it."""
+    """A full-marks answer in each precision (fp32, fp16, bf16), graded without the hostile or broken students and
+    one at a time (--jobs 1: each child gets both threads instead of one, so sums are taken in another order; a score
+    must not change). The other students' scores are fixed by their code, and HONEST states them."""
     root = tmp_path_factory.mktemp("alone")
-    kept = {"a_solution", "d_hardcoded", "m..relative..paths..normalised", "n_path_objects_float16"}
-    kept.add("o_absolute_str_bfloat16")
+    kept = {"a_solution", "n_path_objects_float16", "o_absolute_str_bfloat16"}  # fp32, fp16, bf16
     alone = {name: files for name, files in HONEST.items() if name in kept}
     write_class(root / "submissions", alone)
     result = grade(root / "submissions", root / "results", "--jobs", "1")
@@ -413,7 +411,7 @@ def test_a_submission_leaves_no_processes(graded_class):
 def test_a_submission_cannot_rewrite_another_students_work_or_the_grader(graded_class):
     assert (graded_class["class_dir"] / "a_solution" / "quiz_search.py").read_bytes() == graded_class["other_before"]
     assert int(scores(graded_class["results"])["a_solution"]["score"]) == ALL
-    assert int(scores(graded_class["results"])["x6_rewrites_others"]["score"]) == ALL
+    assert int(scores(graded_class["results"])["x3_four_escapes"]["score"]) == ALL
 
 
 def test_no_output_shows_a_hidden_query_or_answer(graded_class):

@@ -1,10 +1,11 @@
 """The quiz notebooks (quizzes 1, 2, 7) through real nbgrader commands, offline with the `mini` model.
 
 In a copy of the course in a temporary folder (so no gradebook.db or autograded/ ever lands in the repo):
-`nbgrader validate` on the source, `nbgrader generate_assignment` (the committed release must equal the
-fresh one), `nbgrader validate --invert` on the release, then the class autograded two students at a time
-(`python -m autograder.nbgrader_parallel`, one `nbgrader autograde --student` each, one gradebook), and the
-scores read back from the gradebook and from `nbgrader export`.
+`nbgrader generate_assignment` (the committed release must equal the fresh one), `nbgrader validate --invert`
+on the release, then the class autograded two students at a time (`python -m autograder.nbgrader_parallel`, one
+`nbgrader autograde --student` each, one gradebook), and the scores read back from the gradebook and from
+`nbgrader export`. The source notebooks' answers are the "solution" student's, who must get full marks (what
+`nbgrader validate` on the source would say, without three more kernel runs).
 
 Each kernel runs in the bubblewrap sandbox (autograder/nbsandbox.py). A hostile student, graded with the
 others, tries from its kernel what a class could: rewriting the other students' submissions and the
@@ -287,7 +288,6 @@ def course(tmp_path_factory):
     started = time.monotonic()
     runs = {}
 
-    runs["validate"] = nbgrader(root, "validate", *[f"solutions/{ASSIGNMENT}/{n}.ipynb" for n in NOTEBOOKS])
     runs["generate"] = nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
     runs["invert"] = nbgrader(root, "validate", "--invert", *[f"quizzes/{ASSIGNMENT}/{n}.ipynb" for n in NOTEBOOKS])
 
@@ -327,12 +327,6 @@ def course(tmp_path_factory):
 
 def check_ran(run: subprocess.CompletedProcess):
     assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout[-3000:]}\n{run.stderr[-5000:]}"
-
-
-def test_source_notebooks_pass_validate(course):
-    run = course["runs"]["validate"]
-    check_ran(run)
-    assert run.stdout.count("Success! Your notebook passes all the tests.") == len(NOTEBOOKS), run.stdout
 
 
 def test_committed_release_is_the_generated_one(course):
