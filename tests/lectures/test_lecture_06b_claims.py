@@ -1,8 +1,9 @@
 """What lecture 06b (COYO-700M) says, checked.
 
 - Offline: the lecture executed with MMEMBED_OFFLINE=1 (the 200-row COYO sample in data/coyo-sample) prints what
-  its prose quotes: COYO's 17 columns, the sample's null columns, the 150 kept / 50 dropped rows of the sample's
-  card; the lecture's filter function is run on rows shaped like the real COYO's.
+  its prose quotes: COYO's 17 columns, the sample's null columns, the 152 kept / 48 dropped rows of the sample's
+  card (2 of the 50 mismatched captions score above the 0.5 threshold); the lecture's filter function is run on the
+  sample's rows and on rows shaped like the real COYO's.
 - Tests marked `online` check what the prose says about the real kakaobrain/coyo-700m; they are skipped where the
   Hugging Face Hub cannot be reached. The last one runs the whole lecture online.
 """
@@ -14,15 +15,18 @@ import statistics
 from itertools import islice
 
 import nbformat
+import numpy as np
 import pytest
 
 from mmembed.coyo import COLUMNS, COYO_ID, SAMPLE_DIR
 from mmembed.manifest import read_manifest
+from mmembed.paths import REPO_ROOT
 from tests.data.test_coyo_sample import NULL_COLUMNS
 from tests.helpers import assert_contains, cell_text, code_cell, lecture_code, markdown_text, shows_a_figure
 from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("06b")
+SOLUTIONS = REPO_ROOT / "solutions" / "lectures" / "06b_coyo_700m.md"
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
 
 # Section 2 (from data/coyo-sample/README.md): the columns that are null in every row of the sample.
@@ -76,6 +80,20 @@ def sample_rows_with_truth():
     return rows, [row["text"] == own[row["url"]] for row in rows]
 
 
+def sample_scores():
+    """(scores of the 150 true pairs, scores of the 50 mismatched rows), in row order."""
+    rows, true_pair = sample_rows_with_truth()
+    true_scores = [row["clip_similarity_vitb32"] for row, ok in zip(rows, true_pair) if ok]
+    wrong_scores = [row["clip_similarity_vitb32"] for row, ok in zip(rows, true_pair) if not ok]
+    return true_scores, wrong_scores
+
+
+def mismatched_rows_above(threshold):
+    """The sample's rows that carry another picture's caption and still score above `threshold`."""
+    rows, true_pair = sample_rows_with_truth()
+    return [row for row, ok in zip(rows, true_pair) if not ok and row["clip_similarity_vitb32"] > threshold]
+
+
 # --- the saved notebook ----------------------------------------------------------------------------------------------
 
 
@@ -110,13 +128,18 @@ def test_prose_says_where_the_numbers_come_from():
 
 def test_coyo_first_row_and_nulls_as_the_prose_says(nb):
     """Sections 3.1-3.3: a streamed IterableDataset with COYO's 17 columns; the first row is val_0 (a hot air
-    balloon) with another picture's caption and a low score; the card's 8 columns are None in all 200 rows."""
+    balloon) with another picture's caption and a low score (about 0.09, below every true pair's); the card's 8
+    columns are None in all 200 rows."""
     assert "IterableDataset - 열 17 개" in cell_text(nb, "stream = load_dataset(")
     first = cell_text(nb, "first_row = next(iter(stream))").strip().splitlines()
     assert [line.split()[0] for line in first[1:]] == list(COLUMNS)
     table = "\n".join(first)
     assert "'images/quiz-image/val_0.JPEG'" in table and "'a drawing of a black top hat'" in table
-    assert re.search(r"^clip_similarity_vitb32\s+-0\.05\d\d\s", table, re.M)
+    shown = re.search(r"^clip_similarity_vitb32\s+(\S+)\s", table, re.M).group(1)
+    rows, true_pair = sample_rows_with_truth()
+    assert shown == f"{rows[0]['clip_similarity_vitb32']:.4f}" and not true_pair[0]
+    assert shown.startswith("0.09") and float(shown) < min(sample_scores()[0])
+    assert_contains(markdown_text(nb), "0.09 정도로 낮은", "제 캡션이 붙은 행은 0.77 이상")
     assert {p.path: p.caption_en for p in read_manifest()}["quiz-image/val_0.JPEG"] == "a hot air balloon"
 
     counts = dict(re.findall(r"^\s+(\w+)\s+(\d+) / 200$", cell_text(nb, "rows = list(islice(stream, N_ROWS))"), re.M))
@@ -127,36 +150,101 @@ def test_coyo_first_row_and_nulls_as_the_prose_says(nb):
 
 
 def test_coyo_filter_keeps_what_the_card_says(nb):
-    """Sections 3.4-3.5: threshold 0.5 for the sample (mini's scale); 150 rows kept, 50 dropped; the sample has
-    no watermark or NSFW scores; the 50 mismatched captions are all dropped, the 150 true ones all kept, as the
-    card says; the histogram and the kept/dropped pictures are shown."""
+    """Sections 3.4-3.5: threshold 0.5 for the sample (mini's scale); 152 rows kept, 48 dropped; the sample has
+    no watermark or NSFW scores; all 150 true captions are kept but 2 of the 50 mismatched ones score above 0.5
+    and are kept too, as the card says, and the lecture names them; the histogram and the kept/dropped pictures
+    are shown, the third kept picture being one of those 2."""
+    rows, true_pair = sample_rows_with_truth()
+    scores = np.array([row["clip_similarity_vitb32"] for row in rows])
     threshold = cell_text(nb, "THRESHOLD = 0.28")
     assert "THRESHOLD = 0.5 (강의 샘플: mini CLIP으로 잰 값)" in threshold
-    assert "clip_similarity_vitb32: 200개, 최소 -0.5895" in threshold and "최대 0.8696" in threshold
-    assert "임계값 0.5 초과: 150개, 이하: 50개" in threshold
+    low, middle, high = scores.min(), np.median(scores), scores.max()
+    assert f"clip_similarity_vitb32: 200개, 최소 {low:.4f}, 중앙값 {middle:.4f}, 최대 {high:.4f}" in threshold
+    assert ((scores > 0.5).sum(), (scores <= 0.5).sum()) == (152, 48)
+    assert "임계값 0.5 초과: 152개, 이하: 48개" in threshold
     assert shows_a_figure(nb, "THRESHOLD = 0.28")
 
     filtered = cell_text(nb, "def keep(row):")
-    assert "처음 200행 중 남긴 행: 150, 버린 행: 50" in filtered
+    assert "처음 200행 중 남긴 행: 152, 버린 행: 48" in filtered
     assert "워터마크 점수가 있는 행: 0 / NSFW 점수가 있는 행: 0" in filtered
+    assert "rows에 keep을 직접 적용한 결과와 같은가: True" in filtered
 
     graded = cell_text(nb, "own_caption = ")
-    assert "엉뚱한 캡션이 붙은 행 50개 중 50개를 버렸고," in graded
+    assert "엉뚱한 캡션이 붙은 행 50개 중 48개를 버렸고," in graded
     assert "제 캡션이 붙은 행 150개 중 150개를 남겼습니다." in graded
+    own = {"images/" + p.path: p.caption_en for p in read_manifest()}
+    slipped = mismatched_rows_above(0.5)
+    assert len(slipped) == 2
+    printed = re.findall(r"엉뚱한데 남은 행: id=(\d+), 유사도 (\S+), text='(.*)' \(원래 캡션: '(.*)'\)", graded)
+    assert printed == [
+        (str(row["id"]), f"{row['clip_similarity_vitb32']:.4f}", row["text"], own[row["url"]]) for row in slipped
+    ]
+    true_scores, wrong_scores = sample_scores()
+    assert f"엉뚱한 캡션의 유사도 최대 {max(wrong_scores):.4f}, 제 캡션의 유사도 최소 {min(true_scores):.4f}" in graded
+
+    # What the prose says about them (section 3.5 and the summary), checked against the printed rows.
+    assert [(text, caption) for _, _, text, caption in printed] == [
+        ("a white mug", "a drawing of a sombrero"),
+        ("a dried lavender plant", "a syringe"),
+    ]
+    text = markdown_text(nb)
+    assert_contains(
+        text,
+        "200행 중 152행을 남기고 48행을 버립니다",
+        "엉뚱한 캡션 50개 중 **2개는 걸러지지 않았습니다**",
+        f'솜브레로 그림에 "a white mug"가 붙은 행(유사도 {printed[0][1]})',
+        f'주사기 사진에 "a dried lavender plant"가 붙은 행({printed[1][1]})',
+        f"엉뚱한 캡션의 최대({max(wrong_scores):.4f})가 제 캡션의 최소({min(true_scores):.4f})보다 작으므로",
+        "200행 중 152행이 남습니다",
+        f"2행(유사도 {float(printed[0][1]):.2f}, {float(printed[1][1]):.2f})",
+    )
     card = (SAMPLE_DIR / "README.md").read_text(encoding="utf-8")
-    assert "**50 of the 50 mismatched rows are removed and\n150 of the 150 true rows are kept.**" in card
+    assert "**48 of the 50 mismatched rows are removed and\n150 of the 150 true rows are kept.**" in card
+
+    # Section 3.5's figure: its top row is the first 4 kept rows; the prose says the third is id 4, a mismatched one.
+    keep = lecture_filter(0.5)
+    kept = [(row["id"], ok) for row, ok in zip(rows, true_pair) if keep(row)]
+    assert kept[2] == (4, False) and slipped[0]["id"] == 4
+    assert '세 번째(id=4)가 솜브레로 그림에 "a white mug"가 붙은 행' in text
     assert shows_a_figure(nb, "def open_picture(url):")
 
 
 def test_sample_score_ranges_quoted_in_section_3_4():
-    """Section 3.4: true pairs score 0.75-0.87 and mismatched ones -0.59-0.37 under mini, so 0.5 splits them."""
-    rows, true_pair = sample_rows_with_truth()
-    true_scores = [row["clip_similarity_vitb32"] for row, ok in zip(rows, true_pair) if ok]
-    wrong_scores = [row["clip_similarity_vitb32"] for row, ok in zip(rows, true_pair) if not ok]
+    """Section 3.4: true pairs score 0.77-0.95 (median 0.82) and mismatched ones -0.72-0.57 (median -0.16) under
+    mini: the ranges do not overlap, but 0.5 lies in the mismatched rows' tail, so 2 of them pass it, and they are
+    the two blue bars just right of the threshold in the lecture's histogram; a threshold of 0.6 would split the
+    two groups exactly, as section 3.5 says."""
+    true_scores, wrong_scores = sample_scores()
     assert (len(true_scores), len(wrong_scores)) == (150, 50)
-    assert round(min(true_scores), 2) == 0.75 and round(max(true_scores), 2) == 0.87
-    assert round(min(wrong_scores), 2) == -0.59 and round(max(wrong_scores), 2) == 0.37
-    assert max(wrong_scores) < 0.5 < min(true_scores)
+    quoted = (
+        f"제 캡션이 붙은 행은 {min(true_scores):.2f} ~ {max(true_scores):.2f}"
+        f"(중앙값 {statistics.median(true_scores):.2f}), "
+        f"엉뚱한 캡션이 붙은 행은 {min(wrong_scores):.2f} ~ {max(wrong_scores):.2f}"
+        f"(중앙값 {statistics.median(wrong_scores):.2f})"
+    )
+    assert quoted == "제 캡션이 붙은 행은 0.77 ~ 0.95(중앙값 0.82), 엉뚱한 캡션이 붙은 행은 -0.72 ~ 0.57(중앙값 -0.16)"
+    text = markdown_text(nbformat.read(NOTEBOOK, as_version=4))
+    assert_contains(
+        text,
+        quoted,
+        "오른쪽은 제 캡션이 붙은 행(0.77 이상), 왼쪽은 엉뚱한 캡션이 붙은 행(0.57 이하)",
+        "0.57과 0.77 사이가 비어 있습니다",
+        "작은 파란 막대 두 개는 엉뚱한 캡션인데도 0.5를 넘은 행",
+        "(예: 0.6)",
+    )
+    assert max(wrong_scores) < 0.6 < min(true_scores)
+    assert min(true_scores) > 0.5 and sum(score > 0.5 for score in wrong_scores) == 2
+
+    # The lecture's histogram: 30 bins from the lowest to the highest score; blue (kept) bars left of the true pairs.
+    scores = np.array(true_scores + wrong_scores)
+    bins = np.linspace(scores.min(), scores.max(), 31)
+    slipped = [score for score in wrong_scores if score > 0.5]
+    counts, _ = np.histogram(scores[(scores > 0.5) & (scores < min(true_scores))], bins=bins)
+    assert sorted(counts[counts > 0]) == [1, 1]
+    first = int(np.digitize(min(slipped), bins)) - 1  # the bin of the lower of the 2
+    assert bins[first] <= 0.5 + (bins[1] - bins[0]) and 0.5 < bins[first + 1]  # just right of the red line ...
+    assert counts[first] == 1 and counts[first + 1] == 1  # ... two bars side by side, one row each,
+    assert bins[first + 2] < min(true_scores)  # apart from the true pairs' peak
 
 
 def test_lecture_filter_handles_none_and_real_coyo_rows():
@@ -173,7 +261,33 @@ def test_lecture_filter_handles_none_and_real_coyo_rows():
     assert keep(sample_like)
     rows, true_pair = sample_rows_with_truth()
     strict = lecture_filter(0.5)
-    assert [strict(row) for row in rows] == true_pair
+    kept = [strict(row) for row in rows]
+    assert kept == [row["clip_similarity_vitb32"] > 0.5 for row in rows]
+    assert all(k for k, ok in zip(kept, true_pair) if ok)  # every true pair is kept ...
+    slipped = [row["id"] for row, k, ok in zip(rows, kept, true_pair) if k and not ok]
+    assert slipped == [row["id"] for row in mismatched_rows_above(0.5)] and len(slipped) == 2  # ... and 2 wrong ones
+    # Section 3.5: a threshold between the mismatched rows' highest score and the true pairs' lowest splits them.
+    assert [lecture_filter(0.6)(row) for row in rows] == true_pair
+
+
+def test_solution_of_exercise_2_threshold_028_on_the_sample():
+    """solutions/lectures/06b: with THRESHOLD = 0.28 the lecture's filter keeps 156 sample rows, all 150 true
+    pairs and 6 mismatched ones (scores 0.33-0.57), 4 more than at 0.5."""
+    rows, true_pair = sample_rows_with_truth()
+    loose = lecture_filter(0.28)
+    kept = [row for row in rows if loose(row)]
+    wrong_kept = mismatched_rows_above(0.28)
+    assert sum(loose(row) for row, ok in zip(rows, true_pair) if ok) == 150
+    assert (len(kept), len(wrong_kept), len(wrong_kept) - len(mismatched_rows_above(0.5))) == (156, 6, 4)
+    wrong_scores = [row["clip_similarity_vitb32"] for row in wrong_kept]
+    answer = SOLUTIONS.read_text(encoding="utf-8")
+    assert_contains(
+        answer,
+        f"**{len(kept)}행**이 남습니다",
+        f"엉뚱한 캡션이 붙은 50행 중 **{len(wrong_kept)}행**(점수 {min(wrong_scores):.2f} ~ {max(wrong_scores):.2f})",
+        "제 캡션이 붙은 150행(점수 0.77 이상)은 모두 남고",
+        "0.28 ~ 0.5 사이의 4행이 더해진 것입니다",
+    )
 
 
 # --- the real data (needs the hub) -----------------------------------------------------------------------------------
