@@ -64,6 +64,7 @@ def rows(stream):
     return list(stream)
 
 
+@pytest.mark.slow  # over 8 s: kept out of make test-fast
 def test_committed_sample_is_current():
     result = run_python(["-m", "tools.build_coyo_sample", "--check"], timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr

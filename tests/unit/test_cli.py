@@ -125,6 +125,7 @@ def embeddings_line(stdout):
     return int(match[1]), int(match[2]), match[3]
 
 
+@pytest.mark.slow  # over 8 s: kept out of make test-fast
 def test_a_second_search_embeds_nothing(picture_folder, offline_env):
     command = ["-m", "mmembed", "search", "A dog", str(picture_folder), "--model", "tiny", "-k", "8"]
     env = {**offline_env, "MMEMBED_PRECISION": "bf16"}  # the variable chooses the precision, and the cache key
@@ -136,6 +137,7 @@ def test_a_second_search_embeds_nothing(picture_folder, offline_env):
     assert [row.groups() for row in result_lines(second.stdout)] == [row.groups() for row in result_lines(first.stdout)]
 
 
+@pytest.mark.slow  # over 8 s: kept out of make test-fast
 def test_an_unknown_precision_is_refused(picture_folder, offline_env):
     command = ["-m", "mmembed", "search", "A dog", str(picture_folder), "--model", "tiny"]
     option = run_python([*command, "--precision", "fp16"], env=offline_env)
@@ -145,6 +147,7 @@ def test_an_unknown_precision_is_refused(picture_folder, offline_env):
     assert variable.stderr.strip() == "error: MMEMBED_PRECISION='fp16' is not one of fp32, bf16, auto."
 
 
+@pytest.mark.slow  # over 8 s: kept out of make test-fast
 def test_cache_info_and_clear(picture_folder, offline_env):
     command = ["-m", "mmembed", "search", "A dog", str(picture_folder), "--model", "tiny", "--precision", "fp32"]
     assert embeddings_line(run_python(command, env=offline_env).stdout) == (8, 0, "fp32")

@@ -111,6 +111,7 @@ def test_the_command_line_help_states_the_limit(offline_env):
 # ---- the command line ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # over 8 s: kept out of make test-fast
 def test_index_then_search_on_the_course_pictures_as_from_a_fresh_clone(offline_env, tmp_path):
     """`index images` (no model named: offline that is mini), then `search --index` with the index's own model: the
     same results, scores and captions as searching the folder itself."""
@@ -154,6 +155,7 @@ def test_a_corrupt_picture_is_skipped_with_a_one_line_warning(offline_env, tmp_p
     ]
 
 
+@pytest.mark.slow  # over 8 s: kept out of make test-fast
 def test_a_query_from_another_model_is_refused(offline_env, tmp_path):
     save_pictures(tmp_path / "pictures", 6)
     output = tmp_path / "index"

@@ -176,6 +176,7 @@ def test_loss_is_small_when_every_text_finds_its_picture():
     )
 
 
+@pytest.mark.slow  # over 8 s: kept out of make test-fast
 def test_committed_tokenizer_is_rebuilt_exactly_from_the_course_texts(examples):
     """The tokenizer is learned from the descriptions and the queries without random tie-breaks: another
     process, the same vocabulary and merges."""
