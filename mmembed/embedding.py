@@ -156,6 +156,7 @@ def text_context_length(model, processor) -> int:
     return min(positions, getattr(tokenizer, "model_max_length", positions))
 
 
+# The same parameters as embed_images, on purpose: one way to call both towers.
 def embed_texts(
     texts: str | Sequence[str],
     model,
