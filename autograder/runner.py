@@ -223,6 +223,8 @@ def run_child(
     ) as process:
         with _running_lock:
             _running.add(process)
+            if stopping.is_set():  # Ctrl-C came while this child was starting, after stop_all looked: stop it too
+                _kill_group(process)
         os.close(result_write)
         os.close(stderr_write)
         results, stderr = _Drain(result_read, MAX_RESULT_BYTES), _Drain(stderr_read, STDERR_TAIL_BYTES, keep_tail=True)

@@ -54,3 +54,28 @@ def test_ctrl_c_stops_the_children_and_keeps_what_was_graded(tmp_path):
         except OSError:
             pass
     assert sleeping == []
+
+
+class _CtrlCAfterTheFirstLook:
+    """`runner.stopping` for a Ctrl-C that lands while a child starts: the look before Popen says "go on", every
+    later look says "stopping", and stop_all has already run (it found no child to kill)."""
+
+    def __init__(self):
+        self.looks = 0
+
+    def is_set(self):
+        self.looks += 1
+        return self.looks > 1
+
+
+def test_ctrl_c_while_a_child_starts_stops_that_child_too(monkeypatch):
+    from autograder import runner
+    from mmembed.paths import MINI_DIR
+
+    monkeypatch.setattr(runner, "stopping", _CtrlCAfterTheFirstLook())
+    staged = runner.stage("import time\ntime.sleep(600)\n")
+    try:
+        run = runner.run_child(staged, {"steps": []}, {}, MINI_DIR, timeout=60, memory_gb=6, sandboxed=False)
+    finally:
+        runner.remove(staged)
+    assert run.status != "timeout" and run.seconds < 30, run
