@@ -225,3 +225,12 @@ def test_the_prose_gives_the_training_shares_mmembed_uses():
     text = markdown_text(nbformat.read(NOTEBOOK, as_version=4))
     assert f"{QUERY_SHARE:.0%}는 질의를 뽑습니다" in text
     assert NOISY_QUERY_SHARE == 0.5 and "질의의 절반에는 **지어낸 단어**" in text
+
+
+@reads_the_lecture_run
+def test_mini_barely_hears_the_modifiers_as_section_8_6_says(nb):
+    """Section 8.6: the three pairs that differ only in a modifier all embed at cosine above 0.99."""
+    printed = cell_text(nb, "modifier_pairs = [")
+    scores = [float(score) for score in re.findall(r"코사인 유사도 (\d\.\d{4})", printed)]
+    assert len(scores) == 3 and min(scores) > 0.99, printed
+    assert "세 쌍 모두 0.99가 넘습니다" in markdown_text(nb)
