@@ -6,6 +6,8 @@ Exit code 0 whatever the scores; 2 when the grader itself cannot run (no such pa
 """
 
 import argparse
+import faulthandler
+import signal
 import sys
 import time
 from pathlib import Path
@@ -44,6 +46,8 @@ def main(argv=None) -> int:
 
         return gradescope_main(argv[1:])
     args = parse_args(argv)
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <grader>` prints where every thread is, for a grader that seems stuck
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     if not args.submission.exists() and not args.submission.is_symlink():
         print(f"[autograder] no such file or folder: {args.submission}", file=sys.stderr)
         return 2

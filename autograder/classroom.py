@@ -8,7 +8,8 @@ Results are written as each student finishes; Ctrl-C stops the children and keep
 import os
 import stat
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -48,6 +49,17 @@ def grade_student(path: Path, ref: Reference, limits: Limits, sandboxed: bool) -
     return grade_submission(path, ref, limits, sandboxed)
 
 
+def stop_until_done(futures: list[Future], every: float = 0.5) -> None:
+    """After Ctrl-C: kill every running child, again and again, until each student's thread has returned. One
+    `stop_all` is not enough: a thread between two children, or with a child still starting, can start one more
+    after it (run_child looks at `stopping` too, but a kill that is repeated cannot be missed)."""
+    runner.stop_all()
+    # Not concurrent.futures.wait: it never counts a future that shutdown(cancel_futures=True) cancelled as done.
+    while not all(future.done() for future in futures):
+        time.sleep(every)
+        runner.stop_all()
+
+
 def grade_class(
     folder: Path, out: Path, ref: Reference, limits: Limits, jobs: int, sandboxed: bool, note: str = ""
 ) -> tuple[list[dict], bool]:
@@ -73,8 +85,10 @@ def grade_class(
 
     with tqdm(total=len(roster), desc="Grading", unit="student") as progress:
         executor = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade")
+        futures = []
         try:
-            futures = [executor.submit(one, student, path) for student, path in roster]
+            for student, path in roster:
+                futures.append(executor.submit(one, student, path))
             for future in as_completed(futures):
                 row = future.result()
                 if row:
@@ -82,8 +96,8 @@ def grade_class(
                 progress.update()
         except KeyboardInterrupt:
             finished = False
-            runner.stop_all()
-            executor.shutdown(wait=True, cancel_futures=True)
+            executor.shutdown(wait=False, cancel_futures=True)
+            stop_until_done(futures)
         finally:
             executor.shutdown(wait=True)
     ordered = [rows[student] for student, _ in roster if student in rows]

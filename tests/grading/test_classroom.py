@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -38,7 +39,14 @@ def test_ctrl_c_stops_the_children_and_keeps_what_was_graded(tmp_path):
         time.sleep(1)
     time.sleep(3)  # b_slow's child is running now
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=120)
+    try:
+        stdout, stderr = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)  # the grader prints every thread's stack (faulthandler)
+        time.sleep(2)
+        process.kill()
+        stdout, stderr = process.communicate()
+        pytest.fail(f"the grader did not stop within 120 s of Ctrl-C; its threads:\n{stderr.decode()[-6000:]}")
     assert process.returncode == 130, stderr.decode()[-2000:]
     assert "stopped by Ctrl-C" in stdout.decode()
     assert "Grading" in stderr.decode()  # tqdm's bar: students done and left
@@ -79,3 +87,31 @@ def test_ctrl_c_while_a_child_starts_stops_that_child_too(monkeypatch):
     finally:
         runner.remove(staged)
     assert run.status != "timeout" and run.seconds < 30, run
+
+
+def test_after_ctrl_c_a_child_that_starts_late_is_killed_too(monkeypatch):
+    """A student's thread that starts a child after the first stop_all (between two children) is not waited out."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from autograder import classroom, runner
+
+    monkeypatch.setattr(runner, "stopping", threading.Event())
+
+    def late_child():
+        runner.stopping.wait()
+        time.sleep(0.3)  # the first stop_all has looked by now
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+        with runner._running_lock:
+            runner._running.add(process)
+        try:
+            return process.wait(timeout=60)
+        finally:
+            with runner._running_lock:
+                runner._running.discard(process)
+
+    never_started = Future()
+    never_started.cancel()  # a student still waiting when Ctrl-C came: shutdown cancels it, and it must count as done
+    with ThreadPoolExecutor(1) as executor:
+        future = executor.submit(late_child)
+        classroom.stop_until_done([future, never_started], every=0.1)
+    assert future.result() == -signal.SIGKILL
