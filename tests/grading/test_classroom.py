@@ -24,6 +24,13 @@ SLOW = SOLUTION.replace(
 )
 
 
+def as_from_a_terminal():
+    """Ctrl-C as an instructor's shell delivers it. A pytest-xdist worker may have SIGINT ignored or blocked, and
+    the grader would inherit that (CI: the grader's main thread never saw the signal)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_ctrl_c_stops_the_children_and_keeps_what_was_graded(tmp_path):
     students = {"a_first": SOLUTION, "b_slow": SLOW, "c_never_reached": SOLUTION}
     for name, text in students.items():
@@ -32,7 +39,11 @@ def test_ctrl_c_stops_the_children_and_keeps_what_was_graded(tmp_path):
     results = tmp_path / "results"
     command = [sys.executable, "-m", "autograder", str(tmp_path / "class"), "--results", str(results)]
     process = subprocess.Popen(
-        [*command, "--jobs", "1", "--timeout", "600"], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [*command, "--jobs", "1", "--timeout", "600"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=as_from_a_terminal,
     )
     deadline = time.monotonic() + 600
     while not (results / "a_first.json").exists() and time.monotonic() < deadline:
