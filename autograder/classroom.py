@@ -50,9 +50,9 @@ def grade_student(path: Path, ref: Reference, limits: Limits, sandboxed: bool) -
 
 
 def stop_until_done(futures: list[Future], every: float = 0.5) -> None:
-    """After Ctrl-C: kill every running child, again and again, until each student's thread has returned. One
-    `stop_all` is not enough: a thread between two children, or with a child still starting, can start one more
-    after it (run_child looks at `stopping` too, but a kill that is repeated cannot be missed)."""
+    """After Ctrl-C: kill every running child, again and again, until each student's thread has returned.
+    run_child already refuses to start, or kills, a child once `stopping` is set; repeating the kill is the
+    second guard, so no timing of a child's start can make the grader wait out a time limit."""
     runner.stop_all()
     # Not concurrent.futures.wait: it never counts a future that shutdown(cancel_futures=True) cancelled as done.
     while not all(future.done() for future in futures):
