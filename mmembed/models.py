@@ -12,7 +12,6 @@ import os
 import torch
 from transformers import AutoModel, AutoProcessor
 
-from .paths import MINI_DIR  # noqa: F401  (tests/unit/test_mini.py imports it from here)
 from .registry import DEFAULT_MODEL
 from .standins import resolve
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import hub, registry
-from .corpus import course_categories  # noqa: F401  (tests/lectures/test_lecture_06_claims.py imports it here)
 from .hub import HubUnreachableError
 from .notes import say
 

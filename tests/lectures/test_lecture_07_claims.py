@@ -173,8 +173,8 @@ def test_words_for_the_medium_are_as_common_in_drawings_queries_as_in_photos(nb)
 
 @reads_the_lecture_run
 def test_every_held_out_form_reaches_the_goal_and_the_plot_shows_before_and_after(nb, metrics):
-    """Section 8.4: every held-out form at 0.90 or above in both languages (issue 17's goal), drawn next to the
-    first mini's, and the lowest form named is the lowest recorded."""
+    """Section 8.4: every held-out form at 0.90 or above in both languages (the course's goal for mini), drawn
+    next to the first mini's, and the lowest form named is the lowest recorded."""
     rates = {
         (language, form): rate
         for language, row in metrics["held_out_forms"]["recall@1"].items()

@@ -15,8 +15,7 @@ from mmembed.bilingual_tokenizer import train_bilingual_tokenizer
 from mmembed.clip_bpe import clip_tokenizer
 from mmembed.evaluate import drawing_paths, evaluate
 from mmembed.manifest import read_manifest, read_short_texts
-from mmembed.models import MINI_DIR
-from mmembed.paths import REPO_ROOT
+from mmembed.paths import MINI_DIR, REPO_ROOT
 from mmembed.query_forms import fill, read_picture_nouns
 from mmembed.training import (
     MAX_MADE_UP_WORDS,
