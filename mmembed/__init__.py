@@ -19,10 +19,11 @@ Modules, one line each (from the student's calls down to the files):
     evaluate             recall@k, zero-shot and the dog group: how well a model finds the course pictures
     query_forms          the pictures' nouns in English and Korean prompt phrases, for training and evaluation
     embedding            embed_images / embed_texts: pictures and texts to embedding vectors
+    texts                check_texts: what a text to embed must be (non-empty strings), without torch
     precision            float32 or bfloat16, whichever the hardware computes natively
     cache                embed_folder and its embedding cache, so that no picture is embedded twice
     index                a FAISS vector index over a folder of pictures: build (resumable), open, search
-    search               cosine similarity and top-k
+    similarity           cosine similarity, top-k and search: ranking pictures for a text
     images               loading pictures as RGB in natural order (natural_key)
     manifest             images/MANIFEST.csv and the short texts that go with the pictures
     coyo                 COYO-700M for lecture 06, or its local sample data/coyo-sample
@@ -32,25 +33,34 @@ Modules, one line each (from the student's calls down to the files):
     notes                one-line notes to the user ([mmembed] ...): stdout in Jupyter, stderr in a terminal
 """
 
-from .cache import embed_folder
-from .embedding import embed_images, embed_texts
-from .images import load_image, load_images
-from .models import load_clip, pick_device
-from .precision import resolve_precision
-from .search import cosine_similarity_matrix, search, top_k
-from .standins import course_model
+import importlib
 
-__all__ = [
-    "load_clip",
-    "pick_device",
-    "course_model",
-    "load_image",
-    "load_images",
-    "embed_images",
-    "embed_texts",
-    "embed_folder",
-    "resolve_precision",
-    "cosine_similarity_matrix",
-    "top_k",
-    "search",
-]
+# The public functions, imported on first use (PEP 562): `import mmembed` stays quick, and so do
+# `python -m mmembed --help` and its one-line errors, until a function that needs torch is called.
+_PUBLIC = {
+    "load_clip": "mmembed.models",
+    "pick_device": "mmembed.models",
+    "course_model": "mmembed.standins",
+    "load_image": "mmembed.images",
+    "load_images": "mmembed.images",
+    "embed_images": "mmembed.embedding",
+    "embed_texts": "mmembed.embedding",
+    "embed_folder": "mmembed.cache",
+    "resolve_precision": "mmembed.precision",
+    "cosine_similarity_matrix": "mmembed.similarity",
+    "top_k": "mmembed.similarity",
+    "search": "mmembed.similarity",
+}
+__all__ = list(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'mmembed' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value  # the next lookup finds it without coming here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -19,24 +19,26 @@ def _show(path) -> str:
 
 
 def run_search(args) -> None:
+    """`search`: the query, the folder and -k are checked first, so a typo is answered before torch loads."""
     from pathlib import Path
 
-    from .cache import embed_folder
-    from .embedding import check_texts, embed_texts
     from .images import image_files
-    from .models import load_clip, pick_device
-    from .precision import resolve_precision
-    from .search import search
+    from .texts import check_texts
 
-    query = check_texts([args.query])[0]  # fail on bad input before loading anything
-    resolve_precision(args.precision, pick_device())
+    query = check_texts([args.query])[0]
     if args.index is not None:
         return search_index(args, query)
     folder = Path(args.folder or QUIZ_IMAGE_DIR)
-    pictures = len(image_files(folder))
-    check_k(args.k, pictures)
-    model, processor = load_clip(args.model)
-    print(f"Model: {model.mmembed_name}")
+    check_k(args.k, len(image_files(folder)))
+    search_folder(args, query, folder)
+
+
+def search_folder(args, query: str, folder) -> None:
+    from .cache import embed_folder
+    from .embedding import embed_texts
+    from .similarity import search
+
+    model, processor = load_model(args)
     found = embed_folder(folder, model, processor, precision=args.precision)
     check_k(args.k, len(found.names))  # fewer, if some files were not readable pictures
     print(f"Searching {len(found.names)} images in {_show(folder)} for {query!r}")
@@ -53,14 +55,12 @@ def search_index(args, query: str) -> None:
 
     from .embedding import embed_texts
     from .index import PictureIndex
-    from .models import load_clip
 
     if args.folder is not None:
         raise ValueError("Give a folder or --index, not both.")
     index = PictureIndex.open(args.index)
     check_k(args.k, len(index.names))
-    model, processor = load_clip(args.model or index.model)
-    print(f"Model: {model.mmembed_name}")
+    model, processor = load_model(args, default=index.model)
     index.check_model(model)
     print(f"Searching {len(index.names)} images in the {index.kind} index {_show(Path(args.index))} for {query!r}")
     text_embedding = embed_texts([query], model, processor, precision=args.precision)
@@ -72,15 +72,17 @@ def search_index(args, query: str) -> None:
 def run_index(args) -> None:
     from pathlib import Path
 
-    from .index import build_index, picture_files
-    from .models import load_clip, pick_device
-    from .precision import resolve_precision
+    from .images import picture_files
 
-    resolve_precision(args.precision, pick_device())
     folder, output = Path(args.folder), Path(args.output)
-    pictures = len(picture_files(folder))  # a missing folder fails before the model loads
-    model, processor = load_clip(args.model)
-    print(f"Model: {model.mmembed_name}")
+    pictures = len(picture_files(folder))  # a missing folder fails before torch and the model load
+    build_folder_index(args, folder, output, pictures)
+
+
+def build_folder_index(args, folder, output, pictures: int) -> None:
+    from .index import build_index
+
+    model, processor = load_model(args)
     print(f"Indexing {pictures} pictures under {_show(folder)}, subfolders included")
     try:
         report = build_index(folder, output, model, processor, kind=args.kind, precision=args.precision)
@@ -92,6 +94,20 @@ def run_index(args) -> None:
         f"Index: {report.kind}, {report.vectors} vectors of {report.dimension} dimensions, "
         f"{report.bytes / 1e6:.1f} MB in {_show(output)}"
     )
+
+
+def load_model(args, default: str | None = None):
+    """The model of --model (else `default`, else load_clip's choice), after checking --precision; says which."""
+    from transformers.utils import logging as transformers_logging
+
+    from .models import load_clip, pick_device
+    from .precision import resolve_precision
+
+    transformers_logging.disable_progress_bar()  # one "Loading weights" bar per run is noise in a terminal
+    resolve_precision(args.precision, pick_device())
+    model, processor = load_clip(args.model or default)
+    print(f"Model: {model.mmembed_name}")
+    return model, processor
 
 
 def check_k(k: int, pictures: int) -> None:
@@ -202,9 +218,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()  # one "Loading weights" bar per run is noise in a terminal
     warnings.formatwarning = lambda message, *_, **__: f"warning: {message}\n"
     try:
         args.run(args)

@@ -22,6 +22,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .precision import autocast, resolve_precision
+from .texts import check_texts
 
 
 def features_tensor(output) -> torch.Tensor:
@@ -127,22 +128,6 @@ def embed_images(
     return embed_all(
         batched(images, batch_size), prepare, model, "image", precision, progress, prepare_workers(model_device(model))
     )
-
-
-def check_texts(texts: str | Sequence[str]) -> list[str]:
-    """A list of non-empty strings, or a ValueError that says which text is wrong."""
-    if isinstance(texts, str):
-        texts = [texts]
-    texts = list(texts)
-    if not texts:
-        raise ValueError("embed_texts needs at least one text; the list is empty.")
-    for index, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise ValueError(f"Text {index} is a {type(text).__name__}, not a string.")
-        if not text.strip():
-            which = "The query" if len(texts) == 1 else f"Text {index}"
-            raise ValueError(f"{which} is empty; give a text such as 'A dog'.")
-    return texts
 
 
 def text_context_length(model, processor) -> int:

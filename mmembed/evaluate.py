@@ -23,7 +23,7 @@ from .embedding import embed_images, embed_texts
 from .images import load_image
 from .manifest import MANIFEST, category_query_en, read_manifest, read_short_texts
 from .query_forms import LANGUAGES, category_names, fill, held_out_pictures, phrases, read_query_forms
-from .search import cosine_similarity_matrix
+from .similarity import cosine_similarity_matrix
 
 DOG_GROUP = "head"
 PRECISION = "fp32"  # not "auto": bf16 on some CPUs would change the figures from machine to machine

@@ -54,6 +54,22 @@ def image_files(folder: str | Path) -> list[Path]:
     return sorted(files, key=lambda path: natural_key(path.name))
 
 
+def picture_files(folder: str | Path) -> list[Path]:
+    """Every picture file under `folder`, in subfolders too (by suffix, hidden files and folders skipped),
+    in natural order of their paths (quiz-image/val_2 before quiz-image/val_10)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"Image folder not found: {folder}")
+    files = [
+        path
+        for path in folder.rglob("*")
+        if path.is_file()
+        and path.suffix.lower() in IMAGE_SUFFIXES
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    ]
+    return sorted(files, key=lambda path: [natural_key(part) for part in path.relative_to(folder).parts])
+
+
 def load_images(folder: str | Path) -> tuple[list[Image.Image], list[str]]:
     """All readable pictures in `folder` and their file names, in the same natural order.
 

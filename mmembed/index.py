@@ -51,7 +51,7 @@ from .cache import (
     write_atomically,
 )
 from .embedding import model_device
-from .images import IMAGE_SUFFIXES, natural_key
+from .images import picture_files
 from .precision import resolve_precision
 
 FORMAT = 1  # bump when the folder layout or index.json changes
@@ -65,22 +65,6 @@ ADD_CHUNK = 10_000  # vectors added to a flat index per step of its progress bar
 
 class WrongModelError(ValueError):
     """A query embedded by another model than the index's: its numbers live in another space."""
-
-
-def picture_files(folder: str | Path) -> list[Path]:
-    """Every picture file under `folder`, in subfolders too (by suffix, hidden files and folders skipped),
-    in natural order of their paths (quiz-image/val_2 before quiz-image/val_10)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"Image folder not found: {folder}")
-    files = [
-        path
-        for path in folder.rglob("*")
-        if path.is_file()
-        and path.suffix.lower() in IMAGE_SUFFIXES
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    ]
-    return sorted(files, key=lambda path: [natural_key(part) for part in path.relative_to(folder).parts])
 
 
 @dataclass

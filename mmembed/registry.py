@@ -4,14 +4,16 @@ As openai/CLIP's `_MODELS` does for its checkpoints, one table answers every que
 real model lives, which offline model stands in for it, how that one is made, how big each is and under which
 licence its weights come. `mmembed.standins.resolve` reads it to decide what a name loads,
 `python -m mmembed download` fetches its hub models and `python -m mmembed check` reports on them.
+
+The table is plain data and imports nothing heavy: a builder is named ("module:attribute") and imported only
+when its folder is made, so `python -m mmembed --help` and a mistyped command answer at once.
 """
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import standin_models, tiny
 from .paths import MINI_DIR, STANDINS_DIR, TINY_DIR
-from .random_weights import Builder
 
 # What load_clip() loads when no model is named: the CLIP of lectures 01-04 and the quizzes.
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
@@ -34,7 +36,7 @@ class ModelEntry:
     hub_id: str | None = None
     stand_in: str | None = None  # a hub model's offline replacement, used when the hub is not
     folder: Path | None = None  # an offline model's folder
-    builder: Builder | None = None  # how that folder is made on first use; None: it is committed
+    builder: str | None = None  # "module:attribute" of the Builder that makes that folder on first use; None: committed
     rebuild: str = ""  # the command that remakes a committed folder
     meaning: str = ""  # what an offline model's outputs are worth: said whenever it stands in for a hub model
 
@@ -46,7 +48,8 @@ class ModelEntry:
         """The offline model's folder (or `directory` instead), built on first use."""
         folder = self.folder if directory is None else directory
         if self.builder is not None:
-            return self.builder.ensure(folder)
+            module, attribute = self.builder.split(":")
+            return getattr(importlib.import_module(module), attribute).ensure(folder)
         if not (folder / "config.json").is_file():
             raise FileNotFoundError(
                 f"The offline model '{self.name}' is not in {folder}: rebuild it with {self.rebuild}"
@@ -71,7 +74,7 @@ _ENTRIES = [
     ModelEntry(
         "mini",
         "CLIPModel",
-        7.2,
+        8.1,
         f"{THIS_REPO}; trained on the course pictures (images/LICENSES.md)",
         folder=MINI_DIR,
         rebuild="python -m tools.train_mini",
@@ -83,7 +86,7 @@ _ENTRIES = [
         18,
         f"{THIS_REPO}; its tokenizer is OpenAI's CLIP BPE (MIT)",
         folder=TINY_DIR,
-        builder=tiny.TINY,
+        builder="mmembed.tiny:TINY",
         meaning=RANDOM_WEIGHTS,
     ),
     ModelEntry(
@@ -92,7 +95,7 @@ _ENTRIES = [
         7.5,
         THIS_REPO,
         folder=STANDINS_DIR / "altclip-tiny",
-        builder=standin_models.ALTCLIP_TINY,
+        builder="mmembed.standin_models:ALTCLIP_TINY",
         meaning=RANDOM_WEIGHTS,
     ),
     ModelEntry(
@@ -101,7 +104,7 @@ _ENTRIES = [
         1.9,
         THIS_REPO,
         folder=STANDINS_DIR / "align-tiny",
-        builder=standin_models.ALIGN_TINY,
+        builder="mmembed.standin_models:ALIGN_TINY",
         meaning=RANDOM_WEIGHTS,
     ),
     ModelEntry(
@@ -110,7 +113,7 @@ _ENTRIES = [
         0.6,
         THIS_REPO,
         folder=STANDINS_DIR / "vit-tiny",
-        builder=standin_models.VIT_TINY,
+        builder="mmembed.standin_models:VIT_TINY",
         meaning=RANDOM_WEIGHTS,
     ),
 ]

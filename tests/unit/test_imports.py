@@ -1,6 +1,7 @@
 """No import circle inside mmembed/ or autograder/, read from the source with `ast`; and loading a file as a module.
 
-Every import counts, also one inside a function: a module that imports another lazily still depends on it.
+Every import counts, also one inside a function: a module that imports another lazily still depends on it. So does
+a module named in a string, as `importlib.import_module` takes it ("mmembed.models", or "mmembed.tiny:TINY").
 `from . import hub` depends on the module mmembed.hub; `from mmembed import load_clip` on the package itself.
 """
 
@@ -44,6 +45,9 @@ def imported_modules(name: str, file: Path, known: set[str]) -> set[str]:
                 base = node.module
             # `from package import name`: the submodule `name` if there is one, else the package itself
             targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            named = node.value.split(":")[0]  # a whole dotted name: not "mmembed", a folder's name too
+            targets = [named] if "." in named and named in known else []
         else:
             continue
         for target in targets:
@@ -77,7 +81,8 @@ def test_the_graph_has_the_imports_the_code_makes():
     assert {"mmembed.registry", "mmembed.hub"} <= graph["mmembed.standins"]  # from . import hub, registry
     assert "mmembed.standins" in graph["mmembed.models"]  # from .standins import resolve
     assert "mmembed.registry" in graph["mmembed.hub"]
-    assert "mmembed.models" in graph["mmembed"]  # the package's __init__
+    assert "mmembed.models" in graph["mmembed"]  # the package's __init__, by name: "mmembed.models"
+    assert {"mmembed.tiny", "mmembed.standin_models"} <= graph["mmembed.registry"]  # "mmembed.tiny:TINY"
     assert any(name.startswith("autograder.") for name in graph) and any(graph[n] for n in graph if "autograder" in n)
 
 
@@ -88,8 +93,9 @@ def test_a_lazy_import_circle_is_found(tmp_path):
     (package / "a.py").write_text("from . import b\n")
     (package / "b.py").write_text("def later():\n    from .a import something\n")
     (package / "c.py").write_text("import pkg.a\n")
+    (package / "d.py").write_text('BUILDER = "pkg.c:make"  # imported by name, later\n')
     graph = import_graph(tmp_path, ["pkg"])
-    assert graph == {"pkg": set(), "pkg.a": {"pkg.b"}, "pkg.b": {"pkg.a"}, "pkg.c": {"pkg.a"}}
+    assert graph == {"pkg": set(), "pkg.a": {"pkg.b"}, "pkg.b": {"pkg.a"}, "pkg.c": {"pkg.a"}, "pkg.d": {"pkg.c"}}
     assert set(circle_in(graph)) == {"pkg.a", "pkg.b"}
 
 

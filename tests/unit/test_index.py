@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 import mmembed
-from mmembed.index import FLAT_LIMIT, PictureIndex, WrongModelError, build_index, choose_kind, picture_files
+from mmembed.images import picture_files
+from mmembed.index import FLAT_LIMIT, PictureIndex, WrongModelError, build_index, choose_kind
 from mmembed.manifest import read_manifest
 from mmembed.paths import IMAGES_DIR, REPO_ROOT, TINY_DIR
 from tests.helpers import run_python

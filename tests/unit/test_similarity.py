@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from mmembed.embedding import embed_images
-from mmembed.search import cosine_similarity_matrix, search, top_k
+from mmembed.similarity import cosine_similarity_matrix, search, top_k
 
 
 def test_matrix_matches_torch_cosine_similarity_with_unsqueeze():
