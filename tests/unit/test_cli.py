@@ -80,6 +80,28 @@ def test_search_errors_are_one_line(picture_folder, offline_env, tmp_path, args,
     assert result.stderr.startswith("error: ") and message in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["search", "", "{folder}"],
+        ["search", "A dog", "{missing}"],
+        ["search", "A dog", "{folder}", "-k", "9"],
+        ["index", "{missing}", "--output", "{missing}-index"],
+    ],
+)
+def test_a_mistyped_command_is_answered_before_torch_loads(picture_folder, offline_env, tmp_path, args):
+    """A typo costs no wait: these answers come before torch (seconds to import) is imported at all."""
+    args = [a.format(folder=picture_folder, missing=tmp_path / "missing") for a in args]
+    code = (
+        "import sys\nfrom mmembed.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "print('torch imported:', 'torch' in sys.modules, file=sys.stderr)"
+    )
+    result = run_python(["-c", code, *args], env=offline_env)
+    assert result.stderr.strip().splitlines()[-1] == "torch imported: False", result.stderr
+    assert result.stdout.startswith("usage:") if args == ["--help"] else result.stderr.startswith("error: ")
+
+
 def test_check_prints_one_verdict_per_requirement(offline_env):
     result = run_python(["-m", "mmembed", "check"], env=offline_env)
     lines = result.stdout.strip().splitlines()
