@@ -24,7 +24,7 @@ Modules, one line each (from the student's calls down to the files):
     cache                embed_folder and its embedding cache, so that no picture is embedded twice
     index                a FAISS vector index over a folder of pictures: build (resumable), open, search
     similarity           cosine similarity, top-k and search: ranking pictures for a text
-    images               loading pictures as RGB in natural order (natural_key)
+    images               a folder's pictures in natural order (subfolders too: picture_files), loaded as RGB
     manifest             images/MANIFEST.csv and the short texts that go with the pictures
     coyo                 COYO-700M for lecture 06, or its local sample data/coyo-sample
     viz                  contact sheets of a picture folder with captions

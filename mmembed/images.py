@@ -1,4 +1,5 @@
-"""Loading pictures from a folder as RGB PIL images, in natural order (val_2 before val_10)."""
+"""A folder's picture files in natural order (val_2 before val_10; `picture_files` looks in subfolders too), and
+loading them as RGB PIL images."""
 
 import re
 import warnings
