@@ -10,7 +10,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import mmembed.cache
+from mmembed.files import write_atomically as write_bytes_atomically
 
 from . import config
 from .grade import Graded
@@ -51,7 +51,7 @@ def results(graded: Graded, secrets: list[str], note: str = "") -> dict:
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` (UTF-8) so that a reader sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    mmembed.cache.write_atomically(path, text.encode("utf-8"))
+    write_bytes_atomically(path, text.encode("utf-8"))
 
 
 def write_results(data: dict, path: Path) -> None:

@@ -30,6 +30,7 @@ Modules, one line each (from the student's calls down to the files):
     viz                  contact sheets of a picture folder with captions
     modules              loading a Python file as a module (a solution, a submission)
     paths                where the course's files live
+    files                write_atomically: a file is replaced whole or not at all
     notes                one-line notes to the user ([mmembed] ...): stdout in Jupyter, stderr in a terminal
 """
 

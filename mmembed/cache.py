@@ -19,7 +19,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import transformers
 from PIL import Image, UnidentifiedImageError
 
 from .embedding import batched, embed_batches, model_device, prepare_workers
+from .files import write_atomically
 from .images import image_files, load_image
 from .precision import resolve_precision
 
@@ -46,19 +46,6 @@ def cache_dir() -> Path:
     """Where the cache lives: MMEMBED_CACHE, else the user cache folder for "mmembed"."""
     configured = os.environ.get(CACHE_ENV, "").strip()
     return Path(configured).expanduser() if configured else Path(platformdirs.user_cache_dir("mmembed"))
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Readers see the old file or the new one, never half of one. (No fsync: a torn entry after a power cut
-    is recomputed like any unreadable entry.)"""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def file_sha256(path: Path) -> str:

@@ -48,9 +48,9 @@ from .cache import (
     look_up,
     model_label,
     parameter_sample_sha256,
-    write_atomically,
 )
 from .embedding import model_device
+from .files import write_atomically
 from .images import picture_files
 from .precision import resolve_precision
 

@@ -452,6 +452,21 @@ def test_results_follow_gradescopes_specification(graded_class):
 def test_a_missing_path_is_a_grader_error(tmp_path):
     missing = run_python(["-m", "autograder", str(tmp_path / "nothing.py"), "--results", str(tmp_path / "r.json")])
     assert missing.returncode == 2 and not (tmp_path / "r.json").exists()
+    assert missing.stderr.strip() == f"[autograder] no such file or folder: {tmp_path / 'nothing.py'}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["{missing}"]], ids=["help", "missing-path"])
+def test_help_and_a_missing_path_are_answered_before_torch_loads(tmp_path, args):
+    """An instructor's typo costs no wait: torch (seconds to import) is imported only to compute the reference."""
+    args = [a.format(missing=tmp_path / "nothing.py") for a in args]
+    code = (
+        "import sys\nfrom autograder.__main__ import main\ntry:\n    code = main(sys.argv[1:])\n"
+        "except SystemExit as exit:\n    code = exit.code\n"
+        "print('exit', code, 'torch imported:', 'torch' in sys.modules, file=sys.stderr)"
+    )
+    result = run_python(["-c", code, *args])
+    expected_exit = 0 if args == ["--help"] else 2
+    assert result.stderr.strip().splitlines()[-1] == f"exit {expected_exit} torch imported: False", result.stderr
 
 
 def test_pytest_self_check_ignores_a_planted_conftest(graded_class):
