@@ -45,6 +45,11 @@ def main() -> None:
 
     model, processor, record = train_and_evaluate(args.steps)
     model.save_pretrained(folder)
+    # Training leaves its batches' padding and truncation switched on in the fast tokenizer, and save_pretrained
+    # would keep them in tokenizer.json, where every later `padding=True` call warns "`max_length` is ignored".
+    # Saved with both off, as a tokenizer that has never tokenized is (tiny's and the stand-ins').
+    processor.tokenizer.backend_tokenizer.no_padding()
+    processor.tokenizer.backend_tokenizer.no_truncation()
     processor.save_pretrained(folder)
     record["before"] = json.loads(BEFORE.read_text(encoding="utf-8"))["figures"]
     (folder / "metrics.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

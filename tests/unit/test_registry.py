@@ -1,6 +1,7 @@
 """The model registry: every name the course knows resolves offline to a real model of the class the table says."""
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from mmembed.standins import resolve
 
 NAMES = registry.available_models()
 OFFLINE = registry.offline_models()
+WITH_TEXT = [name for name in OFFLINE if registry.lookup(name).architecture != "ViTForImageClassification"]
 
 
 @pytest.fixture
@@ -44,6 +46,22 @@ def test_an_offline_model_is_the_size_the_table_says(name):
     folder = registry.lookup(name).ensure()
     megabytes = sum(file.stat().st_size for file in folder.rglob("*") if file.is_file()) / 1e6
     assert registry.lookup(name).megabytes / 1.5 < megabytes < registry.lookup(name).megabytes * 1.5
+
+
+@pytest.mark.parametrize("name", WITH_TEXT)
+def test_an_offline_tokenizer_pads_without_a_warning(name):
+    """No padding or truncation is left switched on in tokenizer.json (training mini left both on once), so the
+    lectures' `padding=True` prints no "`max_length` is ignored" warning."""
+    from transformers import AutoTokenizer
+
+    folder = registry.lookup(name).ensure()
+    saved = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    assert saved["padding"] is None and saved["truncation"] is None
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tokens = tokenizer(["a dog", "고양이 사진을 보여 줘"], padding=True, return_tensors="pt")
+    assert tokens["input_ids"].shape[0] == 2 and tokens["attention_mask"].sum() < tokens["attention_mask"].numel()
 
 
 def test_hub_models_and_offline_models_split_the_table():
