@@ -62,9 +62,10 @@ def test_lecture_runs_top_to_bottom(notebook, record_property):
 
     outputs = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    # JupyterLab shows stderr in a pink box, which students take for an error: mmembed's notes are not errors.
-    pink_notes = [o.text for o in outputs if o.output_type == "stream" and o.name == "stderr" and "[mmembed]" in o.text]
-    assert not pink_notes, f"{notebook.name} shows mmembed's notes on stderr: {pink_notes}"
+    # JupyterLab shows stderr in a pink box, which students take for an error. Offline, a lecture writes nothing
+    # there: mmembed's notes go to stdout, and no library warns (a glyph missing from the Korean font, say).
+    pink = [o.text for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert not pink, f"{notebook.name} writes to stderr: {pink}"
     assert any("image/png" in o.get("data", {}) for o in outputs), f"{notebook.name} shows no figure"
     assert seconds < limit, f"{notebook.name} took {seconds:.0f} s (limit {limit} s)"
 
