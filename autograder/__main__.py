@@ -12,9 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import bubblewrap, classroom, config, report, runner
+from . import classroom, config, report, runner
 from .grade import Limits, grade_submission
 from .reference import compute_reference
+from .sandbox import bubblewrap
 
 
 def parse_args(argv):
@@ -36,7 +37,26 @@ def parse_args(argv):
     parser.add_argument("--jobs", type=int, default=classroom.cores(), help="students graded at once (default: cores)")
     parser.add_argument("--require-sandbox", action="store_true", help="refuse to grade without the bubblewrap sandbox")
     parser.add_argument("--junit", type=Path, default=None, help="also write JUnit XML (one test case per check)")
+    parser.add_argument(
+        "--only-failed",
+        action="store_true",
+        help="a class: grade again only the students whose row in RESULTS/grades.csv says "
+        f"{', '.join(sorted(classroom.REGRADED))}, or who have none; keep the other rows and result files",
+    )
     return parser.parse_args(argv)
+
+
+def earlier_grades(args) -> dict[str, dict] | None:
+    """--only-failed: the rows of the class's grades.csv ({} if it has none). None, said why, when it cannot be."""
+    if not args.submission.is_dir():
+        print("[autograder] --only-failed is for a class folder", file=sys.stderr)
+        return None
+    path = (args.results or Path("results")) / classroom.GRADES
+    try:
+        return report.read_grades(path)
+    except (OSError, ValueError) as error:
+        print(f"[autograder] --only-failed cannot read {path}: {error}", file=sys.stderr)
+        return None
 
 
 def main(argv=None) -> int:
@@ -50,6 +70,9 @@ def main(argv=None) -> int:
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     if not args.submission.exists() and not args.submission.is_symlink():
         print(f"[autograder] no such file or folder: {args.submission}", file=sys.stderr)
+        return 2
+    earlier = earlier_grades(args) if args.only_failed else {}
+    if earlier is None:
         return 2
     sandboxed = bubblewrap.choose(args.require_sandbox)
     if sandboxed is None:
@@ -80,9 +103,13 @@ def main(argv=None) -> int:
 
     out = args.results or Path("results")
     started = time.monotonic()
-    rows, finished = classroom.grade_class(args.submission, out, ref, limits, args.jobs, sandboxed, note)
+    rows, finished = classroom.grade_class(args.submission, out, ref, limits, args.jobs, sandboxed, note, earlier)
     seconds = time.monotonic() - started
     print(f"{len(rows)} submissions in {seconds:.0f} s (time limit {limits.timeout:g} s per child) -> {out}/")
+    for status in ("grader error", "not graded"):
+        count = sum(row["status"] == status for row in rows)
+        if count:
+            print(f"[autograder] {count} {status}: see {out / classroom.ERROR_LOG} and grades.csv; --only-failed grades them again")
     if not finished:
         print("[autograder] stopped by Ctrl-C: the students above are graded and kept; run again for the rest")
         return 130

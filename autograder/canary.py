@@ -20,7 +20,8 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 
-from . import kernel_checks, recheck
+from . import recheck
+from .inside import kernel_checks
 from .nbsandbox import SandboxedKernelManager
 
 PROBE_MARK = "mmembed_probe"  # metadata key of the cells inserted while autograding

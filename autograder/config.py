@@ -5,7 +5,7 @@ from pathlib import Path
 from mmembed.paths import QUIZ_IMAGE_DIR as IMAGE_DIR
 from mmembed.paths import REPO_ROOT, SKELETON, SOLUTION
 
-CHILD_SCRIPT = Path(__file__).resolve().parent / "child.py"
+CHILD_SCRIPT = Path(__file__).resolve().parent / "inside" / "child.py"
 __all__ = ["CHILD_SCRIPT", "IMAGE_DIR", "REPO_ROOT", "SKELETON", "SOLUTION"]
 
 DEFAULT_MODEL = "mini"  # offline, committed: every machine grades the same way

@@ -92,7 +92,7 @@ def find_submission(folder: Path) -> Path:
 
 def run(root: Path, model: str, timeout: float | None) -> int:
     """Grade root/submission into root/results/results.json, whatever the submission holds."""
-    from .bubblewrap import choose
+    from .sandbox.bubblewrap import choose
     from .classroom import cores
     from .grade import Limits, grade_submission
     from .reference import compute_reference

@@ -24,7 +24,7 @@ from traitlets import Bool
 
 import mmembed.paths
 
-from . import bubblewrap, isolation
+from .sandbox import bubblewrap, isolation
 
 # What the kernel's environment may keep of nbgrader's (everything else, paths and tokens included, stays out).
 KEPT_ENVIRONMENT = (

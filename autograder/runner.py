@@ -24,7 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import bubblewrap, config, isolation, wire
+from . import config
+from .inside import wire
+from .sandbox import bubblewrap, isolation
 
 MAX_RESULT_BYTES = 64 * 2**20  # 200×512 floats are 400 kB; anything near this is not an honest answer
 STDERR_TAIL_BYTES = 8_000

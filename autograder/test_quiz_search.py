@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import bubblewrap, config, report
+from autograder import config, report
+from autograder.sandbox import bubblewrap
 from autograder.grade import grade_submission
 from autograder.reference import compute_reference
 

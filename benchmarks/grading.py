@@ -71,7 +71,7 @@ def grade_class(model_dir: Path, students: int, jobs: int, workdir: Path) -> tup
 
 def sandbox_cost(repeats: int) -> dict:
     """Seconds to start and end `python -c pass`, plain and in the sandbox (median of `repeats`)."""
-    from autograder import bubblewrap
+    from autograder.sandbox import bubblewrap
 
     def timed(command):
         times = []

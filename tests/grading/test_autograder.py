@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import bubblewrap, config
+from autograder import config
+from autograder.sandbox import bubblewrap
 from tests.helpers import REPO_ROOT, Listener, run_python
 
 pytestmark = [

@@ -1,4 +1,4 @@
-"""autograder/bubblewrap.py: what a program in the sandbox can see and do, tried from inside it."""
+"""autograder/sandbox/bubblewrap.py: what a program in the sandbox can see and do, tried from inside it."""
 
 import os
 import subprocess
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import bubblewrap
+from autograder.sandbox import bubblewrap
 from tests.helpers import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(not bubblewrap.status().available, reason=bubblewrap.status().reason or "no sandbox")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import bubblewrap, config, nbsandbox
+from autograder import config, nbsandbox
+from autograder.sandbox import bubblewrap
 from tests.helpers import REPO_ROOT, run_python
 
 SOLUTION = (REPO_ROOT / "solutions" / "quiz_search.py").read_text(encoding="utf-8")

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from autograder import bubblewrap
+from autograder.sandbox import bubblewrap
 from autograder.runner import model_unreadable_in_sandbox
 from mmembed.paths import MINI_DIR, REPO_ROOT
 from tests.helpers import run_python

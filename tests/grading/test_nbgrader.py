@@ -26,7 +26,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import bubblewrap, recheck
+from autograder import recheck
+from autograder.sandbox import bubblewrap
 from autograder.canary import PROBE_MARK
 from tests.helpers import REPO_ROOT, UNREACHABLE_HUB, Listener
 

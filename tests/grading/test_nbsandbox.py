@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from autograder import bubblewrap
+from autograder.sandbox import bubblewrap
 from autograder.nbsandbox import SandboxedKernelManager
 from tests.helpers import REPO_ROOT
 

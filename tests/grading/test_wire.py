@@ -1,8 +1,8 @@
-"""autograder/wire.py: what a child sends is read back exactly, and a forged stream costs only what is forged."""
+"""autograder/inside/wire.py: what a child sends is read back exactly, and a forged stream costs only what is forged."""
 
 import numpy as np
 
-from autograder.wire import decode, encode
+from autograder.inside.wire import decode, encode
 
 
 def test_round_trip_of_json_and_arrays():
