@@ -35,36 +35,48 @@ def failed(name: str, output: str) -> CheckResult:
     return CheckResult(name, 0, config.POINTS[name], output)
 
 
+HIDDEN_FAILED = "숨은 문장으로 검사했는데 틀렸습니다. 숨은 문장으로 검사한 결과는 알려 주지 않습니다."
+
+
 @dataclass
 class Received:
-    """What one submission's child processes sent back (wire.py messages), and why a step is missing if it is."""
+    """What one submission's steps sent back (checked against protocol.py), and why a step is missing if it is."""
 
-    messages: dict  # step name -> dict, array name -> np.ndarray
+    steps: dict  # step name -> protocol.StepData
     missing: dict = field(default_factory=dict)  # step name -> why it has no result (Korean)
-    search_to_name: dict = field(default_factory=dict)  # neutral name given to search_top1 -> real file name
+    search_to_name: dict = field(default_factory=dict)  # search step -> {neutral name given -> real file name}
     main_query: int = 0  # index into ref.queries of the QUERY main() ran with
 
     def step(self, name: str):
-        """(data, None), or (None, why not in Korean)."""
-        data = self.messages.get(name)
-        if not isinstance(data, dict):
+        """(the step's result, None), or (None, why not in Korean). Only for steps whose inputs are public: the
+        why may repeat what the student's code raised."""
+        data = self.steps.get(name)
+        if data is None:
             return None, self.missing.get(name, "결과가 없습니다")
-        if data.get("error"):
-            return None, f"오류가 났습니다: {str(data['error'])[:500]}"
-        return data, None
+        if data.result.get("error"):
+            return None, f"오류가 났습니다: {data.result['error'][:500]}"
+        return data.result, None
 
-    def array(self, name: str, shape: tuple):
+    def array(self, step: str, name: str, shape: tuple):
         """A finite float array of exactly `shape`, as float64, or (None, why not)."""
-        array = self.messages.get(name)
+        data = self.steps.get(step)
+        array = data.arrays.get(name) if data is not None else None
         if array is None:
             return None, "배열이 오지 않았습니다"
-        if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
-            return None, f"실수 배열이 아닙니다 (dtype {getattr(array, 'dtype', '?')})"
         if array.shape != shape:
             return None, f"모양이 {shape}이어야 하는데 {array.shape}입니다"
         if not np.isfinite(array).all():
             return None, "NaN이나 무한대가 들어 있습니다"
         return array.astype(np.float64), None
+
+    def hidden_arrays(self, step: str, count: int, shape: tuple) -> list | None:
+        """The arrays of a hidden step, all of the right shape and finite, or None: never a reason (it could carry
+        what the student's code learned from the hidden inputs)."""
+        data = self.steps.get(step)
+        if data is None or data.result.get("error") or any(data.result.get("errors") or []):
+            return None
+        arrays = [self.array(step, f"embed_text_{i}.npy", shape)[0] for i in range(count)]
+        return None if any(array is None for array in arrays) else arrays
 
 
 def cosine_rows(a, b):
@@ -106,7 +118,7 @@ def check_load_images(got: Received, ref: Reference) -> list[CheckResult]:
                 f'모든 사진이 RGB여야 하는데 {len(not_rgb)}장이 아닙니다 (예: {example}). .convert("RGB")를 쓰세요.',
             )
         ]
-    means, reason = got.array("load_images_means.npy", (n, 3))
+    means, reason = got.array("load_images", "load_images_means.npy", (n, 3))
     if means is None:
         return [failed(name, f"사진의 픽셀을 확인할 수 없습니다: {reason}")]
     wrong = np.flatnonzero(np.abs(means - ref.means).max(axis=1) > TOLERANCE_MEAN_RGB)
@@ -127,7 +139,7 @@ def check_embed_images(got: Received, ref: Reference) -> list[CheckResult]:
     if data is None:
         why = f"embed_images를 검사하지 못했습니다: {reason}"
         return [failed("embed_images_shape", why), failed("embed_images_values", why)]
-    array, reason = got.array("embed_images.npy", shape)
+    array, reason = got.array("embed_images", "embed_images.npy", shape)
     if array is None:
         return [
             failed("embed_images_shape", f"embed_images는 모양 {shape}인 torch.Tensor를 돌려줘야 합니다: {reason}"),
@@ -154,74 +166,86 @@ def check_embed_images(got: Received, ref: Reference) -> list[CheckResult]:
 
 
 def check_embed_text(got: Received, ref: Reference) -> list[CheckResult]:
+    """QUERY's embedding may be discussed in detail; the hidden texts' only pass or fail."""
     shape = (1, config.EMBED_DIM)
     data, reason = got.step("embed_text")
-    if data is None:
-        why = f"embed_text를 검사하지 못했습니다: {reason}"
-        return [failed("embed_text_shape", why), failed("embed_text_values", why)]
-    errors = data.get("errors") if isinstance(data.get("errors"), list) else []
-    arrays, problems = [], []
-    for i in range(len(ref.queries)):
-        label = "QUERY" if i == 0 else f"숨은 문장 {i}"
-        error = errors[i] if i < len(errors) and isinstance(errors[i], str) else None
-        array, reason = (None, error[:300]) if error else got.array(f"embed_text_{i}.npy", shape)
-        arrays.append(array)
-        if array is None:
-            problems.append(f"{label}: {reason}")
-    if problems:
+    if data is not None:
+        error = (data.get("errors") or [None])[0]
+        query, reason = (None, error[:300]) if error else got.array("embed_text", "embed_text_0.npy", shape)
+    else:
+        query = None
+    hidden = got.hidden_arrays("embed_text_hidden", len(ref.queries) - 1, shape)
+    if query is None:
+        why = f"embed_text는 모양 {shape}인 torch.Tensor를 돌려줘야 합니다. QUERY: {reason}"
         return [
-            failed(
-                "embed_text_shape",
-                f"embed_text는 모양 {shape}인 torch.Tensor를 돌려줘야 합니다. " + " / ".join(problems),
-            ),
+            failed("embed_text_shape", why),
+            failed("embed_text_values", "모양이 맞지 않아 값을 비교하지 않았습니다."),
+        ]
+    if hidden is None:
+        why = f"QUERY의 임베딩은 모양 {shape}이 맞지만, 숨은 문장에서는 모양이 틀렸거나 오류가 났습니다."
+        if "embed_text_hidden" in got.missing:  # the grader's own words: a timeout, a crash
+            why = f"숨은 문장을 검사하지 못했습니다: {got.missing['embed_text_hidden']}"
+        return [
+            failed("embed_text_shape", why),
             failed("embed_text_values", "모양이 맞지 않아 값을 비교하지 않았습니다."),
         ]
     shape_ok = passed("embed_text_shape", f"맞았습니다: 모양 {shape}.")
-    cosines = np.array([cosine_rows(a, ref.text_embeddings[i : i + 1])[0] for i, a in enumerate(arrays)])
-    if not (cosines > config.MIN_COSINE).all():
-        return [
-            shape_ok,
-            failed(
-                "embed_text_values",
-                f"정답 임베딩과 다릅니다 (QUERY와 숨은 문장들 중 가장 낮은 코사인 유사도 {cosines.min():.3f}). "
-                "processor(text=[text], ...)와 get_text_features(...).pooler_output을 쓰세요.",
-            ),
-        ]
-    lowest = f"최저 {cosines.min():.4f}"
-    return [shape_ok, passed("embed_text_values", f"맞았습니다: 코사인 유사도 > {config.MIN_COSINE} ({lowest}).")]
+    cosine = cosine_rows(query, ref.text_embeddings[0:1])[0]
+    hidden_ok = all(
+        cosine_rows(a, ref.text_embeddings[i + 1 : i + 2])[0] > config.MIN_COSINE for i, a in enumerate(hidden)
+    )
+    hint = "processor(text=[text], ...)와 get_text_features(...).pooler_output을 쓰세요."
+    if not cosine > config.MIN_COSINE:
+        message = f"QUERY의 임베딩이 정답과 다릅니다 (코사인 유사도 {cosine:.3f}). {hint}"
+        return [shape_ok, failed("embed_text_values", message)]
+    if not hidden_ok:
+        return [shape_ok, failed("embed_text_values", f"QUERY는 맞았지만 {HIDDEN_FAILED} {hint}")]
+    return [
+        shape_ok,
+        passed("embed_text_values", f"맞았습니다: QUERY와 숨은 문장 모두 코사인 유사도 > {config.MIN_COSINE}."),
+    ]
 
 
 def check_search_top1(got: Received, ref: Reference) -> list[CheckResult]:
-    """One result per query. search_top1 got the reference embeddings, shuffled, under neutral file names."""
+    """One result per query. search_top1 got the reference embeddings, rotated and shuffled, under neutral file
+    names. What went wrong is told for QUERY only; for a hidden text, only that it went wrong."""
+    hint = "두 임베딩을 정규화한 뒤 코사인 유사도의 argmax를 쓰세요."
+    results = [_check_query_search(got, ref, hint)]
+    data = got.steps.get("search_top1_hidden")
+    answers = data.result.get("answers") if data is not None else None
+    to_name = got.search_to_name.get("search_top1_hidden", {})
+    for i in range(1, len(ref.queries)):
+        name = f"search_top1_hidden_{i}"
+        if answers is not None and to_name.get(answers[i - 1]) == ref.top1[i]:
+            results.append(passed(name, "맞았습니다: 코사인 유사도가 가장 큰 사진을 골랐습니다."))
+        elif data is None and "search_top1_hidden" in got.missing:  # the grader's own words: a timeout, a crash
+            results.append(failed(name, f"search_top1을 검사하지 못했습니다: {got.missing['search_top1_hidden']}"))
+        else:
+            results.append(failed(name, f"{HIDDEN_FAILED} {hint}"))
+    return results
+
+
+def _check_query_search(got: Received, ref: Reference, hint: str) -> CheckResult:
+    name = "search_top1_query"
     data, reason = got.step("search_top1")
     answers = data.get("answers") if data else None
-    hint = "두 임베딩을 정규화한 뒤 코사인 유사도의 argmax를 쓰세요."
-    results = []
-    for i in range(len(ref.queries)):
-        name = "search_top1_query" if i == 0 else f"search_top1_hidden_{i}"
-        if not isinstance(answers, list) or i >= len(answers) or not isinstance(answers[i], str):
-            results.append(failed(name, f"search_top1을 검사하지 못했습니다: {reason or '결과가 없습니다'}"))
-            continue
-        answer = answers[i]
-        chosen = got.search_to_name.get(answer)
-        if chosen == ref.top1[i]:
-            results.append(passed(name, "맞았습니다: 코사인 유사도가 가장 큰 사진을 골랐습니다."))
-        elif answer.startswith("<오류> "):
-            results.append(failed(name, f"search_top1에서 오류가 났습니다: {answer[5:305]}"))
-        elif answer.startswith("<"):
-            results.append(failed(name, f"파일 이름(str)을 돌려줘야 하는데 {answer[:80]}을(를) 돌려줬습니다."))
-        elif chosen is None:
-            message = (
-                f"받은 image_filenames 중 하나를 돌려줘야 하는데 목록에 없는 {answer[:80]!r}를 돌려줬습니다 "
-                "(검사할 때는 사진 순서와 이름을 바꿔서 넘기므로, 파일 이름을 직접 써 넣으면 틀립니다)."
-            )
-            results.append(failed(name, message))
-        elif i == 0:
-            message = f"QUERY({ref.query!r})의 Top-1은 {ref.top1[0]}이어야 하는데 {chosen}를 골랐습니다. {hint}"
-            results.append(failed(name, message))
-        else:
-            results.append(failed(name, f"정답과 다른 사진을 골랐습니다. {hint}"))
-    return results
+    if not answers:
+        return failed(name, f"search_top1을 검사하지 못했습니다: {reason or '결과가 없습니다'}")
+    answer = answers[0]
+    chosen = got.search_to_name.get("search_top1", {}).get(answer)
+    if chosen == ref.top1[0]:
+        return passed(name, "맞았습니다: 코사인 유사도가 가장 큰 사진을 골랐습니다.")
+    if answer.startswith("<오류> "):
+        return failed(name, f"search_top1에서 오류가 났습니다: {answer[5:305]}")
+    if answer.startswith("<"):
+        return failed(name, f"파일 이름(str)을 돌려줘야 하는데 {answer[:80]}을(를) 돌려줬습니다.")
+    if chosen is None:
+        return failed(
+            name,
+            f"받은 image_filenames 중 하나를 돌려줘야 하는데 목록에 없는 {answer[:80]!r}를 돌려줬습니다 "
+            "(검사할 때는 사진 순서와 이름을 바꿔서 넘기므로, 파일 이름을 직접 써 넣으면 틀립니다).",
+        )
+    return failed(name, f"QUERY({ref.query!r})의 Top-1은 {ref.top1[0]}이어야 하는데 {chosen}를 골랐습니다. {hint}")
 
 
 def top1_line_matches(line: str, expected_name: str) -> bool:
@@ -244,21 +268,23 @@ def main_lines_match(lines: list[str], shape_lines: list[str], expected_name: st
 
 
 def check_main(got: Received, ref: Reference) -> list[CheckResult]:
+    """main() ran with a hidden QUERY, so its feedback is fixed: what it should print, never what it printed."""
     name = "main_output"
-    data, reason = got.step("main")
-    if data is None:
-        return [failed(name, f"main()을 검사하지 못했습니다: {reason}")]
-    stdout = data.get("stdout") if isinstance(data.get("stdout"), str) else ""
+    data = got.steps.get("main")
+    stdout = data.result.get("stdout", "") if data is not None and not data.result.get("error") else ""
     lines = [line.rstrip() for line in stdout.splitlines() if line.strip()]
     expected = ref.main_lines(got.main_query)
     if main_lines_match(lines, expected[:3], ref.top1[got.main_query]):
         return [passed(name, "맞았습니다: 네 줄이 모두 맞습니다.")]
+    if data is None and "main" in got.missing:
+        return [failed(name, f"main()을 검사하지 못했습니다: {got.missing['main']}")]
     shown = expected[:3] + ["Top-1: <그 문장의 Top-1 파일 이름>"]  # the hidden answer itself is never shown
     return [
         failed(
             name,
-            "채점할 때 main()은 QUERY를 숨은 문장으로 바꿔 실행합니다. QUERY 변수를 쓰고, 그 Top-1을 출력해야 합니다.\n"
-            "출력해야 하는 네 줄:\n" + "\n".join(shown) + "\n실제로 출력한 줄:\n" + ("\n".join(lines[:10]) or "(없음)"),
+            "채점할 때 main()은 QUERY를 숨은 문장으로 바꿔 실행합니다. QUERY 변수를 쓰고, 그 Top-1을 출력해야 합니다. "
+            "main()이 출력한 내용과 오류는 숨은 문장에서 나왔으므로 보여 주지 않습니다. 출력해야 하는 네 줄:\n"
+            + "\n".join(shown),
         )
     ]
 

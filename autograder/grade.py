@@ -1,9 +1,17 @@
-"""Grade one submission: read it safely, run the child (again after a crash, for the steps left), score the data.
+"""Grade one submission: read it safely, run each step in its own forked child, score the data in the grader.
+
+Each step gets only its own inputs, and none of them reveals an answer: the texts to embed, the picture folder,
+or, for search_top1, the reference embeddings turned by a random rotation (which keeps every dot product and
+cosine, so the top-1 is the same) and shuffled under random names. The reference values stay here.
+
+The steps whose inputs are hidden (main() runs with a hidden QUERY, the hidden texts, their searches) run apart
+from the public ones, so what a public step printed or raised can be shown to the student, and nothing from a
+hidden step ever is (checks.py).
 
 The status says how grading went, for the instructor's grades.csv:
-"ok", "timeout" (a step hit the time limit), "crashed" (the child died or could not import the file),
-"no file" (nothing to grade), "refused" (a link, empty, binary, not UTF-8, over 1 MB),
-"no sandbox" (the class was graded without the sandbox, see bubblewrap.status()).
+"ok", "timeout" (a step hit the time limit), "crashed" (a child died or could not import the file),
+"out of memory", "protocol" (a child sent something no honest step sends), "no file" (nothing to grade),
+"refused" (a link, empty, binary, not UTF-8, over 1 MB), "no sandbox" (see sandbox/bubblewrap.status()).
 """
 
 import secrets
@@ -18,14 +26,17 @@ from .checks import CheckResult, Received, failed, score_all
 from .reference import Reference
 from .submission import read_submission
 
-# main() first: the child records the calls main() makes, and the later steps reuse what they can (child.py).
-STEPS = ["main", "load_images", "embed_images", "embed_text", "search_top1"]
-STEP_OF_FUNCTION = {
-    "load_images": "load_images",
-    "embed_images": "embed_images",
-    "embed_text": "embed_text",
-    "search_top1": "search_top1",
+# main() first: the student's own program, as they run it. The hidden-input searches last.
+STEPS = ["main", "load_images", "embed_images", "embed_text", "embed_text_hidden", "search_top1", "search_top1_hidden"]
+# A hang in main() inside one of these functions is a hang of that function's steps too: they are not run again.
+STEPS_OF_FUNCTION = {
+    "load_images": ["load_images"],
+    "embed_images": ["embed_images"],
+    "embed_text": ["embed_text", "embed_text_hidden"],
+    "search_top1": ["search_top1", "search_top1_hidden"],
 }
+# Worst first: the one status a student's row shows when several steps went wrong.
+STATUS_ORDER = ["protocol", "out of memory", "timeout", "too much output", "crashed", "stopped"]
 
 
 @dataclass
@@ -33,7 +44,7 @@ class Graded:
     checks: list[CheckResult]
     status: str
     seconds: float
-    log: list[str] = field(default_factory=list)  # for the instructor (stderr tails of crashed children)
+    log: list[str] = field(default_factory=list)  # for the instructor (what went wrong in which child)
 
     @property
     def score(self) -> int:
@@ -64,12 +75,40 @@ def all_failed(message: str) -> list[CheckResult]:
     return [failed(name, message) for name in config.POINTS]
 
 
-def search_inputs(ref: Reference):
-    """The reference embeddings in a random order under random names: (arrays for the child, names, name -> file)."""
-    order = np.random.default_rng(secrets.randbits(64)).permutation(len(ref.names))
+def random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """A random orthogonal matrix (QR of a Gaussian one): it keeps every dot product, and hides every value."""
+    rotation, _ = np.linalg.qr(rng.standard_normal((config.EMBED_DIM, config.EMBED_DIM)))
+    return rotation
+
+
+def search_inputs(ref: Reference, rows: list[int], rotation: np.ndarray, rng: np.random.Generator):
+    """Inputs for search_top1 on the text rows `rows`: the pictures shuffled under random names, and every
+    embedding turned by `rotation`. Returns (arrays, names, name -> real file name)."""
+    order = rng.permutation(len(ref.names))
     names = [f"img_{secrets.token_hex(4)}.JPEG" for _ in order]
-    arrays = {"search_images": ref.image_embeddings[order], "search_texts": ref.text_embeddings}
+    arrays = {
+        "images.npy": (ref.image_embeddings[order].astype(np.float64) @ rotation).astype(np.float32),
+        "texts.npy": (ref.text_embeddings[rows].astype(np.float64) @ rotation).astype(np.float32),
+    }
     return arrays, names, {name: ref.names[i] for name, i in zip(names, order)}
+
+
+def step_inputs(ref: Reference, main_query: int) -> dict:
+    """step -> (job, arrays, number of texts, name map for search answers)."""
+    public, hidden = [0], list(range(1, len(ref.queries)))
+    inputs = {
+        "main": ({"query": ref.queries[main_query]}, {}, 0, {}),
+        "load_images": ({}, {}, 0, {}),
+        "embed_images": ({}, {}, 0, {}),
+        "embed_text": ({"queries": [ref.queries[0]]}, {}, 1, {}),
+        "embed_text_hidden": ({"queries": [ref.queries[i] for i in hidden]}, {}, len(hidden), {}),
+    }
+    rng = np.random.default_rng(secrets.randbits(64))
+    rotation = random_rotation(rng)  # one per student: each search step's child sees only its own rows
+    for step, rows in (("search_top1", public), ("search_top1_hidden", hidden)):
+        arrays, names, to_name = search_inputs(ref, rows, rotation, rng)
+        inputs[step] = ({"names": names}, arrays, len(rows), to_name)
+    return inputs
 
 
 def why(status: str, limits: Limits, where: str) -> str:
@@ -77,47 +116,61 @@ def why(status: str, limits: Limits, where: str) -> str:
         because = f" {limits.timeout_reason}" if limits.timeout_reason else ""
         return f"{where} 시간 제한({limits.timeout:g}초)을 넘겨 중단했습니다.{because}"
     if status == "too much output":
-        return f"{where} 채점기로 보낸 데이터가 너무 많아 중단했습니다"
-    return f"{where} 프로세스가 끝나 버렸습니다 ({status}; sys.exit, os._exit, 메모리 부족 등)"
+        return f"{where} 채점기로 보낸 데이터가 너무 많아 중단했습니다."
+    if status == "out of memory":
+        return f"{where} 메모리 제한({limits.memory_gb:g}GB)을 넘겨 중단했습니다."
+    if status == "protocol":
+        return f"{where} 채점기로 보낸 데이터의 형식이 잘못되어 이 단계는 0점입니다."
+    return f"{where} 프로세스가 끝나 버렸습니다 ({status}; sys.exit, os._exit, 메모리 부족 등)."
 
 
-def run_steps(staged: Path, job: dict, inputs: dict, model_dir: Path, limits: Limits, sandboxed: bool):
-    """Run the steps, starting a new child for the steps left after a crash or a hang. Returns
-    (messages, missing, log, status). The step that was running is blamed, and so is the function it was in:
-    a hang in search_top1 while main() runs costs main() and search_top1, once."""
-    messages, missing, log, remaining, trouble = {}, {}, [], list(STEPS), None
-    while remaining:
-        run = runner.run_child(
-            staged, {**job, "steps": remaining}, inputs, model_dir, limits.timeout, limits.memory_gb, sandboxed
-        )
-        if run.status != "ok" and run.stderr.strip():
-            log.append(f"child {run.status}: ...{run.stderr[-1500:]}")
-        imported = run.messages.get("import")
-        if not isinstance(imported, dict) or imported.get("error"):
-            reason = (
-                f"과제 파일을 불러올 때 오류가 났습니다: {str(imported['error'])[:500]}"
-                if isinstance(imported, dict)
-                else why(run.status, limits, "과제 파일을 불러오는 중")
-            )
-            missing.update({step: reason for step in remaining})
-            return messages, missing, log, "timeout" if run.status == "timeout" else "crashed"
-        messages.update({name: value for name, value in run.messages.items() if name != "running"})
-        unfinished = [step for step in remaining if not isinstance(run.messages.get(step), dict)]
-        if not unfinished:
-            break
-        trouble = "timeout" if run.status == "timeout" or trouble == "timeout" else "crashed"
-        running = run.messages.get("running") if isinstance(run.messages.get("running"), dict) else {}
-        culprit = running.get("step") if running.get("step") in unfinished else unfinished[0]
-        blamed = {culprit}
-        function = running.get("function")
-        where = f"{culprit}을(를) 실행하는 중"
-        if culprit == "main" and function in STEP_OF_FUNCTION:
-            blamed.add(STEP_OF_FUNCTION[function])
-            where = f"main()이 부른 {function}을(를) 실행하는 중"
-        for step in blamed:
-            missing[step] = why(run.status, limits, where)
-        remaining = [step for step in unfinished if step not in blamed]
-    return messages, missing, log, trouble or ("ok" if run.status == "ok" else "crashed")
+def run_steps(staged: Path, inputs: dict, model_dir: Path, limits: Limits, sandboxed: bool):
+    """Run every step, each in its own fork; a child that crashed, hung or misbehaved is replaced by a fresh one
+    for the steps left. Returns (received step data, missing step -> why, log, statuses)."""
+    data, missing, log, statuses, server = {}, {}, [], [], None
+    try:
+        for step in STEPS:
+            if step in missing:
+                continue
+            if server is None or not server.alive:
+                if server is not None:
+                    server.release()
+                server = runner.ForkServer(staged, model_dir, limits.threads, limits.memory_gb, sandboxed)
+                started = server.start(limits.timeout)
+                if started.status != "ok":
+                    statuses.append(started.status)
+                    log.append(started.detail)
+                    missing.update({s: why(started.status, limits, "채점 준비 중") for s in STEPS if s not in data})
+                    break
+            job, arrays, queries, _ = inputs[step]
+            run = server.run(step, job, arrays, limits.timeout, queries)
+            if run.status == "ok" and run.data.result.get("during") == "import":
+                reason = f"과제 파일을 불러올 때 오류가 났습니다: {run.data.result.get('error', '')}"
+                missing.update({s: reason for s in STEPS if s not in data})
+                statuses.append("crashed")
+                break
+            if run.status == "ok":
+                data[step] = run.data
+                continue
+            statuses.append(run.status)
+            log.append(run.detail)
+            where = f"{step}을(를) 실행하는 중"
+            blamed = [step]
+            if step == "main" and run.function in STEPS_OF_FUNCTION:
+                blamed += STEPS_OF_FUNCTION[run.function]
+                where = f"main()이 부른 {run.function}을(를) 실행하는 중"
+            missing.update({s: why(run.status, limits, where) for s in blamed})
+    finally:
+        if server is not None:
+            server.release()
+    return data, missing, log, statuses
+
+
+def overall(statuses: list[str]) -> str:
+    for status in STATUS_ORDER:
+        if status in statuses:
+            return status
+    return "ok"
 
 
 def grade_submission(path: Path, ref: Reference, limits: Limits | None = None, sandboxed: bool = False) -> Graded:
@@ -129,12 +182,11 @@ def grade_submission(path: Path, ref: Reference, limits: Limits | None = None, s
         return Graded(all_failed(submission.problem + " 0점입니다."), submission.status, time.monotonic() - started)
     staged = runner.stage(submission.text)
     try:
-        inputs, names, to_name = search_inputs(ref)
-        inputs["reference_means"] = ref.means.astype(np.float64)
         main_query = 1 + secrets.randbelow(len(ref.queries) - 1)  # main() runs with a hidden query as QUERY
-        job = {"queries": ref.queries, "search_names": names, "threads": limits.threads, "main_query": main_query}
-        messages, missing, log, status = run_steps(staged, job, inputs, ref.model_dir, limits, sandboxed)
-        checks = score_all(Received(messages, missing, to_name, main_query), ref)
-        return Graded(checks, status, time.monotonic() - started, log)
+        inputs = step_inputs(ref, main_query)
+        data, missing, log, statuses = run_steps(staged, inputs, ref.model_dir, limits, sandboxed)
+        to_name = {step: inputs[step][3] for step in ("search_top1", "search_top1_hidden")}
+        checks = score_all(Received(data, missing, to_name, main_query), ref)
+        return Graded(checks, overall(statuses), time.monotonic() - started, log)
     finally:
         runner.remove(staged)

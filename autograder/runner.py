@@ -1,38 +1,52 @@
-"""Run child.py on one submission: in the bubblewrap sandbox when there is one, else with the older isolation.
+"""Run one student's steps in a fork server (inside/child.py): in the bubblewrap sandbox when there is one.
 
-The job goes in on the child's stdin and the results come back on a pipe (wire.py): the grader never reads or
-writes a path the child could have replaced. Limits: wall-clock time (enforced here), address space, file size,
-processes. Afterwards nothing the child started is left: the sandbox's PID namespace ends with it; without a
-sandbox, the process group is killed, and as root every process of the child's throwaway uid.
+`ForkServer` starts the child once per student (Python, torch and the model load once); each `run` sends one
+step on the control socket with two fresh pipes, and reads back only that step's result, checked against the
+step's schema (protocol.py). The grader never reads or writes a path the child could have replaced.
 
-Sandbox layout (what the child sees besides the system, Python and its packages, mmembed and the model):
+Limits, per student:
+- a control group (sandbox/cgroups.py) when the grader may make one: memory including shmem, memfd and tmpfs,
+  processes, and a CPU quota of the student's share of the cores. Each step's time limit then counts the CPU time
+  of the student's processes, so a neighbour's load never times an honest student out; a wall-clock backstop
+  (WALL_FACTOR times longer) catches a child that sleeps;
+- without a control group, the wall clock alone, and the rlimits of isolation.py (which always apply too).
+Afterwards nothing the child started is left: the sandbox's PID namespace ends with it, and the cgroup is
+emptied; without a sandbox, the process group is killed, and as root every process of the child's throwaway uid.
+
+Sandbox layout (what the child sees besides the system, Python and its packages, and mmembed), all at neutral
+paths: no host path of the course, no student's name.
 
     /course/quizzes/quiz_search.py   the submission (a copy, read-only)
     /course/images/quiz-image/       the pictures (read-only); /course is the working folder
+    /course/model/                   the grading model
     /grader/child.py, /grader/wire.py, /grader/mmembed/
 """
 
+import contextlib
 import os
+import select
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config
+from . import config, protocol
 from .inside import wire
-from .sandbox import bubblewrap, isolation
+from .sandbox import bubblewrap, cgroups, isolation
 
 MAX_RESULT_BYTES = 64 * 2**20  # 200×512 floats are 400 kB; anything near this is not an honest answer
 STDERR_TAIL_BYTES = 8_000
-GRACE_SECONDS = 2  # after the child ends, how long to wait for its pipes to close
+GRACE_SECONDS = 2  # after a step ends, how long to wait for its pipe to close
+WALL_FACTOR = 3  # the wall-clock backstop when time is counted in CPU seconds
 MAX_PROCESSES = isolation.MAX_PROCESSES
-
+MODEL_IN_SANDBOX = "/course/model"
 
 # Ctrl-C while a class is graded: `stop_all` kills every running child and no new one starts.
 stopping = threading.Event()
@@ -48,11 +62,38 @@ def stop_all() -> None:
 
 
 @dataclass
-class ChildRun:
-    status: str  # "ok", "timeout", "exit <code>", "too much output"
-    messages: dict  # what the child sent, by name (wire.decode)
-    stderr: str  # the end of what it printed on stderr, for the instructor's log
+class StepRun:
+    status: str  # "ok", "timeout", "crashed", "protocol", "too much output", "stopped"
+    data: protocol.StepData | None  # the step's checked data when status is "ok"
+    function: str | None = None  # the quiz function the child said it was in, for blame
+    detail: str = ""  # for the instructor's log (English, and the child's stderr tail)
+    cpu_seconds: float = 0.0
+
+
+@dataclass
+class Budget:
+    """A step's time limit. With a cgroup: `seconds` of CPU time per core the student was given, counted over all
+    of the student's processes, and WALL_FACTOR times `seconds` on the wall clock. Without: `seconds` of wall
+    clock."""
+
     seconds: float
+    cores: int
+    group: object = None  # the student's cgroups.ChildGroup, or None
+    started_wall: float = field(default_factory=time.monotonic)
+    started_cpu: float = 0.0
+
+    def __post_init__(self):
+        if self.group is not None:
+            self.started_cpu = self.group.cpu_seconds()
+
+    def cpu_used(self) -> float:
+        return self.group.cpu_seconds() - self.started_cpu if self.group is not None else 0.0
+
+    def exceeded(self) -> bool:
+        wall = time.monotonic() - self.started_wall
+        if self.group is None:
+            return wall > self.seconds
+        return self.cpu_used() > self.seconds * self.cores or wall > WALL_FACTOR * self.seconds
 
 
 class _Drain(threading.Thread):
@@ -75,28 +116,26 @@ class _Drain(threading.Thread):
                     del self.data[: len(self.data) - self.limit]
 
 
-class _Feed(threading.Thread):
-    """Writes the job to the child's stdin and closes it (a child that never reads it just never gets it)."""
+def _feed(fd: int, data: bytes) -> None:
+    """Write `data` to a pipe and close it, in the background (a child that never reads it just never gets it)."""
 
-    def __init__(self, pipe, data: bytes):
-        super().__init__(daemon=True)
-        self.pipe, self.data = pipe, data
-
-    def run(self):
+    def write():
         try:
-            self.pipe.write(self.data)
-            self.pipe.close()
+            with open(fd, "wb", closefd=True) as pipe:
+                pipe.write(data)
         except OSError:
             pass
 
+    threading.Thread(target=write, daemon=True).start()
 
-def child_env(model_dir: Path, threads: int) -> dict:
+
+def child_env(model: str, threads: int) -> dict:
     """A small, fixed environment: nothing of the grader's own environment leaks in."""
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
-        "MMEMBED_MODEL": str(model_dir),  # main() calls mmembed.load_clip() without a name
+        "MMEMBED_MODEL": model,  # main() calls mmembed.load_clip() without a name
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "OMP_NUM_THREADS": str(threads),
@@ -107,15 +146,30 @@ def child_env(model_dir: Path, threads: int) -> dict:
     }
 
 
+def model_bind(model_dir: Path) -> Path:
+    """The folder to show for a model: a Hugging Face cache snapshot links into its repository's blobs/."""
+    model_dir = model_dir.resolve()
+    if model_dir.parent.name == "snapshots":
+        return model_dir.parent.parent
+    return model_dir
+
+
+def model_in_sandbox(model_dir: Path) -> str:
+    """Where the child finds the model: under /course/model, whatever its host path."""
+    model_dir = model_dir.resolve()
+    return str(Path(MODEL_IN_SANDBOX) / model_dir.relative_to(model_bind(model_dir)))
+
+
 def sandbox_mounts(submission: Path, model_dir: Path) -> bubblewrap.Mounts:
     """What the child sees. Refuses a Python environment that would show a secret (the solution, the grader)."""
     mmembed_dir = Path(__import__("mmembed").__file__).resolve().parent
     mounts = bubblewrap.Mounts(
-        read_only=[*bubblewrap.python_paths(), model_bind(model_dir)],
+        read_only=bubblewrap.python_paths(),
         files={
             "/grader/mmembed": mmembed_dir,  # beside child.py: the child imports the grader's own mmembed
             "/course/quizzes/quiz_search.py": submission,
             "/course/images/quiz-image": config.IMAGE_DIR,
+            MODEL_IN_SANDBOX: model_bind(model_dir),
             "/grader/child.py": config.CHILD_SCRIPT,
             "/grader/wire.py": config.CHILD_SCRIPT.with_name("wire.py"),
         },
@@ -145,17 +199,9 @@ def model_unreadable_in_sandbox(model_dir: Path, sandboxed: bool) -> str | None:
     return None
 
 
-def model_bind(model_dir: Path) -> Path:
-    """The folder to show for a model: a Hugging Face cache snapshot links into its repository's blobs/."""
-    model_dir = model_dir.resolve()
-    if model_dir.parent.name == "snapshots":
-        return model_dir.parent.parent
-    return model_dir
-
-
 def stage(submission_text: str) -> Path:
-    """A fresh private folder (mode 0700, the grader's) holding the submission's copy, laid out as in the sandbox
-    so the fallback finds the pictures the same way: folder/quizzes/quiz_search.py, folder/images -> the repo's."""
+    """A fresh private folder (mode 0700, the grader's, with a neutral name) holding the submission's copy, laid
+    out as in the sandbox so the fallback finds the pictures the same way."""
     folder = Path(tempfile.mkdtemp(prefix="autograder-"))
     (folder / "quizzes").mkdir()
     (folder / "quizzes" / "quiz_search.py").write_text(submission_text, encoding="utf-8")
@@ -164,92 +210,213 @@ def stage(submission_text: str) -> Path:
     return folder
 
 
-def _sandboxed(staged: Path, job: dict, env: dict, model_dir: Path, memory_bytes: int, uid: int | None):
-    """(argv, cwd, environment, preexec) for a child in the bubblewrap sandbox."""
-    mounts = sandbox_mounts(staged / "quizzes" / "quiz_search.py", model_dir)
-    job.update(submission="/course/quizzes/quiz_search.py", image_dir="/course/images/quiz-image")
-    argv = bubblewrap.command([sys.executable, "-E", "-s", "/grader/child.py"], mounts, env, cwd="/course", uid=uid)
-    # As root the limit applies to the throwaway uid alone; an ordinary user's count includes all their processes.
-    processes = MAX_PROCESSES if uid is not None else isolation.processes_of(os.getuid()) + MAX_PROCESSES
-    return argv, "/", {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, isolation.limits(memory_bytes, processes)
+def remove(staged: Path) -> None:
+    shutil.rmtree(staged, ignore_errors=True)
 
 
-def _fallback(staged: Path, job: dict, env: dict, memory_bytes: int, uid: int | None):
-    """(argv, cwd, environment, preexec) for a child without a sandbox: the isolation of isolation.py."""
-    job.update(submission=str(staged / "quizzes" / "quiz_search.py"), image_dir=str(staged / "images" / "quiz-image"))
-    home = staged / "home"
-    home.mkdir(exist_ok=True)
-    if uid is not None:
-        os.chown(home, uid, uid)
-        staged.chmod(0o711)  # the child may enter the folder, not list it
-    argv = [sys.executable, "-E", "-s", str(config.CHILD_SCRIPT)]
-    return (
-        argv,
-        staged,
-        {**env, "HOME": str(home), "HF_HOME": str(home / "hf")},
-        isolation.limits(memory_bytes, None, uid),
-    )
+class ForkServer:
+    """One student's child process: started once, then one step at a time. Use as a context manager."""
 
+    def __init__(self, staged: Path, model_dir: Path, threads: int, memory_gb: float, sandboxed: bool):
+        self.staged, self.model_dir, self.threads, self.sandboxed = staged, model_dir, threads, sandboxed
+        self.memory_bytes = int(memory_gb * 2**30)
+        self.process = self.control = self.stderr = self.group = None
+        self.uid = isolation.throwaway_uid() if isolation.available() else None
+        self.cpu_seconds = 0.0
 
-def run_child(
-    staged: Path, job: dict, inputs: dict, model_dir: Path, timeout: float, memory_gb: float, sandboxed: bool
-) -> ChildRun:
-    """Run child.py once on the staged submission. `job` and `inputs` (arrays) go to the child on stdin."""
-    env = child_env(model_dir, max(1, int(job.get("threads", 1))))
-    result_read, result_write = os.pipe()
-    stderr_read, stderr_write = os.pipe()
-    job = {**job, "result_fd": result_write, "model": str(model_dir)}
-    uid = isolation.throwaway_uid() if isolation.available() else None
-    memory_bytes = int(memory_gb * 2**30)
-    if sandboxed:
-        argv, cwd, popen_env, preexec = _sandboxed(staged, job, env, model_dir, memory_bytes, uid)
-    else:
-        argv, cwd, popen_env, preexec = _fallback(staged, job, env, memory_bytes, uid)
-    data = wire.encode("job", job) + b"".join(wire.encode(name, value) for name, value in inputs.items())
+    def __enter__(self):
+        return self
 
-    if stopping.is_set():
-        for fd in (result_read, result_write, stderr_read, stderr_write):
-            os.close(fd)
-        return ChildRun("stopped", {}, "", 0.0)
-    started = time.monotonic()
-    with subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=popen_env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=stderr_write,
-        pass_fds=(result_write,),
-        start_new_session=True,
-        preexec_fn=preexec,
-    ) as process:
-        with _running_lock:
-            _running.add(process)
-            if stopping.is_set():  # Ctrl-C came while this child was starting, after stop_all looked: stop it too
-                _kill_group(process)
-        os.close(result_write)
-        os.close(stderr_write)
-        results, stderr = _Drain(result_read, MAX_RESULT_BYTES), _Drain(stderr_read, STDERR_TAIL_BYTES, keep_tail=True)
-        for thread in (results, stderr, _Feed(process.stdin, data)):
-            thread.start()
+    def __exit__(self, *exc_info):
+        self.close()
+
+    # --- starting -------------------------------------------------------------------------------------------
+
+    def start(self, seconds: float) -> StepRun:
+        """Start the child and wait until it has loaded the model ("ready")."""
+        if stopping.is_set():
+            return StepRun("stopped", None)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.control = ours
+        setup = {"threads": self.threads, "control_fd": theirs.fileno()}
+        argv, cwd, env, fds = self._command(setup)
+        if cgroups.support().available:
+            self.group = cgroups.ChildGroup.create(self.memory_bytes, MAX_PROCESSES, self.threads)
+        stderr_read, stderr_write = os.pipe()
         try:
-            code = process.wait(timeout=timeout)
-            status = "ok" if code == 0 else f"exit {code}"
-        except subprocess.TimeoutExpired:
-            status = "timeout"
+            self.process = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr_write,
+                pass_fds=(theirs.fileno(), *fds),
+                start_new_session=True,
+                preexec_fn=self._preexec(),
+            )
+        except OSError as error:
+            for fd in (stderr_read, stderr_write, *fds):
+                os.close(fd)
+            theirs.close()
+            return StepRun("crashed", None, detail=f"could not start the child: {error}")
+        for fd in (stderr_write, *fds):
+            os.close(fd)
+        theirs.close()
+        with _running_lock:
+            _running.add(self.process)
+            if stopping.is_set():  # Ctrl-C came while this child was starting, after stop_all looked: stop it too
+                _kill_group(self.process)
+        self.stderr = _Drain(stderr_read, STDERR_TAIL_BYTES, keep_tail=True)
+        self.stderr.start()
+        _feed(os.dup(self.process.stdin.fileno()), wire.encode("setup", self.setup))
+        self.process.stdin.close()
+        reply, status = self._reply(self._budget(seconds))
+        if status != "ok" or reply.get("ready") != {}:
+            return self._failed(status if status != "ok" else "protocol", "while starting")
+        return StepRun("ok", None)
+
+    def _command(self, setup: dict):
+        """(argv, cwd, environment, extra fds) for the child; fills in self.setup."""
+        submission = self.staged / "quizzes" / "quiz_search.py"
+        if self.sandboxed:
+            mounts = sandbox_mounts(submission, self.model_dir)
+            model = model_in_sandbox(self.model_dir)
+            self.setup = {**setup, "submission": "/course/quizzes/quiz_search.py", "sweep": True}
+            self.setup.update(image_dir="/course/images/quiz-image", model=model)
+            args = bubblewrap.command(
+                [sys.executable, "-E", "-s", "/grader/child.py"],
+                mounts,
+                child_env(model, self.threads),
+                cwd="/course",
+                uid=self.uid,
+            )
+            argv, fds = bubblewrap.with_args_fd(args)
+            return argv, "/", {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, fds
+        home = self.staged / "home"
+        home.mkdir(exist_ok=True)
+        if self.uid is not None:
+            os.chown(home, self.uid, self.uid)
+            self.staged.chmod(0o711)  # the child may enter the folder, not list it
+        self.setup = {**setup, "submission": str(submission), "sweep": self.uid is not None}
+        self.setup.update(image_dir=str(self.staged / "images" / "quiz-image"), model=str(self.model_dir))
+        env = {**child_env(str(self.model_dir), self.threads), "HOME": str(home), "HF_HOME": str(home / "hf")}
+        return [sys.executable, "-E", "-s", str(config.CHILD_SCRIPT)], self.staged, env, ()
+
+    def _preexec(self):
+        if self.sandboxed:  # setpriv drops to the throwaway uid inside, after bwrap has mounted everything
+            own = 0 if self.uid is not None else isolation.processes_of(os.getuid())
+            limits = isolation.limits(self.memory_bytes * 2, own + MAX_PROCESSES)
+        else:
+            limits = isolation.limits(self.memory_bytes * 2, None, self.uid)
+        group = self.group
+
+        def preexec():
+            if group is not None:
+                group.preexec()
+            limits()
+
+        return preexec
+
+    # --- one step -------------------------------------------------------------------------------------------
+
+    def run(self, step: str, job: dict, arrays: dict, seconds: float, queries: int = 0) -> StepRun:
+        """Run `step` in a fresh fork, with `job` and `arrays` as its only inputs."""
+        if stopping.is_set():
+            return StepRun("stopped", None)
+        job_read, job_write = os.pipe()
+        result_read, result_write = os.pipe()
+        budget = self._budget(seconds)
+        try:
+            socket.send_fds(self.control, [wire.encode("step", {"name": step})], [job_read, result_write])
+        except OSError:
+            for fd in (job_read, job_write, result_read, result_write):
+                os.close(fd)
+            return self._failed("crashed", f"before {step}")
         finally:
-            _kill_group(process)
-            process.wait()
-            if uid is not None and not sandboxed:
-                isolation.kill_all(uid)
+            for fd in (job_read, result_write):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        results = _Drain(result_read, MAX_RESULT_BYTES)
+        results.start()
+        _feed(job_write, wire.encode("job", job) + b"".join(wire.encode(n, a) for n, a in arrays.items()))
+        reply, status = self._reply(budget)
+        results.join(GRACE_SECONDS)
+        messages, malformed = wire.read_messages(bytes(results.data))
+        function = protocol.last_function(messages)
+        cpu = budget.cpu_used()
+        if results.overflow:
+            return self._failed("too much output", f"in {step}", function)
+        if status != "ok":
+            return self._failed(status, f"in {step}", function)
+        done = reply.get("done")
+        if not isinstance(done, dict) or done.get("step") != step or results.is_alive():
+            return self._failed("protocol", f"{step}: the child's report does not match the step", function)
+        if not done.get("clean"):
+            self.close()  # something of the student's survived the step: no later step may share its sandbox
+        if malformed:
+            return StepRun("protocol", None, function, f"{step}: {malformed}", cpu)
+        try:
+            data = protocol.accept(step, messages, queries)
+        except protocol.ProtocolError as error:
+            exit_code = done.get("exit")
+            status = "protocol" if exit_code == 0 else "crashed"
+            return StepRun(status, None, function, f"{error} (exit {exit_code})", cpu)
+        return StepRun("ok", data, function, "", cpu)
+
+    def _budget(self, seconds: float) -> Budget:
+        return Budget(seconds, self.threads, self.group)
+
+    def _reply(self, budget: Budget) -> tuple[dict, str]:
+        """The child's next control message ({name: value}) and "ok", or ({}, why there is none)."""
+        while True:
+            if stopping.is_set():
+                return {}, "stopped"
+            if budget.exceeded():
+                return {}, "timeout"
+            ready, _, _ = select.select([self.control], [], [], 0.1)
+            if ready:
+                try:
+                    message = self.control.recv(10_000)
+                except OSError:
+                    message = b""
+                return (wire.decode(message), "ok") if message else ({}, "crashed")
+
+    def _failed(self, status: str, where: str, function: str | None = None) -> StepRun:
+        """End this child (a later step starts a fresh one) and say why, with its stderr for the instructor."""
+        self.close()
+        tail = bytes(self.stderr.data).decode("utf-8", "replace") if self.stderr is not None else ""
+        oom = self.group is not None and self.group.oom_kills() > 0
+        detail = f"child {status} {where}{' (out of memory)' if oom else ''}: ...{tail[-1500:]}"
+        return StepRun("out of memory" if oom and status == "crashed" else status, None, function, detail)
+
+    def close(self) -> None:
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        if self.process is not None:
+            _kill_group(self.process)
+            self.process.wait()
+            if self.uid is not None and not self.sandboxed:
+                isolation.kill_all(self.uid)
             with _running_lock:
-                _running.discard(process)
-        results.join(GRACE_SECONDS)  # without a sandbox, a process that escaped may hold the pipe: do not wait
-        stderr.join(GRACE_SECONDS)
-    if results.overflow:
-        status = "too much output"
-    messages = wire.decode(bytes(results.data))
-    return ChildRun(status, messages, bytes(stderr.data).decode("utf-8", "replace"), time.monotonic() - started)
+                _running.discard(self.process)
+            self.process = None
+        if self.group is not None:
+            self.group.kill()
+        if self.stderr is not None:
+            self.stderr.join(GRACE_SECONDS)
+
+    def release(self) -> None:
+        """After the last step: end the child and remove its cgroup."""
+        self.close()
+        if self.group is not None:
+            self.group.remove()
+            self.group = None
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -258,7 +425,3 @@ def _kill_group(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def remove(staged: Path) -> None:
-    shutil.rmtree(staged, ignore_errors=True)

@@ -122,6 +122,18 @@ def command(argv: list[str], mounts: Mounts, env: dict[str, str], cwd: str = HOM
     return args
 
 
+def with_args_fd(args: list[str]) -> tuple[list[str], list[int]]:
+    """`bwrap --args FD -- COMMAND` for a bwrap command line: the options (every bind, with its host path) go
+    through a memfd instead of the command line, which every process in the sandbox can read as pid 1's. Only
+    the command stays (bwrap takes it from its own command line). Returns (argv, fds to pass); the caller closes
+    the fds once the process has started."""
+    end = args.index("--")
+    fd = os.memfd_create("bwrap-args", 0)
+    os.write(fd, b"".join(arg.encode() + b"\0" for arg in args[1:end]))
+    os.lseek(fd, 0, os.SEEK_SET)
+    return [args[0], "--args", str(fd), *args[end:]], [fd]
+
+
 @functools.cache
 def status() -> Status:
     """Can bubblewrap run here? Tried once per process, with the same kind of command the graders use."""

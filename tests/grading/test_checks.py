@@ -1,6 +1,8 @@
 """Every feedback branch of autograder/checks.py, on small crafted messages (what a child could send back).
 
 No model and no child here: a Reference of random embeddings, and for each branch the messages that reach it.
+The messages are written flat, as one child would send them for all queries, and split here into the public
+step (QUERY) and the hidden step (the hidden texts), as grade.py runs them.
 """
 
 from pathlib import Path
@@ -19,6 +21,7 @@ from autograder.checks import (
     score_all,
     top1_line_matches,
 )
+from autograder.protocol import StepData
 from autograder.reference import Reference
 
 N, D = config.N_IMAGES, config.EMBED_DIM
@@ -43,8 +46,26 @@ def ref():
     )
 
 
-def received(messages=None, missing=None, **kwargs) -> Received:
-    return Received(messages or {}, missing or {}, **kwargs)
+def received(messages=None, missing=None, search_to_name=None, **kwargs) -> Received:
+    """Flat messages -> each step's data, the query-wise ones split into the public and the hidden step."""
+    messages, steps = dict(messages or {}), {}
+    for step, arrays in (("load_images", ["load_images_means.npy"]), ("embed_images", ["embed_images.npy"])):
+        if step in messages:
+            steps[step] = StepData(messages[step], {n: messages[n] for n in arrays if n in messages})
+    if "main" in messages:
+        steps["main"] = StepData(messages["main"])
+    if "embed_text" in messages:
+        errors = messages["embed_text"].get("errors", [None] * len(QUERIES))
+        arrays = [messages.get(f"embed_text_{i}.npy") for i in range(len(QUERIES))]
+        for step, rows in (("embed_text", [0]), ("embed_text_hidden", [1, 2, 3])):
+            found = {f"embed_text_{j}.npy": arrays[i] for j, i in enumerate(rows) if arrays[i] is not None}
+            steps[step] = StepData({"errors": [errors[i] for i in rows]}, found)
+    if "search_top1" in messages:
+        answers = messages["search_top1"]["answers"]
+        steps["search_top1"] = StepData({"answers": answers[:1]})
+        steps["search_top1_hidden"] = StepData({"answers": answers[1:]})
+    to_name = {step: search_to_name or {} for step in ("search_top1", "search_top1_hidden")}
+    return Received(steps, missing or {}, to_name, **kwargs)
 
 
 def only(results):
@@ -94,7 +115,6 @@ def test_load_images_reports_why_a_step_is_missing(ref):
         ("reference", 1, 1, "맞았습니다"),
         ("scaled", 1, 1, "맞았습니다"),  # not normalised: the cosine is what counts
         (None, 0, 0, "배열이 오지 않았습니다"),
-        (np.zeros((N, D), dtype=np.int64), 0, 0, "실수 배열이 아닙니다"),
         (np.zeros((N, 256), dtype=np.float32), 0, 0, "모양이 (200, 512)이어야"),
         ("nan", 0, 0, "NaN"),
         ("shuffled", 1, 0, "행이 정답과 다릅니다"),
@@ -133,18 +153,29 @@ def test_embed_text_right(ref):
     assert shape.passed and values.passed
 
 
-def test_embed_text_error_on_a_hidden_query_names_it_without_its_text(ref):
-    errors = [None, "ValueError: bad", None, None]
+def test_embed_text_error_on_a_hidden_query_is_not_shown(ref):
+    """What the code raised while it held a hidden text may carry that text in any disguise: never shown."""
+    errors = [None, "ValueError: A HAMMER", None, None]
     shape, values = check_embed_text(received(text_messages(ref, errors=errors)), ref)
-    assert shape.score == values.score == 0 and "숨은 문장 1: ValueError: bad" in shape.output
-    assert config.HIDDEN_QUERIES[0] not in shape.output
+    assert shape.score == values.score == 0 and "숨은 문장에서는" in shape.output
+    assert "ValueError" not in shape.output + values.output and "HAMMER" not in shape.output
 
 
-def test_embed_text_wrong_values(ref):
+def test_embed_text_error_on_query_is_shown(ref):
+    errors = ["ValueError: bad", None, None, None]
+    shape, values = check_embed_text(received(text_messages(ref, errors=errors)), ref)
+    assert shape.score == values.score == 0 and "QUERY: ValueError: bad" in shape.output
+
+
+@pytest.mark.parametrize(
+    "row, words", [(0, "QUERY의 임베딩이 정답과 다릅니다 (코사인 유사도 -1.000)"), (2, "QUERY는 맞았지만")]
+)
+def test_embed_text_wrong_values(ref, row, words):
     arrays = [ref.text_embeddings[i : i + 1] for i in range(len(QUERIES))]
-    arrays[2] = -arrays[2]
+    arrays[row] = -arrays[row]
     shape, values = check_embed_text(received(text_messages(ref, arrays=arrays)), ref)
-    assert shape.passed and values.score == 0 and "get_text_features" in values.output
+    assert shape.passed and values.score == 0 and "get_text_features" in values.output and words in values.output
+    assert row == 0 or "-1.000" not in values.output  # a hidden text's cosine is a number the code chose
 
 
 def test_embed_text_wrong_shape(ref):
@@ -157,14 +188,20 @@ def test_embed_text_wrong_shape(ref):
 NEUTRAL = {f"img_{i}.JPEG": f"val_{i}.JPEG" for i in range(N)}  # neutral name -> real name
 
 
-def test_search_top1_each_branch(ref):
-    answers = ["img_5.JPEG", "<오류> IndexError: boom", "<Tensor>", "val_13.JPEG"]
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        ("<오류> IndexError: boom", "IndexError: boom"),
+        ("<Tensor>", "파일 이름(str)을 돌려줘야 하는데 <Tensor>"),
+        ("val_13.JPEG", "목록에 없는 'val_13.JPEG'"),
+    ],
+)
+def test_search_top1_each_branch_is_explained_for_query_only(ref, answer, words):
+    answers = [answer, "img_7.JPEG", answer, answer]
     results = check_search_top1(received({"search_top1": {"answers": answers}}, search_to_name=NEUTRAL), ref)
     assert [r.name for r in results] == ["search_top1_query", *[f"search_top1_hidden_{i}" for i in (1, 2, 3)]]
-    assert results[0].passed
-    assert "IndexError: boom" in results[1].output
-    assert "파일 이름(str)을 돌려줘야 하는데 <Tensor>" in results[2].output
-    assert "목록에 없는 'val_13.JPEG'" in results[3].output and "직접 써 넣으면" in results[3].output
+    assert words in results[0].output and results[1].passed
+    assert all(r.output == results[2].output and answer not in r.output for r in results[2:])
 
 
 def test_search_top1_wrong_picture_names_the_answer_only_for_query(ref):
@@ -175,7 +212,8 @@ def test_search_top1_wrong_picture_names_the_answer_only_for_query(ref):
 
 
 def test_search_top1_missing(ref):
-    results = check_search_top1(received(missing={"search_top1": "프로세스가 끝나 버렸습니다"}), ref)
+    missing = {"search_top1": "프로세스가 끝나 버렸습니다", "search_top1_hidden": "프로세스가 끝나 버렸습니다"}
+    results = check_search_top1(received(missing=missing), ref)
     assert all(r.score == 0 and "끝나 버렸습니다" in r.output for r in results)
 
 
