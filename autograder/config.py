@@ -13,7 +13,10 @@ DEFAULT_TIMEOUT = 300  # seconds for one child process when no reference run say
 # The class's time limit comes from the reference run on the same machine: max(MIN_TIMEOUT, TIMEOUT_FACTOR × it).
 MIN_TIMEOUT = 30
 TIMEOUT_FACTOR = 10
-DEFAULT_MEMORY_GB = 6  # address-space limit of the child (torch reserves a lot of virtual memory)
+DEFAULT_MEMORY_GB = 2  # memory one student's processes may hold (a cgroup: shared memory and tmpfs count)
+# The address-space rlimit of each process, at least this (torch reserves far more virtual memory than it uses):
+# the only memory limit where no cgroup can be made.
+MIN_ADDRESS_SPACE_GB = 6
 
 N_IMAGES = 200
 EMBED_DIM = 512

@@ -35,6 +35,7 @@ STEPS_OF_FUNCTION = {
     "embed_text": ["embed_text", "embed_text_hidden"],
     "search_top1": ["search_top1", "search_top1_hidden"],
 }
+MAX_STARTS = 3  # fork servers per student: a step that ends its fork server costs a new one (3-4 s)
 # Worst first: the one status a student's row shows when several steps went wrong.
 STATUS_ORDER = ["protocol", "out of memory", "timeout", "too much output", "crashed", "stopped"]
 
@@ -45,6 +46,8 @@ class Graded:
     status: str
     seconds: float
     log: list[str] = field(default_factory=list)  # for the instructor (what went wrong in which child)
+    memory_peak_bytes: int = 0  # the most one child's cgroup held (0 without cgroups)
+    cpu_seconds: float = 0.0  # CPU time of all the student's processes (0 without cgroups)
 
     @property
     def score(self) -> int:
@@ -75,21 +78,29 @@ def all_failed(message: str) -> list[CheckResult]:
     return [failed(name, message) for name in config.POINTS]
 
 
-def random_rotation(rng: np.random.Generator) -> np.ndarray:
-    """A random orthogonal matrix (QR of a Gaussian one): it keeps every dot product, and hides every value."""
-    rotation, _ = np.linalg.qr(rng.standard_normal((config.EMBED_DIM, config.EMBED_DIM)))
-    return rotation
+def random_rotation(seed: int):
+    """A random orthogonal matrix (QR of a Gaussian one): it keeps every dot product, and hides every value.
+    torch, not NumPy: two grading threads in OpenBLAS's QR at once hung the grader."""
+    import torch
+
+    gaussian = torch.randn(
+        config.EMBED_DIM, config.EMBED_DIM, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)
+    )
+    return torch.linalg.qr(gaussian).Q
 
 
-def search_inputs(ref: Reference, rows: list[int], rotation: np.ndarray, rng: np.random.Generator):
+def search_inputs(ref: Reference, rows: list[int], rotation, rng: np.random.Generator):
     """Inputs for search_top1 on the text rows `rows`: the pictures shuffled under random names, and every
     embedding turned by `rotation`. Returns (arrays, names, name -> real file name)."""
+    import torch
+
     order = rng.permutation(len(ref.names))
     names = [f"img_{secrets.token_hex(4)}.JPEG" for _ in order]
-    arrays = {
-        "images.npy": (ref.image_embeddings[order].astype(np.float64) @ rotation).astype(np.float32),
-        "texts.npy": (ref.text_embeddings[rows].astype(np.float64) @ rotation).astype(np.float32),
-    }
+
+    def turned(embeddings: np.ndarray) -> np.ndarray:
+        return (torch.from_numpy(embeddings.astype(np.float64)) @ rotation).to(torch.float32).numpy()
+
+    arrays = {"images.npy": turned(ref.image_embeddings[order]), "texts.npy": turned(ref.text_embeddings[rows])}
     return arrays, names, {name: ref.names[i] for name, i in zip(names, order)}
 
 
@@ -104,7 +115,7 @@ def step_inputs(ref: Reference, main_query: int) -> dict:
         "embed_text_hidden": ({"queries": [ref.queries[i] for i in hidden]}, {}, len(hidden), {}),
     }
     rng = np.random.default_rng(secrets.randbits(64))
-    rotation = random_rotation(rng)  # one per student: each search step's child sees only its own rows
+    rotation = random_rotation(secrets.randbits(63))  # one per student: each search step's child sees only its own rows
     for step, rows in (("search_top1", public), ("search_top1_hidden", hidden)):
         arrays, names, to_name = search_inputs(ref, rows, rotation, rng)
         inputs[step] = ({"names": names}, arrays, len(rows), to_name)
@@ -124,17 +135,35 @@ def why(status: str, limits: Limits, where: str) -> str:
     return f"{where} 프로세스가 끝나 버렸습니다 ({status}; sys.exit, os._exit, 메모리 부족 등)."
 
 
+@dataclass
+class Used:
+    """What a student's children used, from their cgroups."""
+
+    memory_peak_bytes: int = 0
+    cpu_seconds: float = 0.0
+
+    def add(self, memory_peak_bytes: int, cpu_seconds: float) -> None:
+        self.memory_peak_bytes = max(self.memory_peak_bytes, memory_peak_bytes)
+        self.cpu_seconds += cpu_seconds
+
+
 def run_steps(staged: Path, inputs: dict, model_dir: Path, limits: Limits, sandboxed: bool):
     """Run every step, each in its own fork; a child that crashed, hung or misbehaved is replaced by a fresh one
-    for the steps left. Returns (received step data, missing step -> why, log, statuses)."""
-    data, missing, log, statuses, server = {}, {}, [], [], None
+    for the steps left. Returns (received step data, missing step -> why, log, statuses, Used)."""
+    data, missing, log, statuses, server, starts = {}, {}, [], [], None, 0
+    used = Used()
     try:
         for step in STEPS:
             if step in missing:
                 continue
             if server is None or not server.alive:
                 if server is not None:
-                    server.release()
+                    used.add(*server.release())
+                if starts == MAX_STARTS:  # honest code never ends the fork server itself: this one keeps doing it
+                    reason = f"채점 프로세스가 {MAX_STARTS}번 끝나 버려서 이 단계를 검사하지 못했습니다 (os.kill 등)."
+                    missing.update({s: reason for s in STEPS if s not in data and s not in missing})
+                    break
+                starts += 1
                 server = runner.ForkServer(staged, model_dir, limits.threads, limits.memory_gb, sandboxed)
                 started = server.start(limits.timeout)
                 if started.status != "ok":
@@ -162,8 +191,8 @@ def run_steps(staged: Path, inputs: dict, model_dir: Path, limits: Limits, sandb
             missing.update({s: why(run.status, limits, where) for s in blamed})
     finally:
         if server is not None:
-            server.release()
-    return data, missing, log, statuses
+            used.add(*server.release())
+    return data, missing, log, statuses, used
 
 
 def overall(statuses: list[str]) -> str:
@@ -184,9 +213,10 @@ def grade_submission(path: Path, ref: Reference, limits: Limits | None = None, s
     try:
         main_query = 1 + secrets.randbelow(len(ref.queries) - 1)  # main() runs with a hidden query as QUERY
         inputs = step_inputs(ref, main_query)
-        data, missing, log, statuses = run_steps(staged, inputs, ref.model_dir, limits, sandboxed)
+        data, missing, log, statuses, used = run_steps(staged, inputs, ref.model_dir, limits, sandboxed)
         to_name = {step: inputs[step][3] for step in ("search_top1", "search_top1_hidden")}
         checks = score_all(Received(data, missing, to_name, main_query), ref)
-        return Graded(checks, overall(statuses), time.monotonic() - started, log)
+        seconds = time.monotonic() - started
+        return Graded(checks, overall(statuses), seconds, log, used.memory_peak_bytes, used.cpu_seconds)
     finally:
         runner.remove(staged)

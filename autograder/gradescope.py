@@ -92,30 +92,23 @@ def find_submission(folder: Path) -> Path:
 
 def run(root: Path, model: str, timeout: float | None) -> int:
     """Grade root/submission into root/results/results.json, whatever the submission holds."""
-    from .sandbox.bubblewrap import choose
-    from .classroom import cores
-    from .grade import Limits, grade_submission
-    from .reference import compute_reference
-    from .runner import model_unreadable_in_sandbox
+    from .grade import grade_submission
+    from .session import SessionError, open_session
 
     results = root / "results" / "results.json"
-    sandboxed = choose(required=False)
-    ref = compute_reference(model)
-    unreadable = model_unreadable_in_sandbox(ref.model_dir, sandboxed)
-    if unreadable:
-        print(f"[autograder] {unreadable}", file=sys.stderr)
+    try:
+        session = open_session(model, timeout)
+    except SessionError as error:
+        print(f"[autograder] {error}", file=sys.stderr)
         return 2
-    limits = Limits.for_reference(ref, timeout)
-    limits.threads = cores()
     submission = find_submission(root / "submission")
     if not submission.exists() and not submission.is_symlink():
         graded = Graded(
             all_failed("quiz_search.py를 제출하세요 (제출물에 quiz_search.py가 없습니다). 0점입니다."), "no file", 0
         )
     else:
-        graded = grade_submission(submission, ref, limits, sandboxed)
-    note = "" if sandboxed else "샌드박스 없이, 권한 없는 일회용 사용자로 채점했습니다."
-    report.write_results(report.results(graded, ref.secrets, note), results)
+        graded = grade_submission(submission, session.ref, session.limits, session.sandboxed)
+    report.write_results(report.results(graded, session.ref.secrets, session.note), results)
     print(f"{submission}: {graded.score}/{config.MAX_SCORE} ({graded.status}, {graded.seconds:.1f} s)")
     return 0
 

@@ -26,6 +26,10 @@ class ProtocolError(ValueError):
     """A child's stream that is not what its step produces (English, for the instructor's log)."""
 
 
+class NoResult(ProtocolError):
+    """A well-formed stream that ends before the step's result: the child died (os._exit, a signal)."""
+
+
 @dataclass
 class StepData:
     result: dict  # the step's JSON object
@@ -119,7 +123,7 @@ def accept(step: str, messages: list[tuple[str, object]], queries: int = 0) -> S
         else:
             raise ProtocolError(f"{step}: a message this step does not send ({re.sub(r'[^ -~]', '?', name[:40])!r})")
     if result is None:
-        raise ProtocolError(f"{step}: no result")
+        raise NoResult(f"{step}: no result")
     return StepData(result, arrays, function)
 
 

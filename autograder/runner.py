@@ -220,6 +220,7 @@ class ForkServer:
     def __init__(self, staged: Path, model_dir: Path, threads: int, memory_gb: float, sandboxed: bool):
         self.staged, self.model_dir, self.threads, self.sandboxed = staged, model_dir, threads, sandboxed
         self.memory_bytes = int(memory_gb * 2**30)
+        self.address_space_bytes = int(max(config.MIN_ADDRESS_SPACE_GB, 2 * memory_gb) * 2**30)
         self.process = self.control = self.stderr = self.group = None
         self.uid = isolation.throwaway_uid() if isolation.available() else None
         self.cpu_seconds = 0.0
@@ -306,9 +307,9 @@ class ForkServer:
     def _preexec(self):
         if self.sandboxed:  # setpriv drops to the throwaway uid inside, after bwrap has mounted everything
             own = 0 if self.uid is not None else isolation.processes_of(os.getuid())
-            limits = isolation.limits(self.memory_bytes * 2, own + MAX_PROCESSES)
+            limits = isolation.limits(self.address_space_bytes, own + MAX_PROCESSES)
         else:
-            limits = isolation.limits(self.memory_bytes * 2, None, self.uid)
+            limits = isolation.limits(self.address_space_bytes, None, self.uid)
         group = self.group
 
         def preexec():
@@ -354,14 +355,16 @@ class ForkServer:
             return self._failed("protocol", f"{step}: the child's report does not match the step", function)
         if not done.get("clean"):
             self.close()  # something of the student's survived the step: no later step may share its sandbox
-        if malformed:
-            return StepRun("protocol", None, function, f"{step}: {malformed}", cpu)
+        exit_code = done.get("exit")
+        if malformed:  # a stream cut short by a crash is malformed too, but then the child did not exit 0
+            status = "protocol" if exit_code == 0 else "crashed"
+            return StepRun(status, None, function, f"{step}: {malformed} (exit {exit_code})", cpu)
         try:
             data = protocol.accept(step, messages, queries)
+        except protocol.NoResult as error:
+            return StepRun("crashed", None, function, f"{error} (exit {exit_code})", cpu)
         except protocol.ProtocolError as error:
-            exit_code = done.get("exit")
-            status = "protocol" if exit_code == 0 else "crashed"
-            return StepRun(status, None, function, f"{error} (exit {exit_code})", cpu)
+            return StepRun("protocol", None, function, f"{error} (exit {exit_code})", cpu)
         return StepRun("ok", data, function, "", cpu)
 
     def _budget(self, seconds: float) -> Budget:
@@ -407,12 +410,16 @@ class ForkServer:
         if self.stderr is not None:
             self.stderr.join(GRACE_SECONDS)
 
-    def release(self) -> None:
-        """After the last step: end the child and remove its cgroup."""
+    def release(self) -> tuple[int, float]:
+        """After the last step: end the child and remove its cgroup. Returns the cgroup's (peak memory in bytes,
+        CPU seconds), zeros without one."""
         self.close()
-        if self.group is not None:
-            self.group.remove()
-            self.group = None
+        if self.group is None:
+            return 0, 0.0
+        used = self.group.memory_peak_bytes(), self.group.cpu_seconds()
+        self.group.remove()
+        self.group = None
+        return used
 
     @property
     def alive(self) -> bool:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from autograder import config, report
-from autograder.sandbox import bubblewrap
 from autograder.grade import grade_submission
 from autograder.reference import compute_reference
+from autograder.sandbox import bubblewrap
 
 SUBMISSION = Path(os.environ.get("QUIZ_SUBMISSION") or config.SKELETON).resolve()
 

@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
-from autograder.sandbox import bubblewrap
 from autograder.runner import model_unreadable_in_sandbox
+from autograder.sandbox import bubblewrap
 from mmembed.paths import MINI_DIR, REPO_ROOT
 from tests.helpers import run_python
 

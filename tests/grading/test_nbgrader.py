@@ -27,8 +27,8 @@ import nbformat
 import pytest
 
 from autograder import recheck
-from autograder.sandbox import bubblewrap
 from autograder.canary import PROBE_MARK
+from autograder.sandbox import bubblewrap
 from tests.helpers import REPO_ROOT, UNREACHABLE_HUB, Listener
 
 pytestmark = [

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from autograder.sandbox import bubblewrap
 from autograder.nbsandbox import SandboxedKernelManager
+from autograder.sandbox import bubblewrap
 from tests.helpers import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(not bubblewrap.status().available, reason=bubblewrap.status().reason or "no sandbox")

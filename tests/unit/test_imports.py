@@ -133,3 +133,14 @@ def test_the_package_docstring_maps_every_module_once():
             mapped += names.group(1).split(", ")
     modules = [name for name in module_files(REPO_ROOT, ["mmembed"]) if name != "mmembed"]
     assert sorted(f"mmembed.{name}" for name in mapped) == sorted(modules)
+
+
+def test_code_that_runs_beside_student_code_imports_nothing_of_the_grader():
+    """autograder/inside/ is shown to student code (in the sandbox, or as source sent into a kernel): it may import
+    the standard library, NumPy, torch and mmembed, and its own neighbours, never the grader."""
+    graph = import_graph(REPO_ROOT)
+    inside = {name for name in graph if name.startswith("autograder.inside")}
+    assert {"autograder.inside.child", "autograder.inside.wire", "autograder.inside.kernel_checks"} <= inside
+    for name in inside:
+        grader = {module for module in graph[name] if module.split(".")[0] == "autograder"} - inside
+        assert not grader, f"{name} imports {sorted(grader)}"

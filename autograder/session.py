@@ -1,0 +1,70 @@
+"""Getting ready to grade: one path for `python -m autograder` and for Gradescope's run, so the two cannot drift.
+
+A session decides how student code will be contained (the bubblewrap sandbox, a cgroup per child), computes the
+reference with the grading model, checks that a sandboxed child can read that model, and sets the limits. Any
+reason not to grade is a `SessionError` with one English line for the instructor; nothing is graded then.
+"""
+
+import sys
+from dataclasses import dataclass
+
+from . import config, runner
+from .grade import Limits
+from .reference import Reference, compute_reference
+from .sandbox import bubblewrap, cgroups, cores
+
+
+class SessionError(RuntimeError):
+    """Why grading cannot start (English, one line)."""
+
+
+@dataclass
+class Session:
+    ref: Reference
+    limits: Limits
+    sandboxed: bool
+    note: str  # Korean, for every student's feedback: how this grading differed from the full guarantees
+
+
+def say(line: str) -> None:
+    print(f"[autograder] {line}", file=sys.stderr)
+
+
+def limits_line(require_limits: bool) -> bool:
+    """True when each child gets a cgroup; says which limits apply, in one line."""
+    support = cgroups.support()
+    if support.available:
+        say(f"limits: a cgroup v{support.version} per student (memory incl. shared memory, processes, CPU time)")
+        return True
+    if require_limits:
+        raise SessionError(f"--require-limits: no cgroups here ({support.reason}); not grading")
+    say(f"NO CGROUPS ({support.reason}): rlimits and a wall-clock time limit only (see README, 'Autograder limits')")
+    return False
+
+
+def open_session(
+    model: str = config.DEFAULT_MODEL,
+    timeout: float | None = None,
+    memory_gb: float = config.DEFAULT_MEMORY_GB,
+    require_sandbox: bool = False,
+    require_limits: bool = False,
+) -> Session:
+    sandboxed = bubblewrap.choose(require_sandbox)
+    if sandboxed is None:
+        raise SessionError("--require-sandbox: no sandbox here; not grading")
+    limited = limits_line(require_limits)
+    try:
+        ref = compute_reference(model)
+    except Exception as error:
+        raise SessionError(f"cannot compute the reference with model {model!r}: {error}") from error
+    unreadable = runner.model_unreadable_in_sandbox(ref.model_dir, sandboxed)
+    if unreadable:
+        raise SessionError(unreadable)
+    limits = Limits.for_reference(ref, timeout, memory_gb)
+    limits.threads = cores.available_cores()
+    notes = []
+    if not sandboxed:
+        notes.append("샌드박스 없이 채점했습니다 (채점 환경에서 bubblewrap을 쓸 수 없음).")
+    if not limited:
+        notes.append("학생별 자원 제한(cgroup) 없이 채점했습니다.")
+    return Session(ref, limits, sandboxed, " ".join(notes))
