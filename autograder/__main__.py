@@ -106,12 +106,11 @@ def main(argv=None) -> int:
     rows, finished = classroom.grade_class(args.submission, out, ref, limits, args.jobs, sandboxed, note, earlier)
     seconds = time.monotonic() - started
     print(f"{len(rows)} submissions in {seconds:.0f} s (time limit {limits.timeout:g} s per child) -> {out}/")
-    for status in ("grader error", "not graded"):
-        count = sum(row["status"] == status for row in rows)
-        if count:
-            print(f"[autograder] {count} {status}: see {out / classroom.ERROR_LOG} and grades.csv; --only-failed grades them again")
+    errors = sum(row["status"] == "grader error" for row in rows)
+    if errors:
+        print(f"[autograder] {errors} grader error(s), tracebacks in {out / classroom.ERROR_LOG}; then --only-failed")
     if not finished:
-        print("[autograder] stopped by Ctrl-C: the students above are graded and kept; run again for the rest")
+        print("[autograder] stopped by Ctrl-C: the students above are graded and kept; --only-failed grades the rest")
         return 130
     return 0
 

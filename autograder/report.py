@@ -6,6 +6,7 @@ results.json follows Gradescope's autograder specification: `score`, `max_score`
 """
 
 import csv
+import io
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -44,7 +45,11 @@ def results(graded: Graded, secrets: list[str], note: str = "") -> dict:
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
-        "extra_data": {"status": graded.status},
+        "extra_data": {
+            "status": graded.status,
+            "memory_peak_mb": round(graded.memory_peak_bytes / 2**20),
+            "cpu_seconds": round(graded.cpu_seconds, 1),
+        },
     }
 
 
@@ -58,20 +63,44 @@ def write_results(data: dict, path: Path) -> None:
     write_atomically(path, json.dumps(data, ensure_ascii=False, indent=2))
 
 
+# A cell starting with one of these gets a "'" in front: a spreadsheet program would run it as a formula. "'" is
+# there too, so that the guard can always be told from the text and read_grades gives back what was written.
+GUARDED = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
 def _cell(value) -> str:
     """A spreadsheet cell that a spreadsheet program will not run as a formula."""
     text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text[:1] in GUARDED else text
+
+
+def _uncell(text: str) -> str:
+    """The text that `_cell` was given."""
+    return text[1:] if text[:1] == "'" and text[1:2] in GUARDED else text
 
 
 def write_grades(rows: list[dict], path: Path) -> None:
-    """grades.csv: one row per student, in the order given."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(GRADES_COLUMNS)
-        for row in rows:
-            writer.writerow([_cell(row[column]) for column in GRADES_COLUMNS])
+    """grades.csv: one row per student, in the order given, written atomically."""
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(GRADES_COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(row[column]) for column in GRADES_COLUMNS])
+    write_atomically(path, table.getvalue())
+
+
+def read_grades(path: Path) -> dict[str, dict]:
+    """student -> row of a grades.csv that write_grades wrote, every value as text ({} when there is no file).
+    Raises ValueError for a file that is not one (other columns, not UTF-8)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:  # -sig: the file saved again by a spreadsheet
+            table = list(csv.reader(file))
+    except FileNotFoundError:
+        return {}
+    if not table or table[0] != GRADES_COLUMNS or any(len(cells) != len(GRADES_COLUMNS) for cells in table):
+        raise ValueError(f"{path} is not a grades.csv of this grader (columns: {', '.join(GRADES_COLUMNS)})")
+    rows = [dict(zip(GRADES_COLUMNS, map(_uncell, cells))) for cells in table[1:]]
+    return {row["student"]: row for row in rows}
 
 
 def junit(data: dict, suite: str = "quiz_search") -> str:
