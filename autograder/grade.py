@@ -24,6 +24,7 @@ import numpy as np
 from . import config, runner
 from .checks import CheckResult, Received, failed, score_all
 from .reference import Reference
+from .sandbox import cgroups
 from .submission import read_submission
 
 # main() first: the student's own program, as they run it. The hidden-input searches last.
@@ -125,7 +126,11 @@ def step_inputs(ref: Reference, main_query: int) -> dict:
 def why(status: str, limits: Limits, where: str) -> str:
     if status == "timeout":
         because = f" {limits.timeout_reason}" if limits.timeout_reason else ""
-        return f"{where} 시간 제한({limits.timeout:g}초)을 넘겨 중단했습니다.{because}"
+        if not cgroups.support().available:
+            return f"{where} 시간 제한({limits.timeout:g}초)을 넘겨 중단했습니다.{because}"
+        wall = runner.WALL_FACTOR * limits.timeout
+        counted = f"{limits.timeout:g}초, 계산한 CPU 시간 기준; 기다리기만 해도 {wall:g}초에서 멈춤"
+        return f"{where} 시간 제한({counted})을 넘겨 중단했습니다.{because}"
     if status == "too much output":
         return f"{where} 채점기로 보낸 데이터가 너무 많아 중단했습니다."
     if status == "out of memory":
@@ -183,6 +188,10 @@ def run_steps(staged: Path, inputs: dict, model_dir: Path, limits: Limits, sandb
                 continue
             statuses.append(run.status)
             log.append(run.detail)
+            if not run.imported:  # it would hang or die the same way in every step
+                where = "과제 파일을 불러오는 중"
+                missing.update({s: why(run.status, limits, where) for s in STEPS if s not in data})
+                break
             where = f"{step}을(를) 실행하는 중"
             blamed = [step]
             if step == "main" and run.function in STEPS_OF_FUNCTION:

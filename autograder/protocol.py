@@ -3,6 +3,7 @@
 A forked child runs exactly one step and writes on a pipe that belongs to that step alone (inside/child.py).
 What arrives there is student-controlled bytes, so it is accepted only if it is exactly what the step produces:
 
+    imported   {}: the submission was imported (sent once, first; a step that dies before it would die in every step)
     running*   {"function": one of the four quiz functions}: where the child is, to blame a hang on the right one
     arrays*    the step's own .npy arrays, by name, of floats, within a size bound
     the step   one JSON object named after the step, with the step's keys and types, and nothing after it
@@ -101,12 +102,16 @@ def _array_names(step: str, queries: int) -> set[str]:
 def accept(step: str, messages: list[tuple[str, object]], queries: int = 0) -> StepData:
     """The step's data from its messages (wire.read_messages), or ProtocolError. `queries`: how many texts the
     step was given (embed_text, search_top1)."""
-    arrays, function, result = {}, None, None
+    arrays, function, result, imported = {}, None, None, False
     array_names = _array_names(step, queries)
     for name, value in messages:
         if result is not None:
             raise ProtocolError(f"{step}: a message after the step's result ({name[:40]!r})")
-        if name == "running":
+        if name == "imported":  # the submission was imported: what follows is the step itself
+            if value != {} or imported or function is not None or arrays:
+                raise ProtocolError(f"{step}: a malformed or misplaced 'imported' message")
+            imported = True
+        elif name == "running":
             if not isinstance(value, dict) or set(value) != {"function"} or value["function"] not in FUNCTIONS:
                 raise ProtocolError(f"{step}: a malformed 'running' message")
             function = value["function"]
@@ -125,6 +130,11 @@ def accept(step: str, messages: list[tuple[str, object]], queries: int = 0) -> S
     if result is None:
         raise NoResult(f"{step}: no result")
     return StepData(result, arrays, function)
+
+
+def imported(messages: list[tuple[str, object]]) -> bool:
+    """Did the child get past importing the submission? (A hang or crash before it would recur in every step.)"""
+    return any(name == "imported" for name, _ in messages)
 
 
 def last_function(messages: list[tuple[str, object]]) -> str | None:

@@ -44,7 +44,7 @@ from .sandbox import bubblewrap, cgroups, isolation
 MAX_RESULT_BYTES = 64 * 2**20  # 200×512 floats are 400 kB; anything near this is not an honest answer
 STDERR_TAIL_BYTES = 8_000
 GRACE_SECONDS = 2  # after a step ends, how long to wait for its pipe to close
-WALL_FACTOR = 3  # the wall-clock backstop when time is counted in CPU seconds
+WALL_FACTOR = 2  # the wall-clock backstop when time is counted in CPU seconds (a child that only waits)
 MAX_PROCESSES = isolation.MAX_PROCESSES
 MODEL_IN_SANDBOX = "/course/model"
 
@@ -68,6 +68,7 @@ class StepRun:
     function: str | None = None  # the quiz function the child said it was in, for blame
     detail: str = ""  # for the instructor's log (English, and the child's stderr tail)
     cpu_seconds: float = 0.0
+    imported: bool = True  # False: it ended before the submission was even imported
 
 
 @dataclass
@@ -349,7 +350,9 @@ class ForkServer:
         if results.overflow:
             return self._failed("too much output", f"in {step}", function)
         if status != "ok":
-            return self._failed(status, f"in {step}", function)
+            failed = self._failed(status, f"in {step}", function)
+            failed.imported = protocol.imported(messages)
+            return failed
         done = reply.get("done")
         if not isinstance(done, dict) or done.get("step") != step or results.is_alive():
             return self._failed("protocol", f"{step}: the child's report does not match the step", function)
@@ -362,7 +365,7 @@ class ForkServer:
         try:
             data = protocol.accept(step, messages, queries)
         except protocol.NoResult as error:
-            return StepRun("crashed", None, function, f"{error} (exit {exit_code})", cpu)
+            return StepRun("crashed", None, function, f"{error} (exit {exit_code})", cpu, protocol.imported(messages))
         except protocol.ProtocolError as error:
             return StepRun("protocol", None, function, f"{error} (exit {exit_code})", cpu)
         return StepRun("ok", data, function, "", cpu)
@@ -388,7 +391,7 @@ class ForkServer:
     def _failed(self, status: str, where: str, function: str | None = None) -> StepRun:
         """End this child (a later step starts a fresh one) and say why, with its stderr for the instructor."""
         self.close()
-        tail = bytes(self.stderr.data).decode("utf-8", "replace") if self.stderr is not None else ""
+        tail = printable(bytes(self.stderr.data)) if self.stderr is not None else ""
         oom = self.group is not None and self.group.oom_kills() > 0
         detail = f"child {status} {where}{' (out of memory)' if oom else ''}: ...{tail[-1500:]}"
         return StepRun("out of memory" if oom and status == "crashed" else status, None, function, detail)
@@ -424,6 +427,13 @@ class ForkServer:
     @property
     def alive(self) -> bool:
         return self.process is not None
+
+
+def printable(data: bytes) -> str:
+    """A child's bytes as text safe for a log or a terminal: invalid UTF-8 replaced, control characters (a
+    terminal's escape sequences among them) shown as escapes, newlines and tabs kept."""
+    text = data.decode("utf-8", "replace")
+    return "".join(c if c.isprintable() or c in "\n\t" else f"\\x{ord(c):02x}" for c in text)
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -171,6 +171,7 @@ def run_step(server, step: str, job_fd: int, result_fd: int) -> None:
     except BaseException as error:  # SystemExit and KeyboardInterrupt too
         results.send(step, {"error": short_error(error), "during": "import"})
         return
+    results.send("imported", {})
     with open(job_fd, "rb", closefd=True) as pipe:
         inputs = decode(pipe.read())
     with contextlib.suppress(Exception):  # for a main() that reads IMAGE_DIR when it runs
