@@ -12,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import classroom, config, report, runner
-from .grade import Limits, grade_submission
-from .reference import compute_reference
-from .sandbox import bubblewrap
+from . import classroom, config, report
+from .grade import grade_submission
+from .sandbox import cores
+from .session import SessionError, open_session
 
 
 def parse_args(argv):
@@ -29,13 +29,26 @@ def parse_args(argv):
     )
     parser.add_argument("--model", default=config.DEFAULT_MODEL, help=f"grading model (default {config.DEFAULT_MODEL})")
     parser.add_argument(
-        "--timeout", type=float, default=None, help="seconds per child process (default: from the reference run here)"
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per step: CPU time per core given, with cgroups; wall clock without (default: from the "
+        "reference run here)",
     )
     parser.add_argument(
-        "--memory-gb", type=float, default=config.DEFAULT_MEMORY_GB, help="address-space limit of a child"
+        "--memory-gb",
+        type=float,
+        default=config.DEFAULT_MEMORY_GB,
+        help=f"memory one student's processes may hold, shared memory and tmpfs included (cgroups; default "
+        f"{config.DEFAULT_MEMORY_GB:g})",
     )
-    parser.add_argument("--jobs", type=int, default=classroom.cores(), help="students graded at once (default: cores)")
+    parser.add_argument(
+        "--jobs", type=int, default=cores.available_cores(), help="students graded at once (default: cores)"
+    )
     parser.add_argument("--require-sandbox", action="store_true", help="refuse to grade without the bubblewrap sandbox")
+    parser.add_argument(
+        "--require-limits", action="store_true", help="refuse to grade without a cgroup per student (root, Linux)"
+    )
     parser.add_argument("--junit", type=Path, default=None, help="also write JUnit XML (one test case per check)")
     parser.add_argument(
         "--only-failed",
@@ -74,23 +87,14 @@ def main(argv=None) -> int:
     earlier = earlier_grades(args) if args.only_failed else {}
     if earlier is None:
         return 2
-    sandboxed = bubblewrap.choose(args.require_sandbox)
-    if sandboxed is None:
-        return 2
     try:
-        ref = compute_reference(args.model)
-    except Exception as error:
-        print(f"[autograder] cannot compute the reference with model {args.model!r}: {error}", file=sys.stderr)
+        session = open_session(args.model, args.timeout, args.memory_gb, args.require_sandbox, args.require_limits)
+    except SessionError as error:
+        print(f"[autograder] {error}", file=sys.stderr)
         return 2
-    unreadable = runner.model_unreadable_in_sandbox(ref.model_dir, sandboxed)
-    if unreadable:
-        print(f"[autograder] {unreadable}", file=sys.stderr)
-        return 2
-    limits = Limits.for_reference(ref, args.timeout, args.memory_gb)
-    note = "" if sandboxed else "샌드박스 없이 채점했습니다 (채점 환경에 bubblewrap이 없음)."
+    ref, limits, sandboxed, note = session.ref, session.limits, session.sandboxed, session.note
 
     if not args.submission.is_dir():
-        limits.threads = classroom.cores()
         graded = grade_submission(args.submission, ref, limits, sandboxed)
         data = report.results(graded, ref.secrets, note)
         report.write_results(data, args.results or Path("results.json"))
@@ -105,7 +109,7 @@ def main(argv=None) -> int:
     started = time.monotonic()
     rows, finished = classroom.grade_class(args.submission, out, ref, limits, args.jobs, sandboxed, note, earlier)
     seconds = time.monotonic() - started
-    print(f"{len(rows)} submissions in {seconds:.0f} s (time limit {limits.timeout:g} s per child) -> {out}/")
+    print(f"{len(rows)} submissions in {seconds:.0f} s (time limit {limits.timeout:g} s per step) -> {out}/")
     errors = sum(row["status"] == "grader error" for row in rows)
     if errors:
         print(f"[autograder] {errors} grader error(s), tracebacks in {out / classroom.ERROR_LOG}; then --only-failed")

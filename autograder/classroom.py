@@ -26,6 +26,7 @@ from . import config, report, runner
 from .grade import Graded, Limits, all_failed, grade_submission
 from .names import unique_names
 from .reference import Reference
+from .sandbox.cores import available_cores
 
 NOT_STUDENTS = {"__pycache__", ".git", ".ipynb_checkpoints"}
 GRADES = "grades.csv"
@@ -37,13 +38,6 @@ GRADER_ERROR = (
 )
 
 _log_lock = threading.Lock()
-
-
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 def students(folder: Path, skip: tuple[Path, ...] = ()) -> list[tuple[str, Path]]:
@@ -75,7 +69,7 @@ def grade_student(path: Path, ref: Reference, limits: Limits, sandboxed: bool) -
 
 def stop_until_done(futures: list[Future], every: float = 0.5) -> None:
     """After Ctrl-C: kill every running child, again and again, until each student's thread has returned.
-    the runner already refuses to start, or kills, a child once `stopping` is set; repeating the kill is the
+    The runner already refuses to start, or kills, a child once `stopping` is set; repeating the kill is the
     second guard, so no timing of a child's start can make the grader wait out a time limit."""
     runner.stop_all()
     # Not concurrent.futures.wait: it never counts a future that shutdown(cancel_futures=True) cancelled as done.
@@ -130,7 +124,7 @@ def grade_class(
     roster = students(folder, skip=(out,))
     rows = {student: earlier.get(student) or not_graded(student) for student, _ in roster}
     todo = [(student, path) for student, path in roster if rows[student]["status"] in REGRADED]
-    limits.threads = max(1, cores() // max(1, jobs))
+    limits.threads = max(1, available_cores() // max(1, jobs))
     report.write_grades(list(rows.values()), out / GRADES)
     finished, lock = True, threading.Lock()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .classroom import cores
+from .sandbox.cores import available_cores
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "nbgrader_config.py"
 
@@ -34,7 +34,7 @@ def autograde(student: str, assignment: str, config: Path, extra: list[str], roo
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.nbgrader_parallel", description=__doc__.splitlines()[0])
     parser.add_argument("assignment")
-    parser.add_argument("--jobs", type=int, default=cores(), help="students at once (default: the cores)")
+    parser.add_argument("--jobs", type=int, default=available_cores(), help="students at once (default: the cores)")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="nbgrader config file")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the course root (default: here)")
     parser.add_argument("--force", action="store_true", help="grade again students already graded")
