@@ -3,13 +3,17 @@
 Every output passes through `scrub` before anyone sees it, so no hidden query or hidden answer is ever shown.
 results.json follows Gradescope's autograder specification: `score`, `max_score`, `execution_time`, `output`,
 `visibility`, `stdout_visibility`, and `tests[]` with `name`, `score`, `max_score`, `output`, `visibility`.
+The JUnit XML is made with junitparser and is valid against Jenkins' junit-10.xsd.
 """
 
 import csv
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import junitparser
 
 from mmembed.files import write_atomically as write_bytes_atomically
 
@@ -60,7 +64,13 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def write_results(data: dict, path: Path) -> None:
-    write_atomically(path, json.dumps(data, ensure_ascii=False, indent=2))
+    """results.json in UTF-8. A lone surrogate (from bytes that were not UTF-8) is written as its JSON escape, as
+    ensure_ascii=True would: UTF-8 cannot hold it, and json.loads reads the escape back."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    write_atomically(path, SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text))
+
+
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # A cell starting with one of these gets a "'" in front: a spreadsheet program would run it as a formula. "'" is
@@ -103,33 +113,55 @@ def read_grades(path: Path) -> dict[str, dict]:
     return {row["student"]: row for row in rows}
 
 
+# XML 1.0 allows only these characters, in text and in attributes alike; the C1 controls (U+007F-U+009F) are allowed
+# but are a terminal's escape sequences, so they are shown as escapes too.
+NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` with every character XML cannot hold written as an escape (ESC -> \\x1b, a lone surrogate -> \\udc80).
+    A student's output can hold anything; one such character makes the whole report unreadable."""
+    return NOT_XML.sub(lambda match: _escape(match.group()), text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def reason(output: str, score: int, max_score: int) -> str:
+    """A failure's message: the first line of the check's feedback, or the points if it has none."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return lines[0] if lines else f"{score}/{max_score}점"
+
+
 def junit(data: dict, suite: str = "quiz_search") -> str:
-    """JUnit XML: one test case per check, a <failure> for each check without full marks."""
+    """JUnit XML of a results.json: one test case per check, named by its title; a <failure> for a check without full
+    marks, whose message is why. The points are the suite's properties (the schema allows none in a test case):
+    score and max_score, then score.CHECK and max_score.CHECK for each check (a key of config.POINTS)."""
+    keys = {title: key for key, title in config.TITLES.items()}
     tests = data["tests"]
-    failures = [test for test in tests if test["score"] < test["max_score"]]
-    root = ET.Element("testsuites", name="autograder", tests=str(len(tests)), failures=str(len(failures)))
-    element = ET.SubElement(
-        root,
-        "testsuite",
-        name=suite,
-        tests=str(len(tests)),
-        failures=str(len(failures)),
-        errors="0",
-        skipped="0",
-        time=str(data.get("execution_time", 0)),
-    )
-    properties = ET.SubElement(element, "properties")
-    ET.SubElement(properties, "property", name="score", value=str(data["score"]))
-    ET.SubElement(properties, "property", name="max_score", value=str(data["max_score"]))
+    cases = junitparser.TestSuite(xml_text(suite))
+    cases.add_property("score", str(data["score"]))
+    cases.add_property("max_score", str(data["max_score"]))
+    for number, test in enumerate(tests, 1):
+        key = keys.get(test["name"], str(number))
+        cases.add_property(f"score.{key}", str(test["score"]))
+        cases.add_property(f"max_score.{key}", str(test["max_score"]))
     for test in tests:
-        case = ET.SubElement(element, "testcase", classname=suite, name=test["name"], time="0")
-        case_properties = ET.SubElement(case, "properties")
-        ET.SubElement(case_properties, "property", name="score", value=str(test["score"]))
-        ET.SubElement(case_properties, "property", name="max_score", value=str(test["max_score"]))
+        case = junitparser.TestCase(xml_text(test["name"]), classname=xml_text(suite), time=0)
+        output = xml_text(test["output"])
         if test["score"] < test["max_score"]:
-            failure = ET.SubElement(case, "failure", message=f"{test['score']}/{test['max_score']}")
-            failure.text = test["output"]
+            failure = junitparser.Failure(message=reason(output, test["score"], test["max_score"]), type_="points")
+            failure.text = output
+            case.result = [failure]
         else:
-            ET.SubElement(case, "system-out").text = test["output"]
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+            case.system_out = output
+        cases.add_testcase(case)  # counts tests and failures
+    cases.time = round(float(data.get("execution_time", 0)), 1)
+    root = junitparser.JUnitXml("autograder")
+    root.add_testsuite(cases)
+    root.tests, root.failures, root.errors = cases.tests, cases.failures, cases.errors
+    tree = ET.fromstring(root.tostring())  # indented by the standard library, with lxml installed or not
+    ET.indent(tree)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(tree, encoding="unicode") + "\n"
