@@ -78,6 +78,14 @@ def main(argv=None) -> int:
         from .gradescope import main as gradescope_main
 
         return gradescope_main(argv[1:])
+    if argv[:1] == ["export"]:
+        from .export import main as export_main
+
+        return export_main(argv[1:])
+    if argv[:1] == ["summary"]:
+        from .summary import main as summary_main
+
+        return summary_main(argv[1:])
     args = parse_args(argv)
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <grader>` prints where every thread is, for a grader that seems stuck
         faulthandler.register(signal.SIGUSR1, all_threads=True)

@@ -82,7 +82,7 @@ def row_of(student: str, graded: Graded, sandboxed: bool) -> dict:
     status = "no sandbox" if graded.status == "ok" and not sandboxed else graded.status
     max_score = sum(check.max_score for check in graded.checks)
     row = {"student": student, "score": graded.score, "max_score": max_score, "seconds": round(graded.seconds, 1)}
-    return {**row, "status": status}
+    return {**row, "status": status, **{check.name: check.score for check in graded.checks}}  # a column per check
 
 
 def not_graded(student: str) -> dict:

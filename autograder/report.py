@@ -3,7 +3,8 @@
 Every output passes through `scrub` before anyone sees it, so no hidden query or hidden answer is ever shown.
 results.json follows Gradescope's autograder specification: `score`, `max_score`, `execution_time`, `output`,
 `visibility`, `stdout_visibility`, and `tests[]` with `name`, `score`, `max_score`, `output`, `visibility`.
-The JUnit XML is made with junitparser and is valid against Jenkins' junit-10.xsd.
+grades.csv has a student's total, time and status, then one column per check (the points it got), in the order of
+config.POINTS. The JUnit XML is made with junitparser and is valid against Jenkins' junit-10.xsd.
 """
 
 import csv
@@ -21,6 +22,7 @@ from . import config
 from .grade import Graded
 
 GRADES_COLUMNS = ["student", "score", "max_score", "seconds", "status"]
+CHECK_COLUMNS = list(config.POINTS)  # after GRADES_COLUMNS: the points each check got ("" when not graded)
 
 
 def scrub(text: str, secrets: list[str]) -> str:
@@ -90,26 +92,31 @@ def _uncell(text: str) -> str:
 
 
 def write_grades(rows: list[dict], path: Path) -> None:
-    """grades.csv: one row per student, in the order given, written atomically."""
+    """grades.csv: one row per student, in the order given, written atomically. A row without a check's key (a
+    student not graded yet) leaves that check's cell empty."""
     table = io.StringIO()
     writer = csv.writer(table)
-    writer.writerow(GRADES_COLUMNS)
+    writer.writerow(GRADES_COLUMNS + CHECK_COLUMNS)
     for row in rows:
-        writer.writerow([_cell(row[column]) for column in GRADES_COLUMNS])
+        writer.writerow(
+            [_cell(row[column]) for column in GRADES_COLUMNS] + [_cell(row.get(c, "")) for c in CHECK_COLUMNS]
+        )
     write_atomically(path, table.getvalue())
 
 
 def read_grades(path: Path) -> dict[str, dict]:
     """student -> row of a grades.csv that write_grades wrote, every value as text ({} when there is no file).
+    A grades.csv from before the per-check columns is read too (its rows have no check keys).
     Raises ValueError for a file that is not one (other columns, not UTF-8)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as file:  # -sig: the file saved again by a spreadsheet
             table = list(csv.reader(file))
     except FileNotFoundError:
         return {}
-    if not table or table[0] != GRADES_COLUMNS or any(len(cells) != len(GRADES_COLUMNS) for cells in table):
-        raise ValueError(f"{path} is not a grades.csv of this grader (columns: {', '.join(GRADES_COLUMNS)})")
-    rows = [dict(zip(GRADES_COLUMNS, map(_uncell, cells))) for cells in table[1:]]
+    columns = table[0] if table else []
+    if columns not in (GRADES_COLUMNS, GRADES_COLUMNS + CHECK_COLUMNS) or any(len(c) != len(columns) for c in table):
+        raise ValueError(f"{path} is not a grades.csv of this grader (columns: {', '.join(GRADES_COLUMNS)}, checks)")
+    rows = [dict(zip(columns, map(_uncell, cells))) for cells in table[1:]]
     return {row["student"]: row for row in rows}
 
 
