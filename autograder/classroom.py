@@ -28,7 +28,7 @@ from .names import unique_names
 from .reference import Reference
 from .sandbox.cores import available_cores
 
-NOT_STUDENTS = {"__pycache__", ".git", ".ipynb_checkpoints"}
+NOT_STUDENTS = {"__pycache__", ".git", ".ipynb_checkpoints", "__MACOSX"}  # __MACOSX: what a Mac puts in a zip
 GRADES = "grades.csv"
 ERROR_LOG = "grader-errors.log"
 REGRADED = {"grader error", "timeout", "not graded"}  # what --only-failed grades again (and students without a row)

@@ -11,7 +11,8 @@ hidden step ever is (checks.py).
 The status says how grading went, for the instructor's grades.csv:
 "ok", "timeout" (a step hit the time limit), "crashed" (a child died or could not import the file),
 "out of memory", "protocol" (a child sent something no honest step sends), "no file" (nothing to grade),
-"refused" (a link, empty, binary, not UTF-8, over 1 MB), "no sandbox" (see sandbox/bubblewrap.status()).
+"refused" (a link, empty, binary, not UTF-8, over 1 MB), "no sandbox" (see sandbox/bubblewrap.status()); the class
+loop adds "grader error" and "not graded" (classroom.py).
 """
 
 import secrets
@@ -36,6 +37,9 @@ STEPS_OF_FUNCTION = {
     "embed_text": ["embed_text", "embed_text_hidden"],
     "search_top1": ["search_top1", "search_top1_hidden"],
 }
+# Ways a step ends that happen where the code was: blamed on the function main() was in. (A protocol breach is
+# the step's alone: the forged message was written wherever the code chose.)
+DIED_IN_A_FUNCTION = {"timeout", "crashed", "out of memory"}
 MAX_STARTS = 3  # fork servers per student: a step that ends its fork server costs a new one (3-4 s)
 # Worst first: the one status a student's row shows when several steps went wrong.
 STATUS_ORDER = ["protocol", "out of memory", "timeout", "too much output", "crashed", "stopped"]
@@ -194,7 +198,7 @@ def run_steps(staged: Path, inputs: dict, model_dir: Path, limits: Limits, sandb
                 break
             where = f"{step}을(를) 실행하는 중"
             blamed = [step]
-            if step == "main" and run.function in STEPS_OF_FUNCTION:
+            if step == "main" and run.function in STEPS_OF_FUNCTION and run.status in DIED_IN_A_FUNCTION:
                 blamed += STEPS_OF_FUNCTION[run.function]
                 where = f"main()이 부른 {run.function}을(를) 실행하는 중"
             missing.update({s: why(run.status, limits, where) for s in blamed})

@@ -225,6 +225,7 @@ class ForkServer:
         self.process = self.control = self.stderr = self.group = None
         self.uid = isolation.throwaway_uid() if isolation.available() else None
         self.cpu_seconds = 0.0
+        self.oom_before = 0
 
     def __enter__(self):
         return self
@@ -307,7 +308,8 @@ class ForkServer:
 
     def _preexec(self):
         if self.sandboxed:  # setpriv drops to the throwaway uid inside, after bwrap has mounted everything
-            own = 0 if self.uid is not None else isolation.processes_of(os.getuid())
+            shared = self.uid is None or bubblewrap.needs_user_namespace()  # its processes count as ours
+            own = isolation.processes_of(os.getuid()) if shared else 0
             limits = isolation.limits(self.address_space_bytes, own + MAX_PROCESSES)
         else:
             limits = isolation.limits(self.address_space_bytes, None, self.uid)
@@ -329,6 +331,7 @@ class ForkServer:
         job_read, job_write = os.pipe()
         result_read, result_write = os.pipe()
         budget = self._budget(seconds)
+        self.oom_before = self.group.oom_kills() if self.group is not None else 0
         try:
             socket.send_fds(self.control, [wire.encode("step", {"name": step})], [job_read, result_write])
         except OSError:
@@ -365,7 +368,8 @@ class ForkServer:
         try:
             data = protocol.accept(step, messages, queries)
         except protocol.NoResult as error:
-            return StepRun("crashed", None, function, f"{error} (exit {exit_code})", cpu, protocol.imported(messages))
+            status = "out of memory" if self._out_of_memory() else "crashed"
+            return StepRun(status, None, function, f"{error} (exit {exit_code})", cpu, protocol.imported(messages))
         except protocol.ProtocolError as error:
             return StepRun("protocol", None, function, f"{error} (exit {exit_code})", cpu)
         return StepRun("ok", data, function, "", cpu)
@@ -392,9 +396,13 @@ class ForkServer:
         """End this child (a later step starts a fresh one) and say why, with its stderr for the instructor."""
         self.close()
         tail = printable(bytes(self.stderr.data)) if self.stderr is not None else ""
-        oom = self.group is not None and self.group.oom_kills() > 0
+        oom = self._out_of_memory()
         detail = f"child {status} {where}{' (out of memory)' if oom else ''}: ...{tail[-1500:]}"
         return StepRun("out of memory" if oom and status == "crashed" else status, None, function, detail)
+
+    def _out_of_memory(self) -> bool:
+        """Did the kernel kill one of the student's processes for memory since the step began?"""
+        return self.group is not None and self.group.oom_kills() > self.oom_before
 
     def close(self) -> None:
         if self.control is not None:
