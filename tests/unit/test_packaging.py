@@ -59,10 +59,21 @@ def test_environment_yml_installs_what_make_installs():
     assert makefile_variable("PYTHON") == "python" + python.removeprefix("python=")
     pip_lines = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
     assert pip_lines == [
+        "--extra-index-url https://download.pytorch.org/whl/cpu",  # extra: PyPI stays the index for the rest
         f"--constraint {makefile_variable('CONSTRAINTS')}",
         f"--editable .[{makefile_variable('EXTRAS')}]",
     ]
+    # The pin has no local label, so the CPU index's build is admitted (and preferred: 2.13.0+cpu > 2.13.0).
+    assert SpecifierSet(f"=={constraints()['torch']}").contains("2.13.0+cpu")
     assert set(makefile_variable("EXTRAS").split(",")) == set(PYPROJECT["project"]["optional-dependencies"])
+
+
+def test_build_backend_accepts_the_spdx_licence():
+    """license = "MIT" (PEP 639) is a configuration error before setuptools 77: the floor must exclude those.
+    Checked by hand: setuptools 77.0.3 builds the sdist and wheel (License-Expression: MIT), 76.1.0 refuses."""
+    assert PYPROJECT["project"]["license"] == "MIT"
+    setuptools = next(Requirement(r) for r in PYPROJECT["build-system"]["requires"] if r.startswith("setuptools"))
+    assert setuptools.specifier.contains("77.0.3") and not setuptools.specifier.contains("76.1.0")
 
 
 def test_requires_python_admits_the_course_python():
