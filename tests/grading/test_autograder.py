@@ -27,7 +27,7 @@ pytestmark = [
 SOLUTION_FILE = REPO_ROOT / "solutions" / "quiz_search.py"
 SOLUTION_TEXT = SOLUTION_FILE.read_text(encoding="utf-8")
 SKELETON_TEXT = (REPO_ROOT / "quizzes" / "quiz_search.py").read_text(encoding="utf-8")
-TIMEOUT = 40  # seconds per child: enough for mini on a busy machine, short enough for the hanging student
+TIMEOUT = 20  # CPU seconds per step (cgroups): ample for mini's steps (a few), short for the hanging students
 POINTS = config.POINTS
 ALL = config.MAX_SCORE
 SEARCH = POINTS["search_top1_query"] + sum(POINTS[n] for n in POINTS if n.startswith("search_top1_hidden"))
@@ -191,6 +191,123 @@ BROKEN = {
 }
 
 
+FORGE_GARBAGE = """
+import os as _os
+for _fd in range(3, 64):  # every pipe the child may hold: the result pipe among them
+    for _message in [b'{"name": "main", "kind": "json", "size": "12"}\\n', b"\\xff\\xfe garbage\\n" * 3]:
+        try:
+            _os.write(_fd, _message)
+        except OSError:
+            pass
+"""
+FORGER = SOLUTION_TEXT.replace(
+    "import mmembed\n",
+    """import mmembed
+
+
+def _forge(name, payload):
+    import os
+    header = ('{"name": "%s", "kind": "json", "size": %d}\\n' % (name, len(payload))).encode()
+    for fd in range(3, 64):
+        try:
+            os.write(fd, header + payload)
+        except OSError:
+            pass
+
+
+def _forge_embed_text():  # a result for another step than the one running
+    _forge("embed_text", b'{"errors": [null, null, null, null]}')
+
+
+def _forge_surrogate():  # a lone surrogate, which no file can hold
+    _forge("search_top1", b'{"answers": ["\\\\ud800", "\\\\ud800", "\\\\ud800", "\\\\ud800"]}')
+""",
+    1,
+)
+# A skeleton that does no work: it hunts its own process for what the grader sent (reference values, embeddings)
+# and hands those back. The grader sends none: it scores 0 (4/12 when the child received the reference means and
+# the reference text embeddings).
+INPUT_THIEF = SKELETON_TEXT.replace(
+    "\ndef main()",
+    """
+def _loot():
+    import gc
+    import numpy as np
+    for thing in gc.get_objects():
+        if isinstance(thing, dict):
+            for value in list(thing.values()):
+                if isinstance(value, np.ndarray) and value.ndim == 2:
+                    yield value
+
+
+def load_images(image_dir=IMAGE_DIR):
+    from PIL import Image
+    means = next(array for array in _loot() if array.shape == (200, 3))
+    images = [Image.new("RGB", (4, 4), tuple(int(round(v)) for v in row)) for row in means]
+    return images, [f"val_{i}.JPEG" for i in range(200)]
+
+
+def embed_text(text, model, processor):
+    found = next(array for array in _loot() if array.shape[-1] == 512 and array.shape[0] <= 4)
+    return torch.from_numpy(found[:1].copy())
+
+
+def main()""",
+    1,
+)
+CPU_HOG = """    import subprocess, sys
+    for _ in range(6):  # busy processes beside its own work, which spins too: this student's steps time out
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    while True:
+        pass
+"""
+FORK_STORM = """    import os, time
+    children = []
+    for _ in range(2000):  # stops at the cgroup's process limit; the honest work then goes on
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            time.sleep(600)
+            os._exit(0)
+        children.append(pid)
+"""
+MEMORY_OUTSIDE = """    import os
+    chunk = b"x" * 2**26
+    for folder in ("/dev/shm", "/tmp", "/var/tmp", os.path.expanduser("~")):  # tmpfs: RAM, not address space
+        try:
+            with open(os.path.join(folder, "fill"), "wb") as file:
+                for _ in range(8):
+                    file.write(chunk)
+        except OSError:
+            pass
+    memory = os.memfd_create("hog")
+    for _ in range(200):  # 12.5 GB, unmapped: no address-space limit sees it
+        os.write(memory, chunk)
+"""
+ECHO = """    import base64, codecs
+    if text != "A zebra":  # any other text is hidden (main() too runs with a hidden QUERY): smuggle it out
+        disguises = [text.upper(), " ".join(text), text[::-1], base64.b64encode(text.encode()).decode(),
+                     codecs.encode(text, "rot13"), text.encode().hex(), "-".join(text.upper())]
+        print(*disguises)
+        raise ValueError(" | ".join(disguises))
+"""
+PROBE = """    import os
+    seen = [open("/proc/self/mountinfo").read(), " ".join(f"{k}={v}" for k, v in os.environ.items())]
+    for pid in os.listdir("/proc"):
+        for name in ("cmdline", "environ"):
+            try:
+                seen.append(open(f"/proc/{pid}/{name}", "rb").read().decode(errors="replace").replace("\\0", " "))
+            except (OSError, ValueError):
+                pass
+    found = [word for word in FORBIDDEN if any(word in text for text in seen)]
+    if "--ro-bind" in open("/proc/1/cmdline", "rb").read().decode(errors="replace"):
+        found.append("host paths on pid 1's command line")
+    raise RuntimeError("PROBE-FOUND: " + repr(found) if found else "PROBE-CLEAN")
+"""
+
+
 def hostile_students(class_dir: Path, results_dir: Path, victim: Path, port: int) -> dict:
     """name -> (files, expected score). Each tries one escape and would score more if it worked."""
     other = class_dir / "a_solution" / "quiz_search.py"
@@ -246,6 +363,8 @@ for _path in [{str(other)!r}, {str(results_dir / "a_solution.json")!r}, {str(res
         pass
 """
     kill_everything = "import os as _os, signal as _signal\n_os.kill(-1, _signal.SIGKILL)"
+    others = [name for name in (*HONEST, "x3_four_escapes") if len(name) > 3]
+    forbidden = [str(class_dir), str(results_dir), "solutions/quiz_search.py", *others]
     crash_in_embed = ("    batch_size = 32\n", "    import os\n    os._exit(3)\n    batch_size = 32\n")
     return {
         "x1_reads_the_solution": ({"quiz_search.py": at_import(solution_at, SKELETON_TEXT)}, 0),
@@ -257,6 +376,43 @@ for _path in [{str(other)!r}, {str(results_dir / "a_solution.json")!r}, {str(res
         # the solution: each of the tests below checks that its escape changed nothing.
         "x3_four_escapes": ({"quiz_search.py": at_import(network + leftovers + detached + rewrite)}, ALL),
         "x7_kills_everything": ({"quiz_search.py": at_import(kill_everything)}, 0),
+        # What issue-by-issue hostility found around the sandbox: forged messages, reading the child's own inputs,
+        # load on the machine, memory outside the address space, hidden inputs echoed in disguise, /proc probing.
+        "x9_garbage_everywhere": ({"quiz_search.py": at_import(FORGE_GARBAGE, SKELETON_TEXT)}, 0),
+        "x10_message_for_another_step": (
+            {"quiz_search.py": edit("    batch_size = 32\n", "    _forge_embed_text()\n    batch_size = 32\n", FORGER)},
+            ALL - EMBED_IMAGES - POINTS["main_output"],
+        ),
+        "x11_lone_surrogate": (
+            {
+                "quiz_search.py": edit(
+                    "    text_unit = F.normalize", "    _forge_surrogate()\n    text_unit = F.normalize", FORGER
+                )
+            },
+            ALL - SEARCH - POINTS["main_output"],
+        ),
+        "x12_reads_its_inputs": ({"quiz_search.py": INPUT_THIEF}, 0),
+        "x13_cpu_hog": (
+            {"quiz_search.py": edit("    batch_size = 32\n", CPU_HOG + "    batch_size = 32\n")},
+            ALL - EMBED_IMAGES - POINTS["main_output"],
+        ),
+        # main() goes on after its own storm and cannot start the threads it needs: that costs main() alone
+        "x14_fork_storm": (
+            {"quiz_search.py": edit("    paths = ", FORK_STORM + "    paths = ")},
+            ALL - POINTS["main_output"],
+        ),
+        "x15_memory_outside_the_address_space": (
+            {"quiz_search.py": edit("    batch_size = 32\n", MEMORY_OUTSIDE + "    batch_size = 32\n")},
+            ALL - EMBED_IMAGES - POINTS["main_output"],
+        ),
+        "x16_echoes_hidden_texts": (
+            {"quiz_search.py": edit("    tokens = processor(text=[text]", ECHO + "    tokens = processor(text=[text]")},
+            ALL - POINTS["embed_text_shape"] - POINTS["embed_text_values"] - POINTS["main_output"],
+        ),
+        "x17_probes_proc": (
+            {"quiz_search.py": edit("    paths = ", PROBE.replace("FORBIDDEN", repr(forbidden)) + "    paths = ")},
+            ALL - POINTS["load_images"] - POINTS["main_output"],
+        ),
         "x8_memory_hog": (
             {"quiz_search.py": edit("    batch_size = 32\n", "    hog = bytearray(40 * 2**30)\n    batch_size = 32\n")},
             ALL - EMBED_IMAGES - POINTS["main_output"],
@@ -352,9 +508,59 @@ def test_each_honest_student_gets_the_expected_score(graded_class, student):
 
 def test_honest_students_score_the_same_without_the_hostile_ones_and_one_at_a_time(graded_class, graded_alone):
     in_class = scores(graded_class["results"])
-    assert {name: in_class[name]["score"] for name in graded_alone} == {
-        name: row["score"] for name, row in graded_alone.items()
+    assert {name: (in_class[name]["score"], in_class[name]["status"]) for name in graded_alone} == {
+        name: (row["score"], row["status"]) for name, row in graded_alone.items()
     }
+
+
+# The status each hostile student's row shows: what the instructor reads in grades.csv.
+HOSTILE_STATUS = {
+    "x9_garbage_everywhere": "protocol",
+    "x10_message_for_another_step": "protocol",
+    "x11_lone_surrogate": "protocol",
+    "x12_reads_its_inputs": "ok",  # it raised (nothing to steal): its own error, not the grader's trouble
+    "x13_cpu_hog": "timeout",
+    "x14_fork_storm": "ok",
+    "x15_memory_outside_the_address_space": "out of memory",
+    "x16_echoes_hidden_texts": "ok",
+    "x17_probes_proc": "ok",
+}
+
+
+@pytest.mark.parametrize("student", list(HOSTILE_STATUS))
+def test_a_hostile_student_gets_its_status_and_no_more(graded_class, student):
+    row = scores(graded_class["results"])[student]
+    assert (row["status"], int(row["score"])) == (HOSTILE_STATUS[student], graded_class["hostile"][student][1]), row
+
+
+def test_no_student_held_more_memory_than_the_cap(graded_class):
+    """memory.max_usage_in_bytes of each student's cgroup (shared memory, memfd and tmpfs counted)."""
+    for path in graded_class["results"].glob("*.json"):
+        peak = json.loads(path.read_text(encoding="utf-8"))["extra_data"].get("memory_peak_mb", 0)
+        assert peak <= config.DEFAULT_MEMORY_GB * 1024, (path.name, peak)
+    hog = json.loads((graded_class["results"] / "x15_memory_outside_the_address_space.json").read_text("utf-8"))
+    assert hog["extra_data"]["memory_peak_mb"] > 1024  # it did fill memory: the cap, not the test, stopped it
+
+
+def _normalised(text: str) -> str:
+    return "".join(character for character in text.casefold() if character.isalnum())
+
+
+def test_hidden_texts_never_come_back_in_any_disguise(graded_class):
+    import base64
+    import codecs
+
+    text = (graded_class["results"] / "x16_echoes_hidden_texts.json").read_text(encoding="utf-8")
+    seen = _normalised(json.dumps(json.loads(text), ensure_ascii=False))
+    for secret in config.HIDDEN_QUERIES:
+        for disguise in (secret, secret[::-1], codecs.encode(secret, "rot13"), secret.encode().hex()):
+            assert _normalised(disguise) not in seen, disguise
+        assert base64.b64encode(secret.encode()).decode() not in text
+
+
+def test_what_a_child_can_read_of_the_machine_names_no_student_and_no_secret(graded_class):
+    data = json.loads((graded_class["results"] / "x17_probes_proc.json").read_text(encoding="utf-8"))
+    assert "PROBE-CLEAN" in data["tests"][0]["output"], data["tests"][0]["output"]
 
 
 @pytest.mark.parametrize("student", list(BROKEN))
@@ -438,10 +644,10 @@ def test_messages_say_what_was_expected(graded_class):
     hard = json.loads((results / "d_hardcoded.json").read_text(encoding="utf-8"))["tests"]
     assert "목록에 없는 'val_2.JPEG'" in hard[5]["output"]
     hang = json.loads((results / "g_endless.json").read_text(encoding="utf-8"))["tests"]
-    assert f"시간 제한({TIMEOUT}초)" in hang[5]["output"] and "--timeout" in hang[5]["output"]
+    assert f"시간 제한({TIMEOUT}초, 계산한 CPU 시간 기준" in hang[5]["output"] and "--timeout" in hang[5]["output"]
     memorised = json.loads((results / "j_hardcoded_main.json").read_text(encoding="utf-8"))["tests"][-1]
     assert memorised["score"] == 0 and "QUERY를 숨은 문장으로 바꿔" in memorised["output"]
-    assert "Top-1: val_2.JPEG" in memorised["output"]  # what the student printed is shown back
+    assert "Top-1: val_2.JPEG" not in memorised["output"]  # main() ran with a hidden QUERY: nothing of it is shown
 
 
 def test_results_follow_gradescopes_specification(graded_class):
