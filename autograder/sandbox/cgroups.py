@@ -52,7 +52,7 @@ def _write(path: str, text: str) -> None:
         os.close(fd)
 
 
-def _text(path: str) -> str:
+def read_text(path: str) -> str:
     """A cgroup file's text, "" when it is not there (the group is gone, or this kernel has no such file)."""
     try:
         with open(path) as file:
@@ -63,17 +63,17 @@ def _text(path: str) -> str:
 
 def _field(path: str, key: str) -> int:
     """The number after `key` in a flat-keyed cgroup file ("oom_kill 2"), 0 if there is none."""
-    return next((int(line.split()[1]) for line in _text(path).splitlines() if line.startswith(key + " ")), 0)
+    return next((int(line.split()[1]) for line in read_text(path).splitlines() if line.startswith(key + " ")), 0)
 
 
 def own_directories() -> dict[str, str]:
     """The directory of our own cgroup in each mounted hierarchy: by v1 controller name, and "" for v2."""
     ours = {}
-    for line in _text("/proc/self/cgroup").splitlines():
+    for line in read_text("/proc/self/cgroup").splitlines():
         _, controllers, path = line.split(":", 2)
         ours.update((name, path) for name in controllers.split(","))
     directories = {}
-    for line in _text("/proc/self/mountinfo").splitlines():
+    for line in read_text("/proc/self/mountinfo").splitlines():
         fields, _, tail = line.partition(" - ")
         fstype, *_, options = tail.split()
         root, point = fields.split()[3:5]
@@ -89,10 +89,10 @@ def _v2_bases(own: dict[str, str]) -> dict[str, str]:
     base = own.get("", "/nonexistent")
     if os.path.basename(base) == HOST_LEAF:  # started after an earlier grader moved our processes
         base = os.path.dirname(base)
-    missing = set(V2_NEEDED) - set(_text(f"{base}/cgroup.controllers").split())
+    missing = set(V2_NEEDED) - set(read_text(f"{base}/cgroup.controllers").split())
     if missing:
         raise CgroupError(f"no {', '.join(sorted(missing))} controller")
-    if set(V2_NEEDED) - set(_text(f"{base}/cgroup.subtree_control").split()):
+    if set(V2_NEEDED) - set(read_text(f"{base}/cgroup.subtree_control").split()):
         _enable_controllers(base)
     return dict.fromkeys(NEEDED, base)
 
@@ -109,7 +109,7 @@ def _enable_controllers(base: str) -> None:
     # controllers, so every process of ours moves into a leaf first.
     os.makedirs(f"{base}/{HOST_LEAF}", exist_ok=True)
     for _ in range(10):  # one may fork while we move the others
-        for pid in _text(f"{base}/cgroup.procs").split():
+        for pid in read_text(f"{base}/cgroup.procs").split():
             with contextlib.suppress(ProcessLookupError):
                 _write(f"{base}/{HOST_LEAF}/cgroup.procs", pid)
     _write(f"{base}/cgroup.subtree_control", wanted)
@@ -237,18 +237,18 @@ class ChildGroup:
 
     def processes(self) -> list[int]:
         """The processes in the group now."""
-        return [int(pid) for pid in _text(f"{self.directories['pids']}/cgroup.procs").split()]
+        return [int(pid) for pid in read_text(f"{self.directories['pids']}/cgroup.procs").split()]
 
     def cpu_seconds(self) -> float:
         """CPU time of everything that has run in the group, exited processes included."""
         if self.version == 2:
             return _field(f"{self.directories['cpu']}/cpu.stat", "usage_usec") / 1e6
-        return int(_text(f"{self.directories['cpuacct']}/cpuacct.usage") or 0) / 1e9
+        return int(read_text(f"{self.directories['cpuacct']}/cpuacct.usage") or 0) / 1e9
 
     def memory_peak_bytes(self) -> int:
         """The most memory the group has held at once (0 where the kernel does not say)."""
         name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
-        return int(_text(f"{self.directories['memory']}/{name}") or 0)
+        return int(read_text(f"{self.directories['memory']}/{name}") or 0)
 
     def oom_kills(self) -> int:
         """How many processes the kernel's OOM killer ended because the group was over its memory limit."""

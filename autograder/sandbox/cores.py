@@ -7,25 +7,17 @@ host. Sixty-four busy children would share those two cores, and every one of the
 
 import os
 
-from .cgroups import own_directories
-
-
-def _text(path: str) -> str:
-    try:
-        with open(path) as file:
-            return file.read().strip()
-    except OSError:
-        return ""
+from .cgroups import own_directories, read_text
 
 
 def _quota(directory: str) -> float | None:
     """The CPU quota of one cgroup in cores (1.5 is one and a half), or None if it has none."""
-    quota, _, period = _text(f"{directory}/cpu.max").partition(" ")  # v2: "150000 100000", or "max 100000"
+    quota, _, period = read_text(f"{directory}/cpu.max").partition(" ")  # v2: "150000 100000", or "max 100000"
     if quota and quota != "max":
         return int(quota) / int(period)
-    quota = _text(f"{directory}/cpu.cfs_quota_us")  # v1: -1 for none
+    quota = read_text(f"{directory}/cpu.cfs_quota_us")  # v1: -1 for none
     if quota and int(quota) > 0:
-        return int(quota) / int(_text(f"{directory}/cpu.cfs_period_us"))
+        return int(quota) / int(read_text(f"{directory}/cpu.cfs_period_us"))
     return None
 
 
