@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+CAP_SYS_ADMIN = 21
 TMPFS_BYTES = 256 * 2**20  # HOME, /tmp, /var/tmp: RAM, so they are small
 SHM_BYTES = 64 * 2**20
 HOME = "/home/student"
@@ -78,11 +79,29 @@ def _parents(paths) -> list[str]:
     return sorted(parents, key=lambda p: (p.count("/"), p))
 
 
+def _capable(capability: int) -> bool:
+    """Whether this process holds `capability` in its effective set (/proc/self/status, CapEff)."""
+    try:
+        with open("/proc/self/status") as status:
+            line = next(line for line in status if line.startswith("CapEff:"))
+        return bool(int(line.split()[1], 16) >> capability & 1)
+    except (OSError, StopIteration, ValueError):
+        return False
+
+
+def needs_user_namespace() -> bool:
+    """Whether bwrap must make a user namespace to mount: as an ordinary user, and as root without CAP_SYS_ADMIN
+    (Docker's default capabilities, Gradescope). There root maps only itself, so the sandbox's processes run as
+    `uid` inside and as root outside: the kernel's per-user process limit then counts every root process."""
+    return os.geteuid() != 0 or not _capable(CAP_SYS_ADMIN)
+
+
 def command(argv: list[str], mounts: Mounts, env: dict[str, str], cwd: str = HOME, uid: int | None = None) -> list[str]:
     """The bwrap command line that runs `argv` in the sandbox (with `uid`: as that user, when the grader is root)."""
     args = ["bwrap", "--die-with-parent", "--new-session", "--clearenv"]
     args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-    if os.geteuid() != 0:  # an ordinary user needs a user namespace to mount anything; root keeps its real uid
+    userns = needs_user_namespace()
+    if userns:  # an ordinary user needs a user namespace to mount anything; root keeps its real uid
         args += ["--unshare-user", "--disable-userns"]  # (to drop to `uid`), which a user namespace would not map
     for folder in SYSTEM_DIRS:
         if os.path.islink(folder):
@@ -113,7 +132,9 @@ def command(argv: list[str], mounts: Mounts, env: dict[str, str], cwd: str = HOM
     for key, value in {"HOME": HOME, "TMPDIR": "/tmp", **env}.items():
         args += ["--setenv", key, value]
     args += ["--chdir", cwd]
-    if uid is not None:
+    if uid is not None and userns:  # root without CAP_SYS_ADMIN: `uid` inside, root's uid outside (the only one
+        args += ["--uid", str(uid), "--gid", str(uid), "--", *argv]  # a user namespace maps), with no capability
+    elif uid is not None:
         setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
         drop = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
         args += ["--", *drop, "--", *argv]
