@@ -216,7 +216,8 @@ def remove(staged: Path) -> None:
 
 
 class ForkServer:
-    """One student's child process: started once, then one step at a time. Use as a context manager."""
+    """One life of a student's child process: `start`, then `run` one step at a time, then `release`. After a
+    crash, a hang or a protocol breach it is closed (`alive` is False), and the grader starts another."""
 
     def __init__(self, staged: Path, model_dir: Path, threads: int, memory_gb: float, sandboxed: bool):
         self.staged, self.model_dir, self.threads, self.sandboxed = staged, model_dir, threads, sandboxed
@@ -224,14 +225,7 @@ class ForkServer:
         self.address_space_bytes = int(max(config.MIN_ADDRESS_SPACE_GB, 2 * memory_gb) * 2**30)
         self.process = self.control = self.stderr = self.group = None
         self.uid = isolation.throwaway_uid() if isolation.available() else None
-        self.cpu_seconds = 0.0
         self.oom_before = 0
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
 
     # --- starting -------------------------------------------------------------------------------------------
 

@@ -105,10 +105,11 @@ def test_ctrl_c_while_a_child_starts_stops_that_child_too(monkeypatch):
     monkeypatch.setattr(runner, "stopping", _CtrlCAfterTheFirstLook())
     staged = runner.stage("import time\ntime.sleep(600)\n")
     started = time.monotonic()
+    server = runner.ForkServer(staged, MINI_DIR, threads=1, memory_gb=6, sandboxed=False)
     try:
-        with runner.ForkServer(staged, MINI_DIR, threads=1, memory_gb=6, sandboxed=False) as server:
-            run = server.start(seconds=60)
+        run = server.start(seconds=60)
     finally:
+        server.release()
         runner.remove(staged)
     assert run.status != "timeout" and time.monotonic() - started < 30, run
 
