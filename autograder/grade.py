@@ -15,6 +15,7 @@ The status says how grading went, for the instructor's grades.csv:
 loop adds "grader error" and "not graded" (classroom.py).
 """
 
+import functools
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -83,15 +84,15 @@ def all_failed(message: str) -> list[CheckResult]:
     return [failed(name, message) for name in config.POINTS]
 
 
-def random_rotation(seed: int):
-    """A random orthogonal matrix (QR of a Gaussian one): it keeps every dot product, and hides every value.
-    torch, not NumPy: two grading threads in OpenBLAS's QR at once hung the grader."""
+@functools.cache
+def random_rotation():
+    """A random orthogonal matrix (QR of a Gaussian one): it keeps every dot product, and hides every value. One
+    per grading run (0.3 s to make): a child never sees an embedding both turned and unturned, so it cannot undo
+    it. torch, not NumPy: two grading threads in OpenBLAS's QR at once hung the grader."""
     import torch
 
-    gaussian = torch.randn(
-        config.EMBED_DIM, config.EMBED_DIM, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)
-    )
-    return torch.linalg.qr(gaussian).Q
+    seed = torch.Generator().manual_seed(secrets.randbits(63))
+    return torch.linalg.qr(torch.randn(config.EMBED_DIM, config.EMBED_DIM, dtype=torch.float64, generator=seed)).Q
 
 
 def search_inputs(ref: Reference, rows: list[int], rotation, rng: np.random.Generator):
@@ -120,7 +121,7 @@ def step_inputs(ref: Reference, main_query: int) -> dict:
         "embed_text_hidden": ({"queries": [ref.queries[i] for i in hidden]}, {}, len(hidden), {}),
     }
     rng = np.random.default_rng(secrets.randbits(64))
-    rotation = random_rotation(secrets.randbits(63))  # one per student: each search step's child sees only its own rows
+    rotation = random_rotation()
     for step, rows in (("search_top1", public), ("search_top1_hidden", hidden)):
         arrays, names, to_name = search_inputs(ref, rows, rotation, rng)
         inputs[step] = ({"names": names}, arrays, len(rows), to_name)
