@@ -10,6 +10,10 @@
    memory of the student's cgroup is reported too (shared memory and tmpfs included).
 2. A class graded with `--jobs 2` against `--jobs 1` (mini). Goal: at least 1.7x on 2 cores.
 3. What the bubblewrap sandbox adds to starting one child (`python -c pass` with and without it). Goal: < 0.3 s.
+4. As root: the peak memory of one Gradescope run of a correct submission with `mini`, in the emulated container
+   of `python -m autograder gradescope --check` (768 MB, one CPU, Docker's capabilities): the container's cgroup
+   peak, and its two parts, the student's child (its cgroup) and the grader's own resident memory. Goal: the
+   container at most 512 MB.
 """
 
 import argparse
@@ -99,6 +103,32 @@ def sandbox_cost(repeats: int) -> dict:
     return {"plain_s": plain, "sandbox_s": sandboxed, "added_s": sandboxed - plain}
 
 
+def gradescope_memory(workdir: Path, torch_index_url: str) -> dict | None:
+    """Build the Gradescope bundle, set it up as Gradescope does and grade the solution once (a few minutes).
+    None when this is not root (Gradescope's setup.sh and the emulation need it)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return None
+    from autograder.gradescope import build_bundle
+    from autograder.gradescope_check import GRADESCOPE_MEMORY_MB, Image
+
+    build_bundle(workdir / "autograder.zip")
+    folder = Path(tempfile.mkdtemp(prefix="gradescope-bench-", dir="/var/tmp"))  # every user may enter it
+    try:
+        image = Image.build(workdir / "autograder.zip", folder, torch_index_url)
+        run = image.run(SOLUTION.read_text(encoding="utf-8"))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    extra = run.results["extra_data"]
+    return {
+        "container_limit_mb": GRADESCOPE_MEMORY_MB,
+        "container_peak_mb": run.container_peak_mb,
+        "child_peak_mb": extra["memory_peak_mb"],
+        "grader_peak_mb": extra["grader_peak_mb"],
+        "score": run.results["score"],
+        "seconds": round(run.seconds, 1),
+    }
+
+
 def hardware() -> dict:
     import torch
 
@@ -117,6 +147,12 @@ def main(argv=None) -> int:
     parser.add_argument("--students", type=int, default=6, help="class size for the --jobs comparison")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "grading.json")
+    parser.add_argument(
+        "--torch-index-url",
+        default="https://download.pytorch.org/whl/cpu",
+        help="where the Gradescope setup finds PyTorch ('' for pip's own configuration)",
+    )
+    parser.add_argument("--no-gradescope", action="store_true", help="skip the Gradescope run (4.)")
     args = parser.parse_args(argv)
     import mmembed
 
@@ -137,6 +173,8 @@ def main(argv=None) -> int:
         one, _, _ = grade_class(models["mini"], args.students, 1, workdir)
         two, _, _ = grade_class(models["mini"], args.students, 2, workdir)
         report["jobs"] = {"students": args.students, "jobs_1_s": one, "jobs_2_s": two, "speedup": one / two}
+        if not args.no_gradescope:
+            report["gradescope"] = gradescope_memory(workdir, args.torch_index_url)
     report["sandbox"] = sandbox_cost(max(5, args.repeats * 3))
 
     print(f"hardware: {report['hardware']}")
@@ -156,6 +194,13 @@ def main(argv=None) -> int:
         print(
             f"sandbox: python -c pass {box['plain_s']:.3f} s plain, {box['sandbox_s']:.3f} s in bwrap "
             f"(+{box['added_s']:.3f} s)   goal < 0.3 s"
+        )
+    if report.get("gradescope"):
+        run = report["gradescope"]
+        print(
+            f"gradescope (mini, {run['score']}/12): container peak {run['container_peak_mb']} MB of "
+            f"{run['container_limit_mb']} MB (child {run['child_peak_mb']} MB, grader {run['grader_peak_mb']} MB)"
+            "   goal <= 512 MB"
         )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
