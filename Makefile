@@ -46,13 +46,17 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 
 # Regenerate constraints.txt: a fresh install of the ranges in pyproject.toml, frozen.
 # torch is installed first and pinned without its local label (+cpu), so CPU and CUDA machines share the file.
+# Frozen with the oldest Python 3.11 we support, Debian 12's 3.11.2, so no pin needs a newer patch release
+# (tests/unit/test_install_debian_python.py checks).
 TORCH ?= torch==2.13.0
+CONSTRAINTS_PYTHON ?= /usr/bin/python3.11
 constraints:
-	rm -rf .venv-constraints && $(PYTHON) -m venv .venv-constraints
+	rm -rf .venv-constraints && $(CONSTRAINTS_PYTHON) -m venv .venv-constraints
 	.venv-constraints/bin/pip install "$(TORCH)" --editable ".[$(EXTRAS)]"
 	{ grep '^#' $(CONSTRAINTS); .venv-constraints/bin/pip freeze --exclude-editable \
 	  | sed -E 's/^torch==([0-9.]+)\+.*/torch==\1/'; } > $(CONSTRAINTS).new
 	mv $(CONSTRAINTS).new $(CONSTRAINTS) && rm -rf .venv-constraints
 
+# Also the world-readable environments the tests with real users build (tests/debian_python.py).
 clean:
-	rm -rf $(VENV) models/tiny
+	rm -rf $(VENV) models/tiny /var/tmp/mmembed-py311-*
