@@ -7,4 +7,5 @@ against a strict schema (`wire.py`) and scored outside.
     child.py          the fork server that runs one step of one quiz_search.py per forked process
     wire.py           the messages between the grader and a child
     kernel_checks.py  the canary's checks, run inside a student's nbgrader kernel
+    answer_export.py  a notebook's answers printed as plain data, for the grader's own tests outside the kernel
 """

@@ -1,11 +1,55 @@
 """The checks a canary runs inside a student's kernel (canary.py puts their source into the notebook).
 
-Every check is something a disarming notebook changes; none is something an honest answer changes. Written as a
-real function so it is linted and tested like the rest of the grader; canary.py renders it with `inspect.getsource`.
+Every check is something a disarming notebook changes; none is something an honest answer changes. Written as
+real functions so they are linted and tested like the rest of the grader; canary.py renders them with
+`inspect.getsource`. `_canary_baseline` runs before any student code and remembers what the kernel started with
+(its threads, the library functions a test leans on); `_canary_problems` then compares against it.
 """
 
+# Library functions a test cell or the answer export leans on: replaced in place by a notebook, they could answer
+# one probe honestly and agree everywhere else. Compared by identity with the kernel's own at the start.
+WATCHED = (
+    "builtins.all builtins.any builtins.abs builtins.len builtins.isinstance builtins.set builtins.sorted "
+    "builtins.float builtins.str builtins.round builtins.type builtins.print builtins.repr builtins.getattr "
+    "numpy.allclose numpy.isclose numpy.array numpy.asarray numpy.array_equal numpy.all numpy.any "
+    "numpy.linalg.norm numpy.testing.assert_allclose numpy.testing.assert_array_equal numpy.testing.assert_equal "
+    "torch.allclose torch.isclose torch.equal torch.all torch.any torch.tensor torch.is_tensor "
+    "torch.nn.functional.cosine_similarity torch.Tensor.__eq__ torch.Tensor.__ne__ torch.Tensor.__ge__ "
+    "torch.Tensor.__le__ torch.Tensor.__and__ torch.Tensor.__getitem__ torch.Tensor.all torch.Tensor.any "
+    "torch.Tensor.tolist torch.Tensor.numpy torch.Tensor.detach torch.Tensor.cpu torch.Tensor.double "
+    "torch.Tensor.diagonal torch.Tensor.is_floating_point torch.Tensor.flatten torch.Tensor.numel "
+    "torch.Tensor.__bool__ json.dumps"
+).split()
+BASELINE_MODULE = "_mmembed_canary_baseline"  # where the baseline is kept in the kernel (sys.modules)
 
-def _canary_problems():
+
+def _canary_baseline(watched, module_name):
+    """Remember the kernel's threads and the watched functions, before any student code runs. Runs IN the kernel."""
+    import importlib
+    import sys
+    import threading
+    import types
+
+    def resolve(dotted):
+        parts = dotted.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                value = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            for part in parts[cut:]:
+                value = getattr(value, part)
+            return value
+        return None
+
+    baseline = types.ModuleType(module_name)
+    baseline.threads = {thread.ident for thread in threading.enumerate()}
+    baseline.functions = {name: resolve(name) for name in watched}
+    baseline.resolve = resolve
+    sys.modules[module_name] = baseline
+
+
+def _canary_problems(module_name):
     """What a disarming notebook changed in its kernel ([] when nothing). Runs IN the student's kernel, so it is
     self-contained, and its name starts with _canary_ so it does not clash with a student's."""
     import builtins
@@ -21,6 +65,22 @@ def _canary_problems():
     shell = get_ipython()
     if shell is None:
         return ["IPython shell missing"]
+    baseline = sys.modules.get(module_name)
+    if baseline is None:
+        return ["canary baseline removed"]
+    for name, original in baseline.functions.items():
+        try:
+            now = baseline.resolve(name)
+        except AttributeError:
+            now = None
+        if now is not original:
+            problems.append("replaced " + name)
+    # IPython's event callbacks (pre_run_cell, post_run_cell...) run around every cell, test cells included.
+    for event, callbacks in shell.events.callbacks.items():
+        for callback in callbacks:
+            owner = getattr(getattr(callback, "__func__", callback), "__module__", "") or ""
+            if not owner.startswith(("IPython.", "ipykernel.", "matplotlib_inline.", "matplotlib.")):
+                problems.append(f"IPython event callback on {event}: {repr(callback)[:60]}")
     if shell.input_transformers_post:
         problems.append("input_transformers_post")
     if shell.ast_transformers:
@@ -91,7 +151,7 @@ def _canary_problems():
                 problems.append("mmembed." + name)
     # A thread the notebook started could clear or write into the outputs of later test cells; threads of
     # the libraries (tqdm's monitor, thread pools) are fine.
-    started = shell.user_ns.get("_canary_threads") or set()
+    started = baseline.threads
     libraries = (
         "threading",
         "concurrent.",

@@ -1,11 +1,12 @@
 """Autograde a class of notebook submissions several students at a time, into one gradebook.
 
-    python -m autograder.nbgrader_parallel quiz_notebooks --jobs 2 [--config autograder/nbgrader_config.py]
+    python -m autograder.notebooks.parallel quiz_notebooks --jobs 2 [--config autograder/notebooks/nbgrader_config.py]
 
 nbgrader's own way to grade one student is `nbgrader autograde ASSIGNMENT --student NAME`; this runs one such
 command per student in `submitted/`, `jobs` at a time, all against the course's one gradebook.db (SQLite
-serialises their short writes). Each student's kernel still starts in the sandbox (nbsandbox.py). Run it from
-the course root, as `nbgrader` itself; the exit code is 1 if any student's run failed (its log is printed).
+serialises their short writes). First every submission goes through the same door as in nbgrader itself
+(doors.py: regular files only). Each student's kernel starts in the sandbox (kernel_manager.py). Run it from the
+course root, as `nbgrader` itself; the exit code is 1 if any student's run failed (its log is printed).
 """
 
 import argparse
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .sandbox.cores import available_cores
+from ..sandbox.cores import available_cores
+from . import doors
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "nbgrader_config.py"
 
@@ -32,7 +34,9 @@ def autograde(student: str, assignment: str, config: Path, extra: list[str], roo
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.nbgrader_parallel", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder.notebooks.parallel", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("assignment")
     parser.add_argument("--jobs", type=int, default=available_cores(), help="students at once (default: the cores)")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="nbgrader config file")
@@ -40,6 +44,11 @@ def main(argv=None) -> int:
     parser.add_argument("--force", action="store_true", help="grade again students already graded")
     args = parser.parse_args(argv)
 
+    for student, admission in doors.admit_students(
+        args.root, args.assignment, "*", doors.SUBMITTED, doors.RELEASE
+    ).items():
+        if admission is not None and admission.refused:
+            tqdm.write(f"[nbgrader] {student}: refused {admission.refused} (placeholders get 0 and a note)")
     students = submitted_students(args.root, args.assignment)
     if not students:
         print(f"no submissions in {args.root / 'submitted'}/*/{args.assignment}", file=sys.stderr)

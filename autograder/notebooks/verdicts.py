@@ -1,82 +1,92 @@
-"""A second opinion from outside the kernel for quizzes 2 and 7, whose answers are texts.
+"""The grader's verdict on every graded answer of quizzes 1, 2 and 7, reached outside the student's kernel.
 
-In the kernel, a test searches with the notebook's own `model`, `dog_embeddings`, `quiz_names`..., which an
-answer cell can replace (say, a list whose items are always the expected name). So while autograding, the
-answer texts are read out of the kernel as plain strings, and the grader runs each through the model in its
-own process, over pictures it loads itself. A test the kernel passed that this search does not confirm scores 0.
+In the kernel a test cell runs beside the student's code, which can disarm it (an event callback that clears its
+error, a replaced `numpy.allclose`, a list that answers every lookup with the expected name). So while autograding,
+a cell after the student's last one prints the answers as plain data (inside/answer_export.py), and the grader
+runs its own tests on that data in a fresh process of its own (hidden_tests.py). Its verdict replaces the kernel's
+both ways: a test the kernel passed that the grader does not confirm scores 0, and a test the grader confirms
+scores its points whatever the kernel's cell showed.
 """
 
+import inspect
 import json
-import re
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from nbformat.notebooknode import NotebookNode
 
-import mmembed
-from mmembed.paths import QUIZ_IMAGE_DIR, TOPK_IMAGE_DIR
+from ..inside import answer_export
+from . import hidden_tests
+from .kernel_manager import kernel_environment
 
-MARK = "MMEMBED-ANSWERS "
+GRADE_IDS = tuple(hidden_tests.TESTS)
+QUIZ7_TARGETS = hidden_tests.QUIZ7_TARGETS
+EXPORT = inspect.getsource(answer_export._answers_export)
+TIMEOUT_SECONDS = 600
 
-QUIZ7_TARGETS = ["val_134.JPEG", "val_169.JPEG", "val_194.JPEG", "val_167.JPEG", "val_175.JPEG"]
-# grade_id -> (the answer as an expression in the notebook, picture folder, k, the pictures the top-k must be)
-RECHECKS = {
-    "quiz2_top3_test": ("answer_text", TOPK_IMAGE_DIR, 3, {"dog_1.png", "dog_4.png", "dog_7.png"}),
-    **{
-        f"quiz7_{name.split('.')[0]}_test": (f"answer_texts[{name!r}]", QUIZ_IMAGE_DIR, 1, {name})
-        for name in QUIZ7_TARGETS
-    },
-}
-
-_pictures = {}  # folder -> (model, processor, image embeddings, file names): loaded once per nbgrader run
+FAILED = "채점기 확인 실패: {why} 이 문제는 0점입니다."
+CONFIRMED = "채점기가 노트북 밖에서 답을 다시 확인해 통과로 판정했습니다 (노트북 안의 테스트 결과는 쓰지 않습니다).\n"
 
 
-def export_source(grade_ids: list[str]) -> str:
-    """Kernel code that prints the answers of `grade_ids` as JSON: a string, or null if it is not a plain str."""
-    expressions = {grade_id: RECHECKS[grade_id][0] for grade_id in grade_ids}
+def export_source(grade_ids: list[str], mark: str) -> str:
+    """Kernel code that prints `mark` and the answers the tests of `grade_ids` read, as JSON."""
+    names = sorted({name for grade_id in grade_ids for name in hidden_tests.VARIABLES[grade_id]})
     return (
-        "import json as _recheck_json\n"
-        "_recheck_answers = {}\n"
-        f"for _recheck_id, _recheck_expression in {expressions!r}.items():\n"
-        "    try:\n"
-        "        _recheck_value = eval(_recheck_expression)\n"
-        "    except Exception:\n"
-        "        _recheck_value = None\n"
-        "    _recheck_answers[_recheck_id] = _recheck_value if type(_recheck_value) is str else None\n"
-        f"print({MARK!r} + _recheck_json.dumps(_recheck_answers))\n"
+        "import builtins as _answers_builtins\n"
+        "_answers_namespace = {'__builtins__': _answers_builtins}\n"
+        f"_answers_builtins.exec({EXPORT!r}, _answers_namespace)\n"
+        f"_answers_namespace['_answers_export']({names!r}, {mark!r})\n"
     )
 
 
-def read_answers(cell: NotebookNode) -> dict[str, str | None] | None:
-    """The answers the export cell printed, or None if it printed none (then every recheck fails)."""
-    for output in cell.get("outputs", []):
-        if output.output_type == "stream" and output.name == "stdout":
-            for line in output.text.splitlines():
-                if line.startswith(MARK):
-                    try:
-                        answers = json.loads(line[len(MARK) :])
-                    except ValueError:
-                        return None
-                    return answers if isinstance(answers, dict) else None
-    return None
+def read_answers(cell: NotebookNode, mark: str) -> dict | None:
+    """The answers the export cell printed, or None unless it printed exactly one line of them."""
+    lines = [
+        line
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream" and output.get("name") == "stdout"
+        for line in output.get("text", "").splitlines()
+        if line.startswith(mark)
+    ]
+    if len(lines) != 1:
+        return None
+    try:
+        answers = json.loads(lines[0][len(mark) :])
+    except ValueError:
+        return None
+    return answers if isinstance(answers, dict) else None
 
 
-def _search(text: str, folder, k: int) -> set[str]:
-    if folder not in _pictures:
-        model, processor = mmembed.load_clip()
-        embeddings, names = mmembed.embed_folder(folder, model, processor, progress=False)  # the cache, if warm
-        _pictures[folder] = (model, processor, embeddings, names)
-    model, processor, embeddings, names = _pictures[folder]
-    query = mmembed.embed_texts(text, model, processor, progress=False)
-    return {name for name, _ in mmembed.search(query, embeddings, names, k=k)}
+def run_hidden_tests(answers: dict | None, grade_ids: list[str]) -> dict[str, str | None]:
+    """{grade_id: None if it passes, else why not}, from a fresh process that sees only the answers."""
+    env = {**kernel_environment(os.environ), "HOME": os.environ.get("HOME", "/")}
+    result = subprocess.run(
+        [sys.executable, "-I", str(Path(hidden_tests.__file__).resolve())],
+        input=json.dumps({"answers": answers, "grade_ids": grade_ids}),
+        cwd="/",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"the grader's hidden tests failed to run: {result.stderr[-2000:]}")
+    return json.loads(result.stdout)
 
 
-def disagreement(grade_id: str, answers: dict | None) -> str | None:
-    """None if the grader's own search confirms the test, else why not (in Korean, with no expected answer)."""
-    _, folder, k, expected = RECHECKS[grade_id]
-    text = (answers or {}).get(grade_id)
-    if not isinstance(text, str) or not text.strip():
-        return "채점기가 답을 일반 문자열(str)로 읽을 수 없었습니다"
-    if re.search(r"val_\d|dog_\d|\.jpe?g|\.png", text, re.IGNORECASE):
-        return "답이 사진을 설명하는 텍스트가 아니라 파일 이름입니다"
-    if _search(text, folder, k) != expected:
-        return "채점기가 모델과 사진을 따로 불러와 다시 검색한 결과가 노트북 안의 결과와 다릅니다"
-    return None
+def _error(name: str, message: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=name, evalue=message, traceback=[message])
+
+
+def apply(cell: NotebookNode, why: str | None) -> None:
+    """Make nbgrader read the grader's verdict from the cell: a first error if it fails, no error nor result
+    value (nbgrader reads a number there as partial credit) if it passes."""
+    if why is not None:
+        cell.outputs.insert(0, _error("GraderCheckFailed", FAILED.format(why=why)))
+        return
+    kept = [output for output in cell.outputs if output.output_type not in ("error", "execute_result")]
+    if len(kept) != len(cell.outputs):
+        kept.append(NotebookNode(output_type="stream", name="stdout", text=CONFIRMED))
+    cell.outputs = kept

@@ -1,4 +1,4 @@
-"""autograder/canary.py on small crafted notebooks: what voids a notebook, what does not, and what it says.
+"""autograder/notebooks/canary.py on small crafted notebooks: what voids a notebook, what does not, and what it says.
 
 The verdict on one probe's output is checked without a kernel; whole crafted notebooks go through
 `ExecuteWithCanaries` (nbgrader's Execute, the kernel in the sandbox) as autograding would run them.
@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from autograder.canary import PROBE_MARK, ExecuteWithCanaries, canary_verdict
+from autograder.notebooks.canary import PROBE_MARK, ExecuteWithCanaries, canary_verdict
 
 TEST_METADATA = {
     "grade": True,

@@ -1,10 +1,10 @@
-"""A student's kernel started by nbgrader's machinery in the sandbox (autograder/nbsandbox.py), tried from inside."""
+"""A student's kernel started by nbgrader's machinery in the sandbox (notebooks/kernel_manager.py), tried inside."""
 
 import os
 
 import pytest
 
-from autograder.nbsandbox import SandboxedKernelManager
+from autograder.notebooks.kernel_manager import SandboxedKernelManager
 from autograder.sandbox import bubblewrap
 from tests.helpers import REPO_ROOT
 
