@@ -82,8 +82,13 @@ class JupyterLab:
         return self.log.read_text(errors="replace")[-characters:]
 
 
-def server_environment(folder: Path) -> dict:
-    """The shell's environment without its Jupyter, IPython, matplotlib and course settings, plus the offline switch."""
+def server_environment(folder: Path, profile: Path | None = None) -> dict:
+    """The shell's environment without its Jupyter, IPython, matplotlib and course settings, plus the offline switch.
+    With a `profile` (one of the repository's jupyter/ folders), Jupyter's configuration starts as a copy of it, and
+    comes before the environment's (JUPYTER_PREFER_ENV_PATH=0: in a virtual environment Jupyter otherwise lets the
+    environment's own configuration, which enables every nbgrader server extension, win over the profile)."""
+    if profile is not None:
+        shutil.copytree(profile, folder / "jupyter-config")
     own = ("JUPYTER", "IPYTHON", "MPL", "MMEMBED_")
     environment = {key: value for key, value in os.environ.items() if not key.startswith(own)}
     environment.update(
@@ -97,6 +102,8 @@ def server_environment(folder: Path) -> dict:
         MPLCONFIGDIR=str(folder / "matplotlib"),
         PYTHONIOENCODING="utf-8",
     )
+    if profile is not None:
+        environment["JUPYTER_PREFER_ENV_PATH"] = "0"
     for name, settings in LAB_SETTINGS.items():
         path = folder / "lab-settings" / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +111,7 @@ def server_environment(folder: Path) -> dict:
     return environment
 
 
-def start_jupyterlab(folder: Path, startup_seconds: float = 90) -> JupyterLab:
+def start_jupyterlab(folder: Path, startup_seconds: float = 90, profile: Path | None = None) -> JupyterLab:
     """Start `jupyter lab` serving a mirror of the repository in `folder`; return once its API answers."""
     root = mirror_repository(folder / "course")
     port, token = free_port(), secrets.token_hex(16)
@@ -117,7 +124,7 @@ def start_jupyterlab(folder: Path, startup_seconds: float = 90) -> JupyterLab:
     ]
     with log.open("w") as log_file:
         process = subprocess.Popen(
-            command, cwd=root, env=server_environment(folder), stdout=log_file, stderr=subprocess.STDOUT
+            command, cwd=root, env=server_environment(folder, profile), stdout=log_file, stderr=subprocess.STDOUT
         )
     lab = JupyterLab(url=f"http://127.0.0.1:{port}", token=token, root=root, log=log, process=process)
     deadline = time.monotonic() + startup_seconds
