@@ -37,9 +37,12 @@ def no_bwrap_env(tmp_path):
 
 @pytest.mark.slow
 @GRADESCOPE
-def test_the_quiz_grader_falls_back_and_says_so(tmp_path, gradescope_image):
-    """As root: each student runs as a throwaway uid with no capability, on a Python that uid can run (the
-    Gradescope image's virtual environment: Debian's python3.11, readable by every user)."""
+def test_the_quiz_grader_falls_back_and_says_so(tmp_path, request):
+    """As root each student runs as a throwaway uid with no capability, so the grader runs on a Python that uid can
+    run: the Gradescope image's virtual environment (Debian's python3.11, readable by every user)."""
+    python = sys.executable
+    if os.geteuid() == 0:
+        python = str(request.getfixturevalue("gradescope_image").venv / "bin" / "python")
     for student, text in {"a_solution": SOLUTION, "b_skeleton": SKELETON}.items():
         (tmp_path / "class" / student).mkdir(parents=True)
         (tmp_path / "class" / student / "quiz_search.py").write_text(text, encoding="utf-8")
@@ -47,10 +50,11 @@ def test_the_quiz_grader_falls_back_and_says_so(tmp_path, gradescope_image):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("MMEMBED_", "HF_"))}
     env.update(PATH=str(folder), HF_HUB_OFFLINE="1")
     folder.mkdir()
-    (folder / "setpriv").symlink_to(shutil.which("setpriv"))
+    if shutil.which("setpriv"):
+        (folder / "setpriv").symlink_to(shutil.which("setpriv"))
     command = [str(tmp_path / "class"), "--results", str(tmp_path / "results"), "--timeout", "120"]
     result = subprocess.run(
-        [str(gradescope_image.venv / "bin" / "python"), "-m", "autograder", *command],
+        [python, "-m", "autograder", *command],
         env=env,
         capture_output=True,
         text=True,
