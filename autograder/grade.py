@@ -85,28 +85,42 @@ def all_failed(message: str) -> list[CheckResult]:
 
 
 @functools.cache
-def random_rotation():
-    """A random orthogonal matrix (QR of a Gaussian one): it keeps every dot product, and hides every value. One
-    per grading run (0.3 s to make): a child never sees an embedding both turned and unturned, so it cannot undo
-    it. torch, not NumPy: two grading threads in OpenBLAS's QR at once hung the grader."""
-    import torch
-
-    seed = torch.Generator().manual_seed(secrets.randbits(63))
-    return torch.linalg.qr(torch.randn(config.EMBED_DIM, config.EMBED_DIM, dtype=torch.float64, generator=seed)).Q
+def random_rotation() -> tuple[np.ndarray, np.ndarray]:
+    """One per grading run: three random permutations and three random sign vectors (see `rotate`)."""
+    rng = np.random.default_rng(secrets.randbits(64))
+    permutations = np.stack([rng.permutation(config.EMBED_DIM) for _ in range(3)])
+    signs = rng.choice([-1.0, 1.0], size=(3, config.EMBED_DIM))
+    return permutations, signs
 
 
-def search_inputs(ref: Reference, rows: list[int], rotation, rng: np.random.Generator):
+def hadamard(x: np.ndarray) -> np.ndarray:
+    """The normalised Walsh-Hadamard transform of each row (length a power of two): orthogonal, in elementwise
+    steps."""
+    rows, n = x.shape
+    half = 1
+    while half < n:
+        pairs = x.reshape(rows, n // (2 * half), 2, half)
+        x = np.stack((pairs[:, :, 0] + pairs[:, :, 1], pairs[:, :, 0] - pairs[:, :, 1]), axis=2).reshape(rows, n)
+        half *= 2
+    return x / np.sqrt(n)
+
+
+def rotate(embeddings: np.ndarray) -> np.ndarray:
+    """Turn every row by this run's random orthogonal map: permute, flip signs, mix all coordinates (Hadamard),
+    three times. Every dot product and cosine is kept; no value is. Elementwise NumPy, no BLAS: the grading
+    threads run it at once (two threads in OpenBLAS's QR hung the grader), and no torch is needed for it."""
+    x = embeddings.astype(np.float64)
+    for permutation, sign in zip(*random_rotation()):
+        x = hadamard(x[:, permutation] * sign)
+    return x.astype(np.float32)
+
+
+def search_inputs(ref: Reference, rows: list[int], rng: np.random.Generator):
     """Inputs for search_top1 on the text rows `rows`: the pictures shuffled under random names, and every
-    embedding turned by `rotation`. Returns (arrays, names, name -> real file name)."""
-    import torch
-
+    embedding turned (`rotate`). Returns (arrays, names, name -> real file name)."""
     order = rng.permutation(len(ref.names))
     names = [f"img_{secrets.token_hex(4)}.JPEG" for _ in order]
-
-    def turned(embeddings: np.ndarray) -> np.ndarray:
-        return (torch.from_numpy(embeddings.astype(np.float64)) @ rotation).to(torch.float32).numpy()
-
-    arrays = {"images.npy": turned(ref.image_embeddings[order]), "texts.npy": turned(ref.text_embeddings[rows])}
+    arrays = {"images.npy": rotate(ref.image_embeddings[order]), "texts.npy": rotate(ref.text_embeddings[rows])}
     return arrays, names, {name: ref.names[i] for name, i in zip(names, order)}
 
 
@@ -121,9 +135,8 @@ def step_inputs(ref: Reference, main_query: int) -> dict:
         "embed_text_hidden": ({"queries": [ref.queries[i] for i in hidden]}, {}, len(hidden), {}),
     }
     rng = np.random.default_rng(secrets.randbits(64))
-    rotation = random_rotation()
     for step, rows in (("search_top1", public), ("search_top1_hidden", hidden)):
-        arrays, names, to_name = search_inputs(ref, rows, rotation, rng)
+        arrays, names, to_name = search_inputs(ref, rows, rng)
         inputs[step] = ({"names": names}, arrays, len(rows), to_name)
     return inputs
 

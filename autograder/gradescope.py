@@ -33,7 +33,6 @@ from pathlib import Path
 
 from . import config, report
 from .grade import Graded, all_failed
-from .sandbox import isolation
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "gradescope"
 REPO_ROOT = config.REPO_ROOT
@@ -267,27 +266,15 @@ class _CannotGrade(RuntimeError):
 
 def _grade(root: Path, model: str, timeout: float | None, memory_gb: float | None):
     """(graded, the reference's secrets, the session's note, the limits) for root/submission."""
-    from . import session as session_module
     from .grade import grade_submission
     from .session import SessionError, open_session
 
     close_to_others()
-    in_process, session_module.compute_reference = session_module.compute_reference, reference_in_a_subprocess
-    try:  # session.py computes the reference through its module's name compute_reference
-        session = open_session(model, timeout, memory_gb or child_memory_gb())
+    try:
+        session = open_session(model, timeout, memory_gb or child_memory_gb(), reference=reference_in_a_subprocess)
     except SessionError as error:
         raise _CannotGrade(str(error)) from None
-    finally:
-        session_module.compute_reference = in_process
     release_free_memory()
-    if not session.sandboxed and os.geteuid() == 0:  # the fallback: each child runs as a throwaway uid
-        for needed in (Path(sys.executable), Path(sys.prefix), config.CHILD_SCRIPT):
-            blocked = isolation.unreadable_for_others(needed)
-            if blocked is not None:
-                raise _CannotGrade(
-                    f"without the sandbox, student code runs as a throwaway user, who cannot read {blocked} "
-                    f"(needed for {needed}); install Python and the course where every user may read them"
-                )
     submission = find_submission(root / "submission")
     if not submission.exists() and not submission.is_symlink():
         message = "quiz_search.py를 제출하세요 (제출물에 quiz_search.py가 없습니다). 0점입니다."

@@ -5,13 +5,16 @@ reference with the grading model, checks that a sandboxed child can read that mo
 reason not to grade is a `SessionError` with one English line for the instructor; nothing is graded then.
 """
 
+import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import config, runner
 from .grade import Limits
 from .reference import Reference, compute_reference
-from .sandbox import bubblewrap, cgroups, cores
+from .sandbox import bubblewrap, cgroups, cores, isolation
 
 
 class SessionError(RuntimeError):
@@ -42,19 +45,40 @@ def limits_line(require_limits: bool) -> bool:
     return False
 
 
+def python_unreadable_in_fallback(sandboxed: bool) -> str | None:
+    """Why a throwaway uid could not run the child without the sandbox (as root, each child is one), or None:
+    said once, instead of every student crashing."""
+    if sandboxed or os.geteuid() != 0:
+        return None
+    for needed in (Path(sys.executable), Path(sys.prefix), config.CHILD_SCRIPT):
+        blocked = isolation.unreadable_for_others(needed)
+        if blocked is not None:
+            return (
+                f"without the sandbox, student code runs as a throwaway user, who cannot read {blocked} "
+                f"(needed for {needed}); install Python and the course where every user may read them"
+            )
+    return None
+
+
 def open_session(
     model: str = config.DEFAULT_MODEL,
     timeout: float | None = None,
     memory_gb: float = config.DEFAULT_MEMORY_GB,
     require_sandbox: bool = False,
     require_limits: bool = False,
+    reference: Callable[[str], Reference] = compute_reference,
 ) -> Session:
+    """`reference` computes the right answers with the grading model (Gradescope does it in a process of its own,
+    to give the memory back before students run)."""
     sandboxed = bubblewrap.choose(require_sandbox)
     if sandboxed is None:
         raise SessionError("--require-sandbox: no sandbox here; not grading")
     limited = limits_line(require_limits)
+    unrunnable = python_unreadable_in_fallback(sandboxed)
+    if unrunnable:
+        raise SessionError(unrunnable)
     try:
-        ref = compute_reference(model)
+        ref = reference(model)
     except Exception as error:
         raise SessionError(f"cannot compute the reference with model {model!r}: {error}") from error
     unreadable = runner.model_unreadable_in_sandbox(ref.model_dir, sandboxed)
