@@ -44,6 +44,7 @@ from tests.helpers import REPO_ROOT, UNREACHABLE_HUB, Listener
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.xdist_group("nbgrader"),  # one worker builds the class once (the module's fixture)
     pytest.mark.skipif(not bubblewrap.status().available, reason=f"no sandbox here: {bubblewrap.status().reason}"),
 ]
 MARKER = f"nbgrader-escape-{os.getpid()}"  # in every file and process the hostile student leaves behind
