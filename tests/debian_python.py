@@ -7,7 +7,8 @@ tests with real users run this one instead.
 `shared_venv()` is one virtual environment for every test in a run that needs one, whatever the pytest-xdist worker:
 Debian's interpreter, under /var/tmp (mode 0755, outside any private home), running the course's own packages: a
 `.pth` file adds the site-packages of the environment the tests run from (.venv, installed from constraints.txt)
-on its path, and its bin/ has the console scripts of those packages (nbgrader, jupyter, alembic) for this
+on its path, its share/jupyter and etc/jupyter are that environment's (links: kernelspecs, nbconvert templates,
+extensions' config), and its bin/ has the console scripts of those packages (nbgrader, jupyter, alembic) for this
 interpreter. Building it takes a second and needs no network, where a full `pip install` of the course (torch
 included) from PyPI takes minutes; that the pins resolve for this Python is test_install_debian_python's dry run.
 Other users can run it if the test environment's files are world-readable (a repository under a 0700 home is not:
@@ -84,7 +85,7 @@ def _write_console_scripts(folder: Path):
 def shared_venv() -> Path:
     """The run's world-readable virtual environment (built on first use); returns its folder."""
     site_packages = course_site_packages()
-    key = hashlib.sha256(f"{version()} {site_packages} {sys.version}".encode()).hexdigest()[:12]
+    key = hashlib.sha256(f"{version()} {site_packages} {sys.version} data".encode()).hexdigest()[:12]
     folder = SHARED_ROOT / f"mmembed-py311-{key}"
     done = folder / ".built"
     with open(SHARED_ROOT / f"{folder.name}.lock", "a") as lock:
@@ -103,6 +104,10 @@ def shared_venv() -> Path:
                     f"import site; site.addsitedir({str(site_packages)!r})\n"
                 )
                 _write_console_scripts(folder)
+                for data in ("share/jupyter", "etc/jupyter"):  # kernelspecs, nbconvert templates, extensions' config
+                    if (Path(sys.prefix) / data).is_dir():
+                        (folder / data).parent.mkdir(parents=True, exist_ok=True)
+                        (folder / data).symlink_to(Path(sys.prefix).resolve() / data)
             finally:
                 os.umask(old_umask)
             done.touch()
