@@ -13,6 +13,10 @@ from nbgrader.exchange.default.collect import ExchangeCollect
 
 from . import doors
 
+# What nbgrader's own collect carries along besides the notebooks: release_feedback names each feedback file
+# after submission_secret.txt, and the gradebook takes the time from timestamp.txt.
+KEPT = ("timestamp.txt", "submission_secret.txt")
+
 
 class LinkSafeCollect(ExchangeCollect):
     def do_copy(self, src, dest, log=None):
@@ -22,7 +26,7 @@ class LinkSafeCollect(ExchangeCollect):
             name = path.rsplit("/", 1)[-1]
             if any(fnmatch(name, pattern) for pattern in ignore):
                 return False
-            return is_folder or path == "timestamp.txt" or any(fnmatch(name, pattern) for pattern in include)
+            return is_folder or path in KEPT or any(fnmatch(name, pattern) for pattern in include)
 
         release = Path(self.coursedir.format_path(self.coursedir.release_directory, ".", self.coursedir.assignment_id))
         admission = doors.copy_regular_files(Path(src), Path(dest), wanted)
