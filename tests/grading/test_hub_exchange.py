@@ -15,8 +15,8 @@ most of it autograde.
 Attacker model: a student who knows the other's user name but cannot list the exchange's inbound folder. Checked:
 Bob cannot list inbound/, cannot find or read Alice's submission without its full name, and cannot read Alice's
 fetched feedback or her nbgrader cache (homes are 0700). What nbgrader 0.9.6 does not promise (README): inbound/
-lets anyone create a folder under anyone's name, and collect takes the newest per name, so Bob can hand in a
-submission *as Alice*; test_a_student_can_submit_as_another shows it (xfail until collect checks the owner).
+lets anyone create a folder under anyone's name, and nbgrader's collect would take the newest per name; the
+course's collect (LinkSafeCollect) takes a folder only from the user it names, so Bob cannot hand in *as Alice*.
 """
 
 import json
@@ -147,6 +147,7 @@ def cycle(hub):
             nbformat.write(solved(nbformat.read(path, 4), source[name]), path)
             shutil.chown(path, hub.names[student], hub.names[student])
         hub.nbgrader(student, "submit", ASSIGNMENT)
+    hub.forged = forge_as(hub, "bob", "alice")
     hub.nbgrader("instructor", "collect", ASSIGNMENT)
     hub.nbgrader("instructor", "autograde", ASSIGNMENT, "--SandboxedKernelManager.require_sandbox=True")
     hub.nbgrader("instructor", "generate_feedback", ASSIGNMENT)
@@ -206,15 +207,21 @@ attempt("alice's feedback", lambda: os.listdir(os.path.join(home, "{ASSIGNMENT}"
     assert "GLOB []" in lines
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nbgrader 0.9.6: inbound/ lets any student create a folder under any name, and collect takes the newest "
-    "per name without checking its owner (README: what the exchange cannot promise)",
-)
-def test_a_student_cannot_submit_as_another(cycle):
-    alice = cycle.names["alice"]
-    inbound = cycle.exchange / "mmembed" / "inbound"
-    forged = f"{alice}+{ASSIGNMENT}+2999-01-01 00:00:00.000000 UTC+forgedbybob"
+FORGED_TIME = "2999-01-01 00:00:00.000000 UTC"
+
+
+def forge_as(hub: Hub, forger: str, victim: str) -> subprocess.CompletedProcess:
+    """The forger, who knows the victim's id, makes a newer submission folder in the victim's name (inbound/ lets
+    anyone create a folder, as nbgrader makes it)."""
+    inbound = hub.exchange / "mmembed" / "inbound"
+    forged = f"{hub.names[victim]}+{ASSIGNMENT}+{FORGED_TIME}+forgedby{forger}"
     script = "import os, sys; os.mkdir(sys.argv[1]); open(sys.argv[1] + '/timestamp.txt', 'w').write(sys.argv[2])"
-    result = cycle.run("bob", "python", "-c", script, str(inbound / forged), "2999-01-01 00:00:00.000000 UTC")
-    assert result.returncode != 0, "Bob could create a submission folder in Alice's name"
+    return hub.run(forger, "python", "-c", script, str(inbound / forged), FORGED_TIME)
+
+
+def test_a_student_cannot_submit_as_another(cycle):
+    """Bob could make the folder (nbgrader's inbound/ allows it), but collect passed it over: what was collected
+    for Alice is her own submission (and test_every_score finds her 14/14)."""
+    assert cycle.forged.returncode == 0, cycle.forged.stderr
+    collected = cycle.course / "submitted" / cycle.names["alice"] / ASSIGNMENT / "timestamp.txt"
+    assert collected.read_text().strip() != FORGED_TIME
