@@ -143,14 +143,22 @@ def test_kill_reaches_children_that_left_the_session():
         child = start(group, DETACHING)
         assert child.stdout.readline() == "ready\n"
         deadline = time.monotonic() + 10
-        while len(pids := group.processes()) != 4 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        while not settled(pids := group.processes()) and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the three grandchildren run, and the middle processes that made them are gone
         detached = [pid for pid in pids if pid != child.pid]
         assert len(detached) == 3 and os.getsid(child.pid) not in map(os.getsid, detached)
         group.kill()
         assert group.processes() == []
         assert child.wait(timeout=10) == -signal.SIGKILL
         assert all(gone(pid) for pid in detached)
+
+
+def settled(pids: list[int]) -> bool:
+    """The parent and three processes, each in a session of its own (a fork not yet past setsid() shares one)."""
+    try:
+        return len(pids) == 4 and len({os.getsid(pid) for pid in pids}) == 4
+    except ProcessLookupError:  # a middle process exited while we looked
+        return False
 
 
 def gone(pid: int) -> bool:
