@@ -184,7 +184,8 @@ def test_the_trade_off_plot_and_its_summary_lines_agree_with_the_tables(nb):
             re.search(r"= (\d+): 재현율 (\S+), 초당 질의 ([\d,]+) \(Flat의 (\d+)배", line).group(0)
         )
         assert (parameter, recall, qps) == tuple(best)
-        assert ratio == round(qps / flat_qps)
+        # Both speeds are printed rounded to whole queries; the ratio was computed before rounding.
+        assert round((qps - 0.5) / (flat_qps + 0.5)) <= ratio <= round((qps + 0.5) / (flat_qps - 0.5))
     assert "IVF" in text and tables["IVF"][-1][1] >= 0.95  # the prose: IVF reaches 0.95 on the collection
 
 
