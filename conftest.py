@@ -18,7 +18,7 @@ def pytest_collection_modifyitems(config, items):
     online = [item for item in items if "online" in item.keywords]
     if not online:
         return
-    from mmembed.hub import hub_reachable
+    from mmembed.zoo.hub import hub_reachable
 
     if hub_reachable():
         return

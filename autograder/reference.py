@@ -65,7 +65,7 @@ def model_folder(name: str) -> Path:
     try:
         return Path(snapshot_download(name, local_files_only=True))
     except Exception:
-        from mmembed.hub import HubUnreachableError, hub_reachable
+        from mmembed.zoo.hub import HubUnreachableError, hub_reachable
 
         if not hub_reachable():
             message = f"the grading model {name!r} is not downloaded and the hub cannot be reached"

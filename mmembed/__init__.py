@@ -1,37 +1,51 @@
 """mmembed: what the lectures, quizzes and autograder of the multimodal embeddings course share.
 
-Modules, one line each (from the student's calls down to the files):
-    cli, __main__        `python -m mmembed {search,index,download,cache,check}`
-    check                `python -m mmembed check`: one [OK]/[FAIL] line per requirement of the course
-    models               load_clip(name): a CLIP-style model and its processor, chosen by name
-    standins             resolve(name) and course_model(hub_id): the real model, a local folder or a stand-in
-    registry             every model name the course knows: hub id, stand-in, folder or builder, size, licence
-    hub                  the Hugging Face Hub: reachable or not, the local cache, `download`, MMEMBED_OFFLINE
-    standin_models       the stand-ins of lectures 05-06 (altclip-tiny, align-tiny, vit-tiny): configs, builders
-    tiny                 the random-weight `tiny` CLIP for plumbing tests: config and builder
-    model_sizes          the sizes of the small CLIPs and stand-ins, as transformers config keywords
-    random_weights       deterministic random weights, and building an offline model's folder once
-    course_tokenizers    XLM-R (Unigram) and BERT (WordPiece) tokenizers built from the course texts
-    corpus               the course texts and categories those vocabularies come from
-    clip_bpe             the real CLIP tokenizer, from OpenAI's BPE merges (mmembed/data)
-    bilingual_tokenizer  the Korean-aware CLIP tokenizer of `mini`, learned from the course texts
-    training             the contrastive loss and the training of `mini` (lecture 07)
-    evaluate             recall@k, zero-shot and the dog group: how well a model finds the course pictures
-    query_forms          the pictures' nouns in English and Korean prompt phrases, for training and evaluation
-    embedding            embed_images / embed_texts: pictures and texts to embedding vectors
-    texts                check_texts: what a text to embed must be (non-empty strings), without torch
-    precision            float32 or bfloat16, whichever the hardware computes natively
-    cache                embed_folder and its embedding cache, so that no picture is embedded twice
-    index                a FAISS vector index over a folder of pictures: build (resumable), open, search
-    similarity           cosine similarity, top-k and search: ranking pictures for a text
-    images               a folder's pictures in natural order (subfolders too: picture_files), loaded as RGB
-    manifest             images/MANIFEST.csv and the short texts that go with the pictures
-    coyo                 COYO-700M for lecture 06, or its local sample data/coyo-sample
-    viz                  contact sheets of a picture folder with captions
-    modules              loading a Python file as a module (a solution, a submission)
-    paths                where the course's files live
-    files                write_atomically: a file is replaced whole or not at all
-    notes                one-line notes to the user ([mmembed] ...): stdout in Jupyter, stderr in a terminal
+The package, by job (a star marks the modules lectures import; tests/unit/test_imports.py holds them to it):
+
+  The face
+    __init__ __main__   `import mmembed` (load_clip, embed_images, search, ...) and `python -m mmembed`
+    cli                 * the one command line: search, index, download, cache, check
+    check               `python -m mmembed check`: one [OK]/[FAIL] line per requirement of the course
+    viz                 contact sheets of a picture folder with captions
+
+  Pictures and texts to vectors (lectures 02-04 and 08)
+    images              a folder's pictures in natural order (subfolders too: picture_files), loaded as RGB
+    texts               check_texts: what a text to embed must be (non-empty strings), without torch
+    embedding           embed_images / embed_texts: pictures and texts to embedding vectors
+    similarity          cosine similarity, top-k and search: ranking pictures for a text
+    precision           * float32 or bfloat16, whichever the hardware computes natively
+    cache               * embed_folder and its embedding cache, so that no picture is embedded twice
+    index               * a FAISS vector index over a folder of pictures: build (resumable), open, search
+
+  Data and ground
+    paths               * where the course's files live
+    manifest            * images/MANIFEST.csv and the short texts that go with the pictures
+    coyo                * COYO-700M for lecture 06, or its local sample data/coyo-sample
+    files               write_atomically: a file is replaced whole or not at all
+    notes               one-line notes to the user ([mmembed] ...): stdout in Jupyter, stderr in a terminal
+    modules             loading a Python file as a module (a solution, a submission)
+
+  zoo/                  which model a name loads (resolve, course_model) and loading it (load_clip)
+    load                load_clip(name): a CLIP-style model and its processor, in eval mode on a device
+    registry            every model name the course knows: hub id, stand-in, folder or builder, size, licence
+    sources             resolve(name): the hub model, a local folder or its offline stand-in
+    hub                 the Hugging Face Hub: reachable or not, the local cache, `download`, MMEMBED_OFFLINE
+    standins tiny       the offline stand-ins of lectures 05-06 and the random-weight `tiny`: configs, builders
+    sizes               the small CLIPs' sizes, as transformers config keywords
+    random_weights      deterministic random weights, and building an offline model's folder once
+    clip_bpe            * the real CLIP tokenizer, from OpenAI's BPE merges (mmembed/data)
+    course_tokenizers   XLM-R (Unigram) and BERT (WordPiece) tokenizers built from the course texts
+    corpus              the course texts and categories those vocabularies come from
+
+  training/             * lecture 07's engine (`from mmembed.training import train, augment, ...`)
+    loop                the contrastive loss, augmentation, training batches and `train`
+    query_forms         * the pictures' nouns in English and Korean prompt phrases, for training and evaluation
+    tokenizer           the Korean-aware CLIP tokenizer of `mini`, learned from the course texts
+    evaluate            * recall@k, zero-shot and the dog group: how well a model finds the course pictures
+
+  Last term's import paths, kept one more term (CHANGELOG.md)
+    moved               hands an old module name to its new module, with one FutureWarning
+    models standins registry hub clip_bpe query_forms evaluate  the old names
 """
 
 import importlib
@@ -39,9 +53,9 @@ import importlib
 # The public functions, imported on first use (PEP 562): `import mmembed` stays quick, and so do
 # `python -m mmembed --help` and its one-line errors, until a function that needs torch is called.
 _PUBLIC = {
-    "load_clip": "mmembed.models",
-    "pick_device": "mmembed.models",
-    "course_model": "mmembed.standins",
+    "load_clip": "mmembed.zoo.load",
+    "pick_device": "mmembed.zoo.load",
+    "course_model": "mmembed.zoo.sources",
     "load_image": "mmembed.images",
     "load_images": "mmembed.images",
     "embed_images": "mmembed.embedding",

@@ -51,8 +51,8 @@ def check_images() -> tuple[bool, str]:
 
 def check_model() -> tuple[bool, str]:
     """The lecture model: from the hub, from the local cache, or its offline stand-in."""
-    from .hub import cached_snapshot, hub_reachable
-    from .registry import DEFAULT_MODEL, hub_models, lookup
+    from .zoo.hub import cached_snapshot, hub_reachable
+    from .zoo.registry import DEFAULT_MODEL, hub_models, lookup
 
     downloaded = [hub_id for hub_id in hub_models() if cached_snapshot(hub_id) is not None]
     count = f"{len(downloaded)} of the {len(hub_models())} course models downloaded"

@@ -4,8 +4,8 @@ import argparse
 import sys
 import warnings
 
-from .hub import COURSE_MODELS
 from .paths import QUIZ_IMAGE_DIR, REPO_ROOT
+from .zoo.hub import COURSE_MODELS
 
 PRECISIONS = ("fp32", "bf16", "auto")  # mmembed.precision.PRECISIONS, not imported here: it imports torch
 INDEX_KINDS = ("auto", "flat", "hnsw")  # mmembed.index.KINDS, not imported here: it imports faiss and torch
@@ -100,8 +100,8 @@ def load_model(args, default: str | None = None):
     """The model of --model (else `default`, else load_clip's choice), after checking --precision; says which."""
     from transformers.utils import logging as transformers_logging
 
-    from .models import load_clip, pick_device
     from .precision import resolve_precision
+    from .zoo import load_clip, pick_device
 
     transformers_logging.disable_progress_bar()  # one "Loading weights" bar per run is noise in a terminal
     resolve_precision(args.precision, pick_device())
@@ -136,7 +136,7 @@ def course_captions_by_path() -> dict:
 
 
 def run_download(args) -> None:
-    from .hub import download
+    from .zoo.hub import download
 
     for folder in download(tuple(args.models)):
         print(folder)

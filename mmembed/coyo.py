@@ -6,9 +6,9 @@
 The same call works with both: `course_dataset()` returns the hub id or the local folder data/coyo-sample.
 """
 
-from .hub import OFFLINE_ENV, hub_reachable, offline_requested
 from .notes import say
 from .paths import COYO_SAMPLE_DIR, REPO_ROOT
+from .zoo.hub import OFFLINE_ENV, hub_reachable, offline_requested
 
 COYO_ID = "kakaobrain/coyo-700m"
 SAMPLE_DIR = COYO_SAMPLE_DIR

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"  # files mmembed itself needs: BPE merges, query forms
 
 IMAGES_DIR = REPO_ROOT / "images"
 QUIZ_IMAGE_DIR = IMAGES_DIR / "quiz-image"

@@ -27,7 +27,7 @@ def mini():
 def real_clip():
     """The lectures' real model from the hub (`online` tests only), loaded once per test run."""
     import mmembed
-    from mmembed.registry import DEFAULT_MODEL
+    from mmembed.zoo.registry import DEFAULT_MODEL
 
     return mmembed.load_clip(DEFAULT_MODEL, device="cpu")
 

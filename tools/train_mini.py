@@ -24,9 +24,9 @@ from pathlib import Path
 
 import torch
 
-from mmembed.evaluate import evaluate
 from mmembed.paths import MODELS_DIR, REPO_ROOT
 from mmembed.training import course_examples, new_mini_model, train
+from mmembed.training.evaluate import evaluate
 
 SEED = 1
 THREADS = 1

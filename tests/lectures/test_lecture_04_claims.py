@@ -1,7 +1,7 @@
 """What lecture 04 (searching 200 pictures) says, checked.
 
 - Offline: the lecture's own steps (numeric sort and PIL loading, the batch loop, recall@k) give what the `mmembed`
-  helpers the quizzes and later lectures use give; the token counts of the real CLIP tokenizer (`mmembed.clip_bpe`
+  helpers the quizzes and later lectures use give; the token counts of the real CLIP tokenizer (`mmembed.zoo.clip_bpe`
   builds exactly the real one; test_real_clip_claims.py checks that online); what the prose says about `mini`;
   and that the quiz 3-6 and quiz 7 previews describe quizzes/quiz_search.py and quiz 7. The `slow` tests read the
   lecture's own offline run.
@@ -24,12 +24,12 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 import mmembed
-from mmembed.clip_bpe import clip_tokenizer
-from mmembed.evaluate import recall_at_k
 from mmembed.manifest import read_manifest
 from mmembed.paths import QUIZ_IMAGE_DIR
 from mmembed.precision import cpu_bf16_features, native_bf16, resolve_precision
-from mmembed.registry import DEFAULT_MODEL
+from mmembed.training.evaluate import recall_at_k
+from mmembed.zoo.clip_bpe import clip_tokenizer
+from mmembed.zoo.registry import DEFAULT_MODEL
 from tests.helpers import REPO_ROOT, cell_text
 from tests.lectures.conftest import lecture_group, lecture_path
 
@@ -157,7 +157,7 @@ def test_run_prints_the_quiz_lines_and_mmembed_finds_the_same_top1(nb, mini_sear
 
 
 def test_lectures_recall_at_k_is_mmembeds():
-    """Section 7.2: the lecture's recall_at_k is mmembed.evaluate.recall_at_k."""
+    """Section 7.2: the lecture's recall_at_k is mmembed.training.evaluate.recall_at_k."""
     lecture_recall = lecture_function("def recall_at_k(similarity, k):", "recall_at_k")
     similarity = torch.randn(50, 50, generator=torch.Generator().manual_seed(0))
     for k in (1, 5, 10):

@@ -3,7 +3,7 @@
 - Offline tests read the lecture's own offline run (tests/helpers.execute_lecture, shared with
   tests/lectures/test_notebooks.py) and check every number and ranking its prose quotes for the stand-in "mini" (for
   openai/clip-vit-base-patch32 and Bingsu/clip-vit-base-patch32-ko), the token facts directly on the tokenizers
-  (`mmembed.clip_bpe` builds exactly the real CLIP tokenizer), and the contrastive loss against CLIPModel's own.
+  (`mmembed.zoo.clip_bpe` builds exactly the real CLIP tokenizer), and the contrastive loss against CLIPModel's own.
 - Tests marked `online` check what the prose says about the real hub models; they are skipped where the
   Hugging Face Hub cannot be reached (see the project's conftest.py). They load the hub ids themselves, never
   through `course_model`, so MMEMBED_OFFLINE in the shell cannot swap a stand-in in.
@@ -19,11 +19,11 @@ import torch
 import torch.nn.functional as F
 
 import mmembed
-from mmembed.clip_bpe import clip_tokenizer
 from mmembed.images import image_files
 from mmembed.manifest import read_manifest
 from mmembed.paths import CAT_IMAGE, QUIZ_IMAGE_DIR
-from mmembed.registry import DEFAULT_MODEL
+from mmembed.zoo.clip_bpe import clip_tokenizer
+from mmembed.zoo.registry import DEFAULT_MODEL
 from tests.helpers import assert_loads_through_course_model, cell_text, decimals, lecture_code
 from tests.lectures.conftest import lecture_group, lecture_path
 

@@ -29,9 +29,9 @@ from transformers import (
 )
 
 import mmembed
-from mmembed.corpus import course_categories
 from mmembed.paths import CAT_IMAGE
-from mmembed.standins import ensure_standin
+from mmembed.zoo.corpus import course_categories
+from mmembed.zoo.sources import ensure_standin
 from tests.helpers import assert_contains, cell_text, code_cell, lecture_code, markdown_text, run_python, shows_a_figure
 from tests.lectures.conftest import lecture_group, lecture_path
 

@@ -19,10 +19,10 @@ import torch
 import torch.nn.functional as F
 
 import mmembed
-from mmembed.evaluate import prompt_ensemble
 from mmembed.paths import MINI_DIR
-from mmembed.query_forms import LANGUAGES, category_names, fill, phrases
 from mmembed.training import NOISY_QUERY_SHARE, QUERY_SHARE, contrastive_loss
+from mmembed.training.evaluate import prompt_ensemble
+from mmembed.training.query_forms import LANGUAGES, category_names, fill, phrases
 from tests.helpers import cell_text, markdown_text, shows_a_figure
 from tests.lectures.conftest import lecture_group, lecture_path
 
@@ -123,7 +123,7 @@ def metrics():
 
 
 def test_the_lectures_prompt_ensemble_is_mmembeds():
-    """Section 8.2: my_prompt_ensemble over the held-out forms is mmembed.evaluate.prompt_ensemble."""
+    """Section 8.2: my_prompt_ensemble over the held-out forms is mmembed.training.evaluate.prompt_ensemble."""
     my_prompt_ensemble = lecture_function("my_prompt_ensemble", mmembed=mmembed, fill=fill)
     model, processor = mmembed.load_clip("mini", device="cpu")
     for language in LANGUAGES:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import mmembed
-from mmembed.clip_bpe import clip_tokenizer
+from mmembed.zoo.clip_bpe import clip_tokenizer
 
 pytestmark = pytest.mark.online
 

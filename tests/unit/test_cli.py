@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mmembed.hub import ignore_patterns_for
+from mmembed.zoo.hub import ignore_patterns_for
 from tests.helpers import run_python
 
 RESULT_LINE = re.compile(r"^\s*(\d+)\. (\S+)\s+(-?\d\.\d{4})(?:  (.+))?$")

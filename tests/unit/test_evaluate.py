@@ -8,11 +8,12 @@ import pytest
 import torch
 
 import mmembed
-from mmembed.evaluate import PRECISION, drawing_paths, form_figures, top1_rate
 from mmembed.images import load_image
 from mmembed.manifest import read_manifest, read_short_texts
 from mmembed.paths import REPO_ROOT
-from mmembed.query_forms import (
+from mmembed.training import descriptions
+from mmembed.training.evaluate import PRECISION, drawing_paths, form_figures, top1_rate
+from mmembed.training.query_forms import (
     LANGUAGES,
     fill,
     held_out_pictures,
@@ -24,7 +25,6 @@ from mmembed.query_forms import (
     read_query_forms,
     training_queries,
 )
-from mmembed.training import descriptions
 
 MIN_HELD_OUT_PICTURES = 40
 MIN_HELD_OUT_FORMS = 6

@@ -1,8 +1,8 @@
 """No import circle inside mmembed/ or autograder/, read from the source with `ast`; and loading a file as a module.
 
 Every import counts, also one inside a function: a module that imports another lazily still depends on it. So does
-a module named in a string, as `importlib.import_module` takes it ("mmembed.models", or "mmembed.tiny:TINY").
-`from . import hub` depends on the module mmembed.hub; `from mmembed import load_clip` on the package itself.
+a module named in a string, as `importlib.import_module` takes it ("mmembed.zoo", or "mmembed.zoo.tiny:TINY").
+`from . import hub` depends on the module mmembed.zoo.hub; `from mmembed import load_clip` on the package itself.
 """
 
 import ast
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mmembed.modules import load_module
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, run_python
 
 PACKAGES = ("mmembed", "autograder")
 
@@ -78,11 +78,12 @@ def test_no_import_circle_in_mmembed_or_autograder():
 
 def test_the_graph_has_the_imports_the_code_makes():
     graph = import_graph(REPO_ROOT)
-    assert {"mmembed.registry", "mmembed.hub"} <= graph["mmembed.standins"]  # from . import hub, registry
-    assert "mmembed.standins" in graph["mmembed.models"]  # from .standins import resolve
-    assert "mmembed.registry" in graph["mmembed.hub"]
-    assert "mmembed.models" in graph["mmembed"]  # the package's __init__, by name: "mmembed.models"
-    assert {"mmembed.tiny", "mmembed.standin_models"} <= graph["mmembed.registry"]  # "mmembed.tiny:TINY"
+    assert {"mmembed.zoo.registry", "mmembed.zoo.hub"} <= graph["mmembed.zoo.sources"]  # from . import hub, registry
+    assert "mmembed.zoo.sources" in graph["mmembed.zoo.load"]  # from .sources import resolve
+    assert {"mmembed.zoo.load", "mmembed.zoo.sources"} <= graph["mmembed.zoo"]  # by name, imported on first use
+    assert "mmembed.zoo.registry" in graph["mmembed.zoo.hub"]
+    assert "mmembed.zoo.load" in graph["mmembed"]  # the package's __init__, by name: "mmembed.zoo.load"
+    assert {"mmembed.zoo.tiny", "mmembed.zoo.standins"} <= graph["mmembed.zoo.registry"]  # "mmembed.zoo.tiny:TINY"
     assert any(name.startswith("autograder.") for name in graph) and any(graph[n] for n in graph if "autograder" in n)
 
 
@@ -123,16 +124,62 @@ def test_load_module_forgets_a_file_that_fails(tmp_path):
         load_module(tmp_path / "notes.txt", "course_notes_test")
 
 
-def test_the_package_docstring_maps_every_module_once():
+def module_map() -> dict[str, bool]:
+    """{module: taught} from mmembed's docstring: a line "    name [name ...]   [*] what it is" names modules of
+    the group above it ("  zoo/   ..." is a package and prefixes its lines); a star marks what lectures import."""
     import mmembed
 
-    mapped = []
+    modules, package = {}, "mmembed"
     for line in mmembed.__doc__.splitlines():
-        names = re.match(r" {4}(\w+(?:, \w+)*)  ", line)  # "    cli, __main__        `python -m mmembed ...`"
-        if names:
-            mapped += names.group(1).split(", ")
-    modules = [name for name in module_files(REPO_ROOT, ["mmembed"]) if name != "mmembed"]
-    assert sorted(f"mmembed.{name}" for name in mapped) == sorted(modules)
+        if group := re.match(r"^  (\w+)/\s+(\*)?", line):
+            package = f"mmembed.{group.group(1)}"
+            modules[package] = bool(group.group(2))
+        elif re.match(r"^  \S", line):
+            package = "mmembed"
+        elif entry := re.match(r"^ {4}(\w+(?: \w+)*?)\s{2,}(\*)?", line):
+            for name in entry.group(1).split():
+                modules[package if name == "__init__" else f"{package}.{name}"] = bool(entry.group(2))
+    return modules
+
+
+def test_the_package_docstring_maps_every_module_once():
+    assert sorted(module_map()) == sorted(module_files(REPO_ROOT, ["mmembed"]))
+
+
+def test_lectures_and_quizzes_import_only_the_modules_the_map_marks_as_taught():
+    """A lecture teaches a module by importing it; the map says which ones, so a new import is a decision."""
+    taught = {name for name, starred in module_map().items() if starred} | {"mmembed"}
+    notebooks = sorted((REPO_ROOT / "lectures").glob("*.ipynb")) + sorted((REPO_ROOT / "quizzes").rglob("*.ipynb"))
+    assert len(notebooks) >= 10
+    for notebook in notebooks + [REPO_ROOT / "quizzes" / "quiz_search.py"]:
+        text = notebook.read_text(encoding="utf-8").replace("\\n", "\n")
+        used = set(re.findall(r"(?:^|[\s\"])(?:from|import) (mmembed[\w.]*)", text, re.M))
+        if notebook.parent.name == "lectures":
+            assert used, notebook.name
+        assert used <= taught, f"{notebook.name} imports {sorted(used - taught)}, not marked * in mmembed's map"
+
+
+def test_nothing_of_the_course_imports_a_moved_name():
+    """The old module names (mmembed.moved) are for last term's copies; the course itself uses the new ones."""
+    graph = import_graph(REPO_ROOT, [*PACKAGES, "tools", "tests", "benchmarks"])
+    old = {name for name, file in module_files(REPO_ROOT, ["mmembed"]).items() if "alias(__name__" in file.read_text()}
+    assert {"mmembed.models", "mmembed.evaluate"} <= old
+    for name, imports in graph.items():
+        if name == __name__:  # names the old modules to test them
+            continue
+        assert not imports & old, f"{name} imports {sorted(imports & old)}"
+
+
+def test_an_old_name_is_the_new_module_and_says_so_once():
+    import mmembed.zoo.load
+
+    for old in ("mmembed.models", "mmembed.evaluate"):
+        sys.modules.pop(old, None)
+    with pytest.warns(FutureWarning, match="mmembed.models는 mmembed.zoo.load"):
+        from mmembed.models import load_clip
+    assert load_clip is mmembed.zoo.load.load_clip
+    result = run_python(["-m", "mmembed.evaluate", "--help"])
+    assert result.returncode == 0 and "mmembed.training.evaluate" in result.stderr
 
 
 def test_code_that_runs_beside_student_code_imports_nothing_of_the_grader():

@@ -11,12 +11,8 @@ import torch.nn.functional as F
 from transformers import CLIPModel, CLIPProcessor
 
 import mmembed
-from mmembed.bilingual_tokenizer import train_bilingual_tokenizer
-from mmembed.clip_bpe import clip_tokenizer
-from mmembed.evaluate import drawing_paths, evaluate
 from mmembed.manifest import read_manifest, read_short_texts
 from mmembed.paths import MINI_DIR, REPO_ROOT
-from mmembed.query_forms import fill, read_picture_nouns
 from mmembed.training import (
     MAX_MADE_UP_WORDS,
     QUERY_SHARE,
@@ -31,6 +27,10 @@ from mmembed.training import (
     train,
     training_batch,
 )
+from mmembed.training.evaluate import drawing_paths, evaluate
+from mmembed.training.query_forms import fill, read_picture_nouns
+from mmembed.training.tokenizer import train_bilingual_tokenizer
+from mmembed.zoo.clip_bpe import clip_tokenizer
 from tools.train_mini import compare
 
 # words for the medium in the training forms (English "image" and "sketch" are only in held-out forms)

@@ -7,12 +7,12 @@ import pytest
 from transformers import CLIPModel, CLIPProcessor
 
 import mmembed
-from mmembed.clip_bpe import BPE_FILE, BPE_SHA256, clip_tokenizer
-from mmembed.random_weights import weights_fingerprint
-from mmembed.standins import ensure_standin
+from mmembed.zoo.clip_bpe import BPE_FILE, BPE_SHA256, clip_tokenizer
+from mmembed.zoo.random_weights import weights_fingerprint
+from mmembed.zoo.sources import ensure_standin
 from tests.helpers import run_python
 
-# sha256 over the tiny model's parameters (mmembed.random_weights.weights_fingerprint); the same on every machine.
+# sha256 over the tiny model's parameters (mmembed.zoo.random_weights.weights_fingerprint); the same on every machine.
 TINY_FINGERPRINT = "0027ad75bc943daf45f4d4b4228935d688545055b9f08a3368f2d5b1f30ae52c"
 
 
@@ -91,7 +91,7 @@ def test_offline_switch_loads_mini_without_asking_the_hub(monkeypatch, capsys):
 
     monkeypatch.delenv("MMEMBED_MODEL", raising=False)
     monkeypatch.setenv("MMEMBED_OFFLINE", "1")
-    monkeypatch.setattr(mmembed.hub, "hub_reachable", no_hub)
+    monkeypatch.setattr(mmembed.zoo.hub, "hub_reachable", no_hub)
     monkeypatch.setattr(mmembed.notes, "_said", set())  # this test sees its own notes
     model, _ = mmembed.load_clip(device="cpu")
     assert model.mmembed_name == "mini"
@@ -133,7 +133,7 @@ def test_named_hub_model_offline_fails_fast_with_one_sentence(offline_env):
     assert time.monotonic() - started < 30
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("mmembed.hub.HubUnreachableError: The model 'openai/clip-vit-base-patch32'")
+    assert last_line.startswith("mmembed.zoo.hub.HubUnreachableError: The model 'openai/clip-vit-base-patch32'")
     assert "MMEMBED_MODEL" in last_line and "python -m mmembed download" in last_line
     assert last_line.count(". ") == 0  # one sentence
     assert "During handling" not in result.stderr and len(result.stderr.splitlines()) <= 8  # no traceback wall

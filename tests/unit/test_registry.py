@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from mmembed import check, cli, hub, notes, registry, standins
-from mmembed.hub import HubUnreachableError
-from mmembed.standins import resolve
+from mmembed import check, cli, notes
+from mmembed.zoo import hub, registry, sources
+from mmembed.zoo.hub import HubUnreachableError
+from mmembed.zoo.sources import resolve
 
 NAMES = registry.available_models()
 OFFLINE = registry.offline_models()
@@ -88,7 +89,7 @@ def test_an_unknown_name_gets_the_known_ones():
     with pytest.raises(KeyError, match="BAAI/AltCLIP, .*vit-tiny"):
         registry.lookup("no-such-model")
     with pytest.raises(KeyError, match="mini, tiny, altclip-tiny"):
-        standins.ensure_standin("BAAI/AltCLIP")
+        sources.ensure_standin("BAAI/AltCLIP")
 
 
 def test_a_missing_committed_folder_says_how_to_rebuild_it(tmp_path):

@@ -33,13 +33,14 @@ from transformers import (
 )
 
 import mmembed
-from mmembed import hub, notes, registry
-from mmembed.corpus import course_categories
+from mmembed import notes
 from mmembed.embedding import features_tensor
-from mmembed.hub import COURSE_MODELS, HubUnreachableError
 from mmembed.paths import CAT_IMAGE, MINI_DIR
-from mmembed.random_weights import weights_fingerprint
-from mmembed.standins import course_model, ensure_standin
+from mmembed.zoo import hub, registry
+from mmembed.zoo.corpus import course_categories
+from mmembed.zoo.hub import COURSE_MODELS, HubUnreachableError
+from mmembed.zoo.random_weights import weights_fingerprint
+from mmembed.zoo.sources import course_model, ensure_standin
 from tests.helpers import REPO_ROOT
 
 # The stand-ins built here, with their classes (mini is committed and trained: tests/unit/test_mini.py).
@@ -334,8 +335,8 @@ FINGERPRINTS = """
 import hashlib, sys
 from pathlib import Path
 from transformers import AlignModel, AltCLIPModel, ViTForImageClassification
-from mmembed.random_weights import weights_fingerprint
-from mmembed.standins import ensure_standin
+from mmembed.zoo.random_weights import weights_fingerprint
+from mmembed.zoo.sources import ensure_standin
 STAND_INS = [("altclip-tiny", AltCLIPModel), ("align-tiny", AlignModel), ("vit-tiny", ViTForImageClassification)]
 for name, model_class in STAND_INS:
     folder = ensure_standin(name, Path(sys.argv[1]) / name)

@@ -6,7 +6,7 @@ numbers mean nothing; their classes, processors, tokenizer types, input sizes an
 real models', so the shapes a lecture prints are the real ones. Their tokenizers are real
 `XLMRobertaTokenizer` (Unigram) and `BertTokenizer` (WordPiece) objects whose vocabularies are built here from
 the course texts, since the real ones cannot be downloaded. Which hub model each one replaces, and when, is
-in `mmembed.registry` and `mmembed.standins`.
+in `mmembed.zoo.registry` and `mmembed.zoo.sources`.
 
 One difference cannot be avoided: kakaobrain/vit-large-patch16-384 classifies into the 1000 ImageNet classes,
 whose names are not available offline; "vit-tiny" uses the course pictures' categories (images/MANIFEST.csv,
@@ -36,8 +36,8 @@ from transformers import (
 
 from .corpus import corpus_digest, course_categories
 from .course_tokenizers import bert_tokenizer, xlmr_tokenizer
-from .model_sizes import transformer_sizes
 from .random_weights import Builder, fill_deterministically
+from .sizes import transformer_sizes
 
 SEED = 20261124
 # Bump when a recipe changes, so folders built by an older recipe are rebuilt.

@@ -2,7 +2,7 @@
 
 import hashlib
 
-from .manifest import category_query_en, read_manifest, read_short_texts
+from ..manifest import category_query_en, read_manifest, read_short_texts
 
 
 def course_categories() -> list[str]:

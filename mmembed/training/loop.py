@@ -19,11 +19,11 @@ from PIL import Image, ImageEnhance
 from tqdm.auto import tqdm
 from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
 
-from .bilingual_tokenizer import train_bilingual_tokenizer
-from .images import load_image
-from .manifest import Picture, category_query_en, read_manifest, read_short_texts
-from .model_sizes import clip_config, transformer_sizes
+from ..images import load_image
+from ..manifest import Picture, category_query_en, read_manifest, read_short_texts
+from ..zoo.sizes import clip_config, transformer_sizes
 from .query_forms import training_queries
+from .tokenizer import train_bilingual_tokenizer
 
 IMAGE_SIZE = 96
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)

@@ -17,7 +17,7 @@ from collections import Counter
 
 from transformers import CLIPTokenizer
 
-from .clip_bpe import CONTEXT_LENGTH, bytes_to_unicode, clip_tokenizer
+from ..zoo.clip_bpe import CONTEXT_LENGTH, bytes_to_unicode, clip_tokenizer
 
 SPECIAL_TOKENS = ("<|startoftext|>", "<|endoftext|>")
 

@@ -1,7 +1,7 @@
 """The offline `tiny` model: a real CLIPModel with random weights, for shape and plumbing tests.
 
 It is built on this machine, without any download, into `models/tiny/` on first use, the same way as the
-stand-ins: deterministic weights from `mmembed.random_weights.fill_deterministically`, so every machine builds
+stand-ins: deterministic weights from `mmembed.zoo.random_weights.fill_deterministically`, so every machine builds
 exactly the same model whatever torch or transformers do at init time. Its tokenizer is the real CLIP one.
 Its embeddings mean nothing: use it to check shapes and code paths, never to judge search quality.
 """
@@ -11,8 +11,8 @@ from pathlib import Path
 from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
 
 from .clip_bpe import clip_tokenizer
-from .model_sizes import clip_config, transformer_sizes
 from .random_weights import Builder, fill_deterministically
+from .sizes import clip_config, transformer_sizes
 
 SEED = 20261123
 # Bump when the recipe changes, so folders built by an older recipe are rebuilt.
