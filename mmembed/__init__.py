@@ -21,6 +21,7 @@ The package, by job (a star marks the modules lectures import; tests/unit/test_i
     paths               * where the course's files live
     manifest            * images/MANIFEST.csv and the short texts that go with the pictures
     coyo                * COYO-700M for lecture 06, or its local sample data/coyo-sample
+    grading             * GRADING_MODEL: the one model that grades every quiz (MMEMBED_GRADING_MODEL), without torch
     files               write_atomically: a file is replaced whole or not at all
     notes               one-line notes to the user ([mmembed] ...): stdout in Jupyter, stderr in a terminal
     modules             loading a Python file as a module (a solution, a submission)
