@@ -16,7 +16,7 @@ from pathlib import Path
 
 import junitparser
 
-from mmembed.files import write_atomically as write_bytes_atomically
+from mmembed.files import write_atomically  # the grader writes its reports with it, as report.write_atomically
 
 from . import config
 from .grade import Graded
@@ -57,12 +57,6 @@ def results(graded: Graded, secrets: list[str], note: str = "") -> dict:
             "cpu_seconds": round(graded.cpu_seconds, 1),
         },
     }
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` (UTF-8) so that a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomically(path, text.encode("utf-8"))
 
 
 def write_results(data: dict, path: Path) -> None:
