@@ -1,6 +1,16 @@
-"""The texts a user embeds or searches with, checked before any model loads (this module imports no torch)."""
+"""The texts a user embeds or searches with, checked before any model loads, and the Korean script they may be
+written in (this module imports no torch)."""
 
 from collections.abc import Sequence
+
+# Unicode's block of precomposed Hangul syllables, 가 (U+AC00) to 힣 (U+D7A3): all 11,172 modern syllables, as
+# 19 initial x 21 medial x 28 final jamo, in that order (so a syllable's final is its offset modulo 28).
+HANGUL_SYLLABLES = range(0xAC00, 0xD7A4)
+
+
+def is_hangul(character: str) -> bool:
+    """True for a precomposed Hangul syllable (not for a lone jamo such as ㄱ)."""
+    return ord(character) in HANGUL_SYLLABLES
 
 
 def check_texts(texts: str | Sequence[str]) -> list[str]:

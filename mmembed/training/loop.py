@@ -21,6 +21,7 @@ from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProce
 
 from ..images import load_image
 from ..manifest import Picture, category_query_en, read_manifest, read_short_texts
+from ..texts import HANGUL_SYLLABLES, is_hangul
 from ..zoo.sizes import clip_config, transformer_sizes
 from .query_forms import training_queries
 from .tokenizer import train_bilingual_tokenizer
@@ -31,7 +32,6 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 QUERY_SHARE = 0.8  # how often a training step gives a picture one of its queries instead of a description
 NOISY_QUERY_SHARE = 0.5  # how often a query gets made-up words inserted (see `add_made_up_words`)
 MAX_MADE_UP_WORDS = 2
-HANGUL_SYLLABLES = (0xAC00, 0xD7A3)  # 가 ... 힣
 
 
 @dataclass
@@ -145,10 +145,6 @@ def draw_text(example: Example, rng: random.Random, query_share: float) -> tuple
     return rng.choice(example.texts), False
 
 
-def is_hangul(character: str) -> bool:
-    return HANGUL_SYLLABLES[0] <= ord(character) <= HANGUL_SYLLABLES[1]
-
-
 @cache
 def course_syllables() -> tuple[str, ...]:
     """The Hangul syllables of the course's Korean captions, in code point order."""
@@ -162,7 +158,7 @@ def made_up_word(rng: random.Random, korean: bool) -> str:
     if not korean:
         return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 8)))
     syllables = [
-        rng.choice(course_syllables()) if rng.random() < 0.5 else chr(rng.randint(*HANGUL_SYLLABLES))
+        rng.choice(course_syllables()) if rng.random() < 0.5 else chr(rng.choice(HANGUL_SYLLABLES))
         for _ in range(rng.randint(1, 3))
     ]
     return "".join(syllables)

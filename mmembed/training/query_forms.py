@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ..paths import PACKAGE_DATA
+from ..texts import HANGUL_SYLLABLES
 
 PICTURE_NOUNS = PACKAGE_DATA / "picture_nouns.csv"
 QUERY_FORMS = PACKAGE_DATA / "query_forms.json"
@@ -33,7 +34,7 @@ KOREAN_PARTICLES = {
 }
 _KOREAN_SLOT = re.compile(r"\{noun\}(" + "|".join(map(re.escape, KOREAN_PARTICLES)) + ")?")
 _ARTICLE = re.compile(r"^(a|an|the) ")
-HANGUL_FIRST, HANGUL_COUNT, FINALS = 0xAC00, 11172, 28
+FINALS = 28  # a Hangul syllable's final consonant is its offset in the block modulo 28 (0: none)
 FINAL_RIEUL = 8  # ㄹ: takes 로, not 으로
 
 
@@ -68,8 +69,8 @@ def read_query_forms() -> dict:
 
 def final_consonant(word: str) -> int | None:
     """The final consonant (jongseong index, 0 = none) of the word's last syllable; None if it is not Hangul."""
-    code = ord(word[-1]) - HANGUL_FIRST
-    return code % FINALS if 0 <= code < HANGUL_COUNT else None
+    code = ord(word[-1])
+    return (code - HANGUL_SYLLABLES.start) % FINALS if code in HANGUL_SYLLABLES else None
 
 
 def korean_particle(noun: str, pair: str) -> str:

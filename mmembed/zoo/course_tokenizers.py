@@ -10,13 +10,13 @@ from collections import Counter
 
 from transformers import BertTokenizer, XLMRobertaTokenizer
 
+from ..texts import HANGUL_SYLLABLES
 from .corpus import course_texts
 
 # Characters that get a token even when the course texts lack them, so a student's own query never becomes
 # unknown tokens: printable ASCII, and Hangul (whole syllables for XLM-R; conjoining jamo for uncased BERT,
 # whose normaliser decomposes each syllable into jamo, as bert-base-uncased does).
 ASCII = [chr(c) for c in range(0x21, 0x7F)]
-HANGUL_SYLLABLES = [chr(c) for c in range(0xAC00, 0xD7A4)]
 HANGUL_JAMO = [chr(c) for c in range(0x1100, 0x1200)]
 
 
@@ -50,7 +50,7 @@ def xlmr_tokenizer(texts: list[str] | None = None, max_pieces: int = 2500, max_l
     total = sum(chosen.values())
     scores = {piece: math.log(count / total) for piece, count in chosen.items()}
     rare = min(scores.values()) - 1.0  # characters not in the texts: usable, never preferred
-    for char in ASCII + HANGUL_SYLLABLES:
+    for char in ASCII + [chr(code) for code in HANGUL_SYLLABLES]:
         scores.setdefault(char, rare)
     ordered = sorted(scores, key=lambda piece: (-scores[piece], piece))
     vocab = [(token, 0.0) for token in XLMR_SPECIALS] + [(piece, scores[piece]) for piece in ordered]

@@ -29,7 +29,8 @@ from PIL import Image, ImageDraw, ImageFont
 from skimage.feature import match_template
 from skimage.filters import gaussian
 
-HANGUL_SYLLABLES = range(0xAC00, 0xD7A4)
+from mmembed.texts import HANGUL_SYLLABLES
+
 # The font that draws boxes: matplotlib's own DejaVu Sans, present wherever matplotlib is.
 BOX_FONT = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 # Drawn text "is Hangul" when it resembles the Korean rendering at least this much, and by this margin more than
