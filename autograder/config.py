@@ -2,13 +2,14 @@
 
 from pathlib import Path
 
+from mmembed.grading import GRADING_MODEL
 from mmembed.paths import QUIZ_IMAGE_DIR as IMAGE_DIR
 from mmembed.paths import REPO_ROOT, SKELETON, SOLUTION
 
 CHILD_SCRIPT = Path(__file__).resolve().parent / "inside" / "child.py"
-__all__ = ["CHILD_SCRIPT", "IMAGE_DIR", "REPO_ROOT", "SKELETON", "SOLUTION"]
+# GRADING_MODEL (mini, unless the instructor changes it) lives in mmembed.grading: the quiz notebooks read it too.
+__all__ = ["CHILD_SCRIPT", "GRADING_MODEL", "IMAGE_DIR", "REPO_ROOT", "SKELETON", "SOLUTION"]
 
-DEFAULT_MODEL = "mini"  # offline, committed: every machine grades the same way
 DEFAULT_TIMEOUT = 300  # seconds for one child process when no reference run says better (the self-check)
 # The class's time limit comes from the reference run on the same machine: max(MIN_TIMEOUT, TIMEOUT_FACTOR × it).
 MIN_TIMEOUT = 30

@@ -73,7 +73,7 @@ def model_folder(name: str) -> Path:
         return Path(snapshot_download(name))
 
 
-def compute_reference(model_name: str = config.DEFAULT_MODEL) -> Reference:
+def compute_reference(model_name: str = config.GRADING_MODEL) -> Reference:
     with contextlib.redirect_stderr(io.StringIO()):  # the libraries' progress bars and load reports
         return _compute_reference(model_name)
 

@@ -33,6 +33,22 @@ def say(line: str) -> None:
     print(f"[autograder] {line}", file=sys.stderr)
 
 
+def sandbox_line(require_sandbox: bool) -> bool:
+    """True when student code runs in the bubblewrap sandbox; says how it is contained, in one line."""
+    choice = bubblewrap.choose(require_sandbox)
+    reason = bubblewrap.status().reason
+    if choice is bubblewrap.Choice.REFUSED:
+        raise SessionError(f"--require-sandbox: no sandbox here ({reason}); not grading")
+    if choice is bubblewrap.Choice.SANDBOX:
+        print("[autograder] sandbox: bubblewrap (read-only files, no network, private /tmp, own PID namespace)")
+        return True
+    say(
+        f"NO SANDBOX ({reason}): falling back to separate processes with limits"
+        " (student code can read this machine's files and use the network; see README, 'Autograder limits')"
+    )
+    return False
+
+
 def limits_line(require_limits: bool) -> bool:
     """True when each child gets a cgroup; says which limits apply, in one line."""
     support = cgroups.support()
@@ -61,7 +77,7 @@ def python_unreadable_in_fallback(sandboxed: bool) -> str | None:
 
 
 def open_session(
-    model: str = config.DEFAULT_MODEL,
+    model: str = config.GRADING_MODEL,
     timeout: float | None = None,
     memory_gb: float = config.DEFAULT_MEMORY_GB,
     require_sandbox: bool = False,
@@ -70,9 +86,7 @@ def open_session(
 ) -> Session:
     """`reference` computes the right answers with the grading model (Gradescope does it in a process of its own,
     to give the memory back before students run)."""
-    sandboxed = bubblewrap.choose(require_sandbox)
-    if sandboxed is None:
-        raise SessionError("--require-sandbox: no sandbox here; not grading")
+    sandboxed = sandbox_line(require_sandbox)
     limited = limits_line(require_limits)
     unrunnable = python_unreadable_in_fallback(sandboxed)
     if unrunnable:

@@ -85,9 +85,10 @@ _pictures = {}
 
 def top_k(text: str, folder, k: int) -> set[str]:
     import mmembed
+    from mmembed.grading import GRADING_MODEL  # the check cells' model (MMEMBED_GRADING_MODEL reaches both)
 
     if folder not in _pictures:
-        model, processor = mmembed.load_clip()
+        model, processor = mmembed.load_clip(GRADING_MODEL)
         images, names = mmembed.load_images(folder)
         _pictures[folder] = (model, processor, mmembed.embed_images(images, model, processor, precision="fp32"), names)
     model, processor, embeddings, names = _pictures[folder]

@@ -41,6 +41,7 @@ KEPT_ENVIRONMENT = (
     "PYTHONIOENCODING",
     "MPLBACKEND",
     "MMEMBED_MODEL",
+    "MMEMBED_GRADING_MODEL",  # mmembed.grading: the model the quizzes' check cells and the recheck grade with
     "MMEMBED_OFFLINE",
     "MMEMBED_PRECISION",
     "OMP_NUM_THREADS",
@@ -93,9 +94,9 @@ def kernel_mounts(socket_dir: Path, connection_file: Path, course: list[Path], e
     """Python and its packages, the imported mmembed with its models and pictures, the hub cache (read-only); the
     socket folder (read-write); the connection file (read-only)."""
     read_only = [*bubblewrap.python_paths(), *(path for path in course if path.exists())]
-    model = env.get("MMEMBED_MODEL", "")
-    if model and Path(model).expanduser().is_dir():
-        read_only.append(Path(model).expanduser().resolve())
+    for model in (env.get("MMEMBED_MODEL", ""), env.get("MMEMBED_GRADING_MODEL", "")):
+        if model and Path(model).expanduser().is_dir():
+            read_only.append(Path(model).expanduser().resolve())
     if Path(env["HF_HUB_CACHE"]).is_dir():
         read_only.append(Path(env["HF_HUB_CACHE"]))
     return bubblewrap.Mounts(

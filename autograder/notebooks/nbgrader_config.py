@@ -10,9 +10,11 @@ Course layout, relative to the course root (the repository, or a copy of it: two
 Run nbgrader from the repository root with this file, e.g.
     nbgrader generate_assignment quiz_notebooks --force --NbGrader.config_file=autograder/notebooks/nbgrader_config.py
 (see README; nbgrader then warns "No nbgrader_config.py file found", wrongly: this file is loaded).
-The grading model is `mini` (the committed offline model, as for `python -m autograder`): this file sets
-MMEMBED_OFFLINE=1 unless the environment names a model (`MMEMBED_MODEL=openai/clip-vit-base-patch32` grades with
-the real CLIP). The kernel gets these variables, and nothing else of nbgrader's environment.
+The grading model is mmembed.grading.GRADING_MODEL, as for `python -m autograder` and Gradescope: the quizzes'
+check cells and the grader's recheck (notebooks/hidden_tests.py) load it by name. `mini` unless the instructor
+changes it there, or for one run with MMEMBED_GRADING_MODEL (`MMEMBED_GRADING_MODEL=openai/clip-vit-base-patch32`
+grades with the real CLIP, once downloaded). The kernel gets these variables, and nothing else of nbgrader's
+environment.
 """
 
 import os
@@ -52,10 +54,11 @@ c.Execute.timeout = 300
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?i)warn|deprecat|Loading weights|it/s\]|batch/s\]|s/it\]|\[mmembed\]"
 
-# The grading model: mini, unless the instructor names one (the quizzes tell students the same). In fp32 on
-# every machine (bf16 where the hardware has it could tip a close top-k), in the kernel and in recheck.py alike.
-if not os.environ.get("MMEMBED_MODEL"):
-    os.environ.setdefault("MMEMBED_OFFLINE", "1")
+# The grading model is named by the quizzes themselves (mmembed.grading); MMEMBED_GRADING_MODEL, if set, reaches
+# the kernel and the recheck. Anything else a notebook loads without a name is its offline stand-in: the kernel has
+# no network. In fp32 on every machine (bf16 where the hardware has it could tip a close top-k), in the kernel and
+# in the recheck alike.
+os.environ.setdefault("MMEMBED_OFFLINE", "1")
 os.environ.setdefault("MMEMBED_PRECISION", "fp32")
 # The kernel gets these (kernel_manager.KEPT_ENVIRONMENT): UTF-8 for the Korean text, figures inline.
 if "utf-8" not in os.environ.get("LANG", "").lower().replace("utf8", "utf-8"):

@@ -15,6 +15,7 @@ Where bubblewrap cannot run (not installed, not Linux, no user namespaces for an
 why, and each grader falls back to the isolation it had before (see the README, "Autograder limits").
 """
 
+import enum
 import functools
 import os
 import shutil
@@ -176,18 +177,17 @@ def status() -> Status:
     return Status(True, "")
 
 
-def choose(required: bool) -> bool | None:
-    """True with the sandbox, False for the fallback (said in one line), None when it is required and missing."""
-    sandbox = status()
-    if sandbox.available:
-        print("[autograder] sandbox: bubblewrap (read-only files, no network, private /tmp, own PID namespace)")
-        return True
-    if required:
-        print(f"[autograder] --require-sandbox: no sandbox here ({sandbox.reason}); not grading", file=sys.stderr)
-        return None
-    print(
-        f"[autograder] NO SANDBOX ({sandbox.reason}): falling back to separate processes with limits"
-        " (student code can read this machine's files and use the network; see README, 'Autograder limits')",
-        file=sys.stderr,
-    )
-    return False
+class Choice(enum.Enum):
+    """How a grader contains student code, as `choose` decides it (the grader says which, in one line)."""
+
+    SANDBOX = "bubblewrap"
+    FALLBACK = "separate processes with limits"  # bubblewrap cannot run here, and nobody required it
+    REFUSED = "no sandbox, and one is required"  # --require-sandbox where bubblewrap cannot run: grade nobody
+
+
+def choose(required: bool) -> Choice:
+    """The sandbox where bubblewrap runs; otherwise the fallback, or a refusal when the sandbox is `required`.
+    Why bubblewrap cannot run is `status().reason`."""
+    if status().available:
+        return Choice.SANDBOX
+    return Choice.REFUSED if required else Choice.FALLBACK

@@ -188,7 +188,7 @@ def graded_class(tmp_path_factory):
         if content is not None:
             with open(os.path.join(os.fsencode(class_dir), raw, b"quiz_search.py"), "wb") as file:
                 file.write(content)
-    ref = compute_reference(config.DEFAULT_MODEL)
+    ref = compute_reference(config.GRADING_MODEL)
     real_grade_student = classroom.grade_student
     graded, failing = [], {FAILING.encode()}
 
