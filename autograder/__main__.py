@@ -1,8 +1,17 @@
-"""python -m autograder SUBMISSION [options]: grade one quiz_search.py, or a class folder of <student>/quiz_search.py.
-python -m autograder gradescope --output autograder.zip: build the Gradescope autograder bundle.
+"""python -m autograder [COMMAND] ...: the grader's one command line (`python -m autograder COMMAND --help`).
 
-Exit code 0 whatever the scores; 2 when the grader itself cannot run (no such path, no model, no sandbox with
---require-sandbox, ...); 130 after Ctrl-C (what was graded is kept).
+    python -m autograder [grade] SUBMISSION [options]   grade one quiz_search.py, or a class of <student>/quiz_search.py
+    python -m autograder gradescope ...                 the Gradescope bundle: build it, check it, what it runs there
+    python -m autograder export ...                     the class's grades as an import file for Canvas or Moodle
+    python -m autograder summary RESULTS/|gradebook.db  how the class did, check by check
+    python -m autograder ci results.json [CHECK]        one check's verdict (or the score) for a CI system
+
+`grade` is the default: a first argument that names no command is the submission (a submission folder that
+happens to be called like a command: `python -m autograder grade export`). Last term's `python -m autograder.ci`
+and `python -m autograder.gradescope` still work until the end of the 2027 spring term, with a note on stderr.
+
+grade's exit code: 0 whatever the scores; 2 when the grader itself cannot run (no such path, no model, no sandbox
+with --require-sandbox, ...); 130 after Ctrl-C (what was graded is kept).
 """
 
 import argparse
@@ -12,14 +21,17 @@ import sys
 import time
 from pathlib import Path
 
-from . import classroom, config, report
+from . import ci, classroom, config, export, gradescope, report, summary
 from .grade import grade_submission
 from .sandbox import cores
 from .session import SessionError, open_session
 
+# name -> the module that defines it: add_arguments(parser) and command(args) -> exit code
+COMMANDS = {"gradescope": gradescope, "export": export, "summary": summary, "ci": ci}
+DEFAULT_COMMAND = "grade"
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m autograder", description="quiz_search.py 채점기 (퀴즈 3-6)")
+
+def add_grade_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("submission", type=Path, help="quiz_search.py, or a folder of <student>/quiz_search.py")
     parser.add_argument(
         "--results",
@@ -27,7 +39,11 @@ def parse_args(argv):
         default=None,
         help="results file (one submission; default results.json) or folder (a class; default results/)",
     )
-    parser.add_argument("--model", default=config.DEFAULT_MODEL, help=f"grading model (default {config.DEFAULT_MODEL})")
+    parser.add_argument(
+        "--model",
+        default=config.GRADING_MODEL,
+        help=f"grading model (default {config.GRADING_MODEL}: mmembed/grading.py, or MMEMBED_GRADING_MODEL)",
+    )
     parser.add_argument(
         "--timeout",
         type=float,
@@ -56,7 +72,41 @@ def parse_args(argv):
         help="a class: grade again only the students whose row in RESULTS/grades.csv says "
         f"{', '.join(sorted(classroom.REGRADED))}, or who have none; keep the other rows and result files",
     )
-    return parser.parse_args(argv)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="python -m autograder",
+        description=__doc__.split("\n\n")[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = top.add_subparsers(dest="name", metavar="COMMAND")
+    grade = commands.add_parser(DEFAULT_COMMAND, help="grade quiz_search.py (quizzes 3-6): a file or a class (default)")
+    add_grade_arguments(grade)
+    grade.set_defaults(handler=command)
+    for name, module in COMMANDS.items():
+        first_line = module.__doc__.strip().splitlines()[0]
+        sub = commands.add_parser(name, help=first_line, description=first_line)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.command)
+    return top
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """`grade` goes in front of arguments that name no command (the submission, or grade's options)."""
+    if argv[:1] != ["grade"] and not (argv[:1] and argv[0] in [*COMMANDS, "-h", "--help"]):
+        argv = [DEFAULT_COMMAND, *argv]
+    return parser().parse_args(argv)
+
+
+def old_entry(name: str) -> int:
+    """Last term's `python -m autograder.NAME ...`: says the new form once on stderr, then runs it."""
+    print(
+        f"[autograder] `python -m autograder.{name}` is now `python -m autograder {name}`; the old form works until"
+        " the end of the 2027 spring term",
+        file=sys.stderr,
+    )
+    return main([name, *sys.argv[1:]])
 
 
 def earlier_grades(args) -> dict[str, dict] | None:
@@ -73,20 +123,12 @@ def earlier_grades(args) -> dict[str, dict] | None:
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["gradescope"]:
-        from .gradescope import main as gradescope_main
+    args = parse_args(sys.argv[1:] if argv is None else list(argv))
+    return args.handler(args)
 
-        return gradescope_main(argv[1:])
-    if argv[:1] == ["export"]:
-        from .export import main as export_main
 
-        return export_main(argv[1:])
-    if argv[:1] == ["summary"]:
-        from .summary import main as summary_main
-
-        return summary_main(argv[1:])
-    args = parse_args(argv)
+def command(args: argparse.Namespace) -> int:
+    """`grade`: one submission into a results file, or a class into a results folder."""
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <grader>` prints where every thread is, for a grader that seems stuck
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     if not args.submission.exists() and not args.submission.is_symlink():

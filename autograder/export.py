@@ -94,15 +94,16 @@ def export(lms: str, roster: dict[str, dict], grades: dict[str, dict], assignmen
     return table, problems
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder export", description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["canvas", "moodle"], required=True, help="the LMS")
     parser.add_argument("--roster", type=Path, required=True, help="CSV: folder, and the LMS's id columns")
     parser.add_argument("--grades", type=Path, default=Path("results") / "grades.csv", help="the class's grades.csv")
     parser.add_argument("--output", type=Path, required=True, help="the import file to write (CSV, UTF-8)")
     parser.add_argument("--assignment", default=DEFAULT_ASSIGNMENT, help="the grade column's name in the LMS")
     parser.add_argument("--assignment-id", default="", help="Canvas: the assignment's id (an existing assignment)")
-    args = parser.parse_args(argv)
+
+
+def command(args: argparse.Namespace) -> int:
     try:
         roster = read_roster(args.roster)
         grades = report.read_grades(args.grades)

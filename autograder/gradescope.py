@@ -6,6 +6,8 @@
     python -m autograder gradescope --prepare-model NAME                    what setup.sh calls
     python -m autograder gradescope --self-check                            setup.sh's last step
 
+The grading model is mmembed.grading.GRADING_MODEL unless --model names another; the bundle's two scripts name it.
+
 The bundle follows Gradescope's autograder specification: `setup.sh` and `run_autograder` at the root of the
 zip, which Gradescope unpacks into /autograder/source. Next to them: the course package (pyproject.toml,
 mmembed/, autograder/, constraints.txt), the reference solution, the quiz pictures and, for `mini`, the model.
@@ -83,16 +85,23 @@ def _template(name: str, model: str, hidden_visibility: str, venv: str) -> str:
     return text.replace("@RUN_OPTIONS@", run_options)
 
 
+class BundleError(ValueError):
+    """The bundle cannot be built as asked (English, one line, for the instructor)."""
+
+
 def build_bundle(
-    output: Path, model: str = config.DEFAULT_MODEL, hidden_visibility: str = "after_due_date", venv=DEFAULT_VENV
+    output: Path, model: str = config.GRADING_MODEL, hidden_visibility: str = "after_due_date", venv=DEFAULT_VENV
 ) -> list[str]:
     """Write the zip; returns the names it holds. The grading model is the committed `mini`, or a hub model
-    that setup.sh downloads (a local folder is bundled under models/<its name>)."""
+    that setup.sh downloads. A local folder is refused with a BundleError: setup.sh could not find it."""
     entries = list(BUNDLED)
     if model == "mini":
         entries.append("models/mini")
     elif Path(model).is_dir():
-        raise SystemExit("bundle a local model folder by copying it into models/ of the repository and naming it")
+        raise BundleError(
+            f"{model} is a local folder, which the bundle cannot carry: copy it into models/ of the repository and "
+            "name it there, or name a hub model"
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
     names = []
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
@@ -321,10 +330,13 @@ def prepare_model(model: str) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder gradescope", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, help="write the autograder bundle (a .zip) here")
-    parser.add_argument("--model", default=config.DEFAULT_MODEL, help="grading model (default: mini, bundled)")
+    parser.add_argument(
+        "--model",
+        default=config.GRADING_MODEL,
+        help=f"grading model (default {config.GRADING_MODEL}: mmembed/grading.py; mini is bundled)",
+    )
     parser.add_argument(
         "--hidden-visibility",
         choices=VISIBILITIES,
@@ -348,7 +360,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--prepare-model", metavar="NAME", help="make the grading model available offline")
     parser.add_argument("--self-check", action="store_true", help="grade the reference solution; fail unless 12/12")
-    args = parser.parse_args(argv)
+
+
+def command(args: argparse.Namespace) -> int:
     if args.prepare_model:
         return prepare_model(args.prepare_model)
     if args.self_check:
@@ -360,11 +374,18 @@ def main(argv=None) -> int:
 
         return check(args.check, args.torch_index_url)
     if args.output is None:
-        parser.error("give --output autograder.zip (or --run inside Gradescope)")
-    names = build_bundle(args.output, args.model, args.hidden_visibility, args.venv)
+        print("[autograder] gradescope: give --output autograder.zip (or --run inside Gradescope)", file=sys.stderr)
+        return 2
+    try:
+        names = build_bundle(args.output, args.model, args.hidden_visibility, args.venv)
+    except BundleError as error:
+        print(f"[autograder] gradescope: {error}", file=sys.stderr)
+        return 2
     print(f"{args.output}: {len(names)} files, grading model {args.model!r}; upload it as the autograder on Gradescope")
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # last term's `python -m autograder.gradescope`
+    from autograder.__main__ import old_entry
+
+    sys.exit(old_entry("gradescope"))

@@ -115,12 +115,13 @@ def chart(rates: list[Rate], heading: str) -> bytes:
     return buffer.getvalue()
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder summary", description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", type=Path, help="a results folder with grades.csv, or nbgrader's gradebook.db")
     parser.add_argument("--assignment", default=None, help="nbgrader: only this assignment")
     parser.add_argument("--output", type=Path, default=None, help="PREFIX of PREFIX.csv, PREFIX.md, PREFIX.png")
-    args = parser.parse_args(argv)
+
+
+def command(args: argparse.Namespace) -> int:
     try:
         if args.source.is_dir():
             rates, heading = from_grades(args.source / "grades.csv"), "quiz_search.py 검사별 통과율"

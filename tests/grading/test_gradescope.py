@@ -249,14 +249,16 @@ def test_ci_files_call_commands_that_exist(template, tmp_path):
     workflow = yaml.safe_load((CI_TEMPLATES / template).read_text(encoding="utf-8"))
     grading = [command for command in commands(workflow) if command.startswith("python -m autograder")]
     assert any(" quiz_search.py --results results.json --junit report.xml" in command for command in grading)
-    modules = set()
-    for command in grading:  # each check named exists, and each module answers --help
-        module, *rest = command.removeprefix("python -m ").split()
-        modules.add(module)
-        if module == "autograder.ci" and len(rest) == 2:
-            assert rest[1] in config.POINTS
-    for module in sorted(modules):
-        help_run = run_python(["-m", module, "--help"], timeout=120)
+    subcommands = set()
+    for command in grading:  # the one command line's form; each check named exists; each subcommand answers --help
+        module, first, *rest = command.removeprefix("python -m ").split()
+        assert module == "autograder", command  # not last term's `python -m autograder.ci`
+        if first == "ci":
+            assert rest[0] == "results.json" and (len(rest) == 1 or rest[1] in config.POINTS), command
+        subcommands.add(first if first == "ci" else "grade")
+    assert subcommands == {"grade", "ci"}
+    for subcommand in sorted(subcommands):
+        help_run = run_python(["-m", "autograder", subcommand, "--help"], timeout=120)
         assert help_run.returncode == 0 and "Traceback" not in help_run.stderr, help_run.stderr
 
 
