@@ -1,0 +1,265 @@
+"""Build the student edition: the copy of the course that students get, with nothing in it that answers a quiz.
+
+    python -m tools.make_student_edition OUT                              # every lecture and released quiz
+    python -m tools.make_student_edition OUT --lectures 01 02 03 --quizzes 1 2   # release by week
+    python -m tools.make_student_edition OUT --git                        # a git repository with one commit
+    make student-edition                                                  # into build/student-edition
+
+What goes in: the chosen lectures (outputs stripped) and the glossary; the chosen quizzes in their released form
+(quizzes/quiz_notebooks/*, quizzes/quiz_search.py) with the public self-check; the pictures and their licences;
+the data sample of lecture 06; `mmembed` and the offline model `mini` (`tiny` and the stand-ins are built on first
+use, as in the repository); the student Jupyter profile; and the edition's own README.md, Makefile and
+pyproject.toml from tools/student_edition/, whose install is the student profile (no grader, no instructor tools).
+
+What stays out: solutions/ (quiz answers, nbgrader sources with hidden tests, exercise keys), the grader with its
+hidden queries (autograder/), the instructor's tools, benchmarks and tests. Three data files are rewritten, because
+the course's own copies carry answers (tests/edition/test_no_answers.py checks the result):
+- images/MANIFEST.csv loses its `group` column (quiz 2's answer), and quiz 7's five pictures lose their captions
+  (pasting one is a right answer): they read QUIZ7_CAPTION instead, never empty, since lectures embed every caption;
+- images/short_texts.csv loses its `group` rows (the names of quiz 2's group);
+- data/coyo-sample/train.jsonl: a row whose text is the original caption of a quiz 7 picture gets QUIZ7_CAPTION
+  too, so lecture 06b still finds every row's text equal to the picture's caption, and its counts do not change.
+images/catalog.csv and images/README.md are left out: they are the picture build's inputs and notes, with groups.
+
+`--git` starts a fresh history (one commit): the course's own history holds the solutions.
+"""
+
+import argparse
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATES = Path(__file__).resolve().parent / "student_edition"  # the edition's own files, at their edition paths
+STAMP = ".student-edition"  # marks a folder this tool made, so --force never deletes anything else
+
+QUIZ7_NOTEBOOK = REPO / "quizzes" / "quiz_notebooks" / "quiz7_find_pictures.ipynb"
+QUIZ7_CAPTION = {"caption_en": "a picture of quiz 7", "caption_ko": "퀴즈 7의 사진"}
+
+# Files copied as they are (tracked files only: no caches, no one's work in progress).
+COPIED = [
+    "mmembed",
+    "models/mini",
+    "images/cat.jpg",
+    "images/quiz-image",
+    "images/topk-image",
+    "images/LICENSES.md",
+    "data/coyo-sample/README.md",
+    "jupyter/student",
+    "lectures/용어집.md",
+    "constraints.txt",
+]
+# Quizzes by number: quiz_search.py is quizzes 3 to 6.
+QUIZ_FILES = {
+    "1": "quizzes/quiz_notebooks/quiz1_cosine_similarity.ipynb",
+    "2": "quizzes/quiz_notebooks/quiz2_topk_text.ipynb",
+    "3-6": "quizzes/quiz_search.py",
+    "7": "quizzes/quiz_notebooks/quiz7_find_pictures.ipynb",
+}
+QUIZ_ALIASES = {"3": "3-6", "4": "3-6", "5": "3-6", "6": "3-6", "search": "3-6"}
+# The course's dependencies a student does not need: the grader's JUnit writer, the COYO sample builder's hashing.
+NOT_FOR_STUDENTS = {"junitparser", "imagehash"}
+
+
+class EditionError(Exception):
+    """The edition cannot be built as asked (a lecture that does not exist, a folder that is not ours)."""
+
+
+def tracked_files(path: str) -> list[str]:
+    """The files git tracks at or under `path`, relative to the repository, as they are in the working tree."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--", path], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    return [name for name in listed.split("\0") if name and (REPO / name).is_file()]
+
+
+def lecture_notebooks(chosen: list[str] | None) -> list[Path]:
+    """The lecture notebooks whose number is in `chosen` ("05" takes 05a and 05b), or all of them."""
+    notebooks = sorted((REPO / "lectures").glob("*.ipynb"))
+    if chosen is None:
+        return notebooks
+    picked = []
+    for number in chosen:
+        matches = [nb for nb in notebooks if re.match(rf"{re.escape(number)}[a-z]?_", nb.name)]
+        if not matches:
+            raise EditionError(f"no lecture numbered {number!r} in lectures/")
+        picked += [nb for nb in matches if nb not in picked]
+    return sorted(picked)
+
+
+def quiz_files(chosen: list[str] | None) -> list[str]:
+    keys = list(QUIZ_FILES) if chosen is None else []
+    for number in chosen or []:
+        key = QUIZ_ALIASES.get(number, number)
+        if key not in QUIZ_FILES:
+            raise EditionError(f"no quiz {number!r}: choose from 1, 2, 3-6 (or 3, 4, 5, 6, search), 7")
+        keys += [key] if key not in keys else []
+    return [QUIZ_FILES[key] for key in keys]
+
+
+def quiz7_targets() -> list[str]:
+    """The file names of quiz 7's pictures, as the released notebook lists them (TARGET_NAMES = [...])."""
+    notebook = nbformat.read(QUIZ7_NOTEBOOK, as_version=4)
+    for cell in notebook.cells:
+        found = re.search(r"^TARGET_NAMES = (\[.*?\])", cell.source, re.MULTILINE)
+        if found:
+            return json.loads(found.group(1).replace("'", '"'))
+    raise EditionError(f"{QUIZ7_NOTEBOOK} names no TARGET_NAMES")
+
+
+def strip_outputs(source: Path, target: Path) -> None:
+    notebook = nbformat.read(source, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    notebook.metadata.pop("widgets", None)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, target)
+
+
+def csv_text(fieldnames: list[str], rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def student_manifest(targets: list[str]) -> str:
+    """images/MANIFEST.csv without the `group` column, quiz 7's pictures captioned QUIZ7_CAPTION."""
+    with open(REPO / "images" / "MANIFEST.csv", encoding="utf-8", newline="") as file:
+        reader = csv.DictReader(file)
+        fields = [name for name in reader.fieldnames if name != "group"]
+        rows = []
+        for row in reader:
+            row = {name: row[name] for name in fields}
+            if row["path"].rsplit("/", 1)[-1] in targets and row["path"].startswith("quiz-image/"):
+                row.update(QUIZ7_CAPTION)
+            rows.append(row)
+    return csv_text(fields, rows)
+
+
+def student_short_texts() -> str:
+    """images/short_texts.csv without its `group` rows."""
+    with open(REPO / "images" / "short_texts.csv", encoding="utf-8", newline="") as file:
+        reader = csv.DictReader(file)
+        return csv_text(reader.fieldnames, [row for row in reader if row["kind"] != "group"])
+
+
+def student_coyo_sample(targets: list[str]) -> str:
+    """data/coyo-sample/train.jsonl, a quiz 7 picture's original caption replaced (with its length columns)."""
+    with open(REPO / "images" / "MANIFEST.csv", encoding="utf-8", newline="") as file:
+        secret = {row["path"]: row["caption_en"] for row in csv.DictReader(file)}
+    lines = []
+    for line in (REPO / "data" / "coyo-sample" / "train.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        path = row["url"].removeprefix("images/")
+        if path.startswith("quiz-image/") and path.rsplit("/", 1)[-1] in targets and row["text"] == secret[path]:
+            text = QUIZ7_CAPTION["caption_en"]
+            row.update(text=text, text_length=len(text), word_count=len(text.split()))
+        lines.append(json.dumps(row, ensure_ascii=False))
+    return "\n".join(lines) + "\n"
+
+
+def student_pyproject() -> str:
+    """tools/student_edition/pyproject.toml.in with the course's own dependency ranges, less NOT_FOR_STUDENTS."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+    def wanted(requirement: str) -> bool:
+        return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower() not in NOT_FOR_STUDENTS
+
+    def toml_list(requirements: list[str]) -> str:
+        return "[\n" + "".join(f"    {json.dumps(r)},\n" for r in requirements if wanted(r)) + "]"
+
+    template = (TEMPLATES / "pyproject.toml.in").read_text(encoding="utf-8")
+    return (
+        template.replace("@DEPENDENCIES@", toml_list(project["dependencies"]))
+        .replace("@COURSE@", toml_list(project["optional-dependencies"]["course"]))
+        .replace("@REQUIRES_PYTHON@", json.dumps(project["requires-python"]))
+    )
+
+
+def prepare(out: Path, force: bool) -> None:
+    if out.exists() and any(out.iterdir()):
+        if not (out / STAMP).is_file():
+            raise EditionError(f"{out} is not empty and was not made by this tool: choose another folder")
+        if not force:
+            raise EditionError(f"{out} holds an earlier edition: pass --force to replace it")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def copy_file(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+
+
+def build(out: Path, lectures: list[str] | None = None, quizzes: list[str] | None = None, force: bool = False) -> Path:
+    """Write the edition into `out` (empty, missing, or an earlier edition with force) and return `out`."""
+    out = Path(out).resolve()
+    notebooks, quiz_paths, targets = lecture_notebooks(lectures), quiz_files(quizzes), quiz7_targets()
+    prepare(out, force)
+
+    for path in COPIED:
+        for name in tracked_files(path):
+            copy_file(REPO / name, out / name)
+    for notebook in notebooks:
+        strip_outputs(notebook, out / "lectures" / notebook.name)
+    for name in quiz_paths:
+        if name.endswith(".ipynb"):
+            strip_outputs(REPO / name, out / name)
+        else:
+            copy_file(REPO / name, out / name)
+
+    (out / "images" / "MANIFEST.csv").write_text(student_manifest(targets), encoding="utf-8")
+    (out / "images" / "short_texts.csv").write_text(student_short_texts(), encoding="utf-8")
+    (out / "data" / "coyo-sample" / "train.jsonl").write_text(student_coyo_sample(targets), encoding="utf-8")
+
+    for source in sorted(TEMPLATES.rglob("*")):
+        if source.is_file() and "__pycache__" not in source.parts and source.name != "pyproject.toml.in":
+            copy_file(source, out / source.relative_to(TEMPLATES))
+    (out / "pyproject.toml").write_text(student_pyproject(), encoding="utf-8")
+    (out / STAMP).write_text("made by python -m tools.make_student_edition; safe to delete\n", encoding="utf-8")
+    return out
+
+
+def commit_fresh_history(out: Path) -> None:
+    """`out` as a new git repository with one commit; the stamp stays, ignored, so --force can replace it."""
+    identity = ["-c", "user.name=mmembed course", "-c", "user.email=course@example.invalid"]
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=out, check=True)
+    with open(out / ".git" / "info" / "exclude", "a", encoding="utf-8") as exclude:
+        exclude.write(f"/{STAMP}\n")
+    for command in (["add", "."], ["commit", "-q", "-m", "학생용 강의 자료"]):
+        subprocess.run(["git", *identity, *command], cwd=out, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.make_student_edition", description=__doc__.split("\n")[0])
+    parser.add_argument("out", type=Path, help="the folder to build (missing, empty, or an earlier edition)")
+    parser.add_argument("--lectures", nargs="+", metavar="NN", help="lecture numbers (e.g. 01 02 05); default all")
+    parser.add_argument("--quizzes", nargs="+", metavar="N", help="quizzes: 1 2 3-6 7; default all")
+    parser.add_argument("--git", action="store_true", help="make it a git repository with a fresh, one-commit history")
+    parser.add_argument("--force", action="store_true", help="replace an earlier edition in OUT")
+    args = parser.parse_args(argv)
+    try:
+        out = build(args.out, args.lectures, args.quizzes, force=args.force)
+    except EditionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.git:
+        commit_fresh_history(out)
+    count = sum(1 for path in out.rglob("*") if path.is_file() and ".git" not in path.relative_to(out).parts)
+    print(f"student edition: {out} ({count} files{', one git commit' if args.git else ''})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
