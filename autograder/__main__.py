@@ -8,7 +8,8 @@
 
 `grade` is the default: a first argument that names no command is the submission (a submission folder that
 happens to be called like a command: `python -m autograder grade export`). Last term's `python -m autograder.ci`
-and `python -m autograder.gradescope` still work until the end of the 2027 spring term, with a note on stderr.
+and `python -m autograder.gradescope` still work until the end of the 2027 spring term, with a note on stderr
+(old_entries.py).
 
 grade's exit code: 0 whatever the scores; 2 when the grader itself cannot run (no such path, no model, no sandbox
 with --require-sandbox, ...); 130 after Ctrl-C (what was graded is kept).
@@ -97,16 +98,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if argv[:1] != ["grade"] and not (argv[:1] and argv[0] in [*COMMANDS, "-h", "--help"]):
         argv = [DEFAULT_COMMAND, *argv]
     return parser().parse_args(argv)
-
-
-def old_entry(name: str) -> int:
-    """Last term's `python -m autograder.NAME ...`: says the new form once on stderr, then runs it."""
-    print(
-        f"[autograder] `python -m autograder.{name}` is now `python -m autograder {name}`; the old form works until"
-        " the end of the 2027 spring term",
-        file=sys.stderr,
-    )
-    return main([name, *sys.argv[1:]])
 
 
 def earlier_grades(args) -> dict[str, dict] | None:

@@ -386,6 +386,6 @@ def command(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":  # last term's `python -m autograder.gradescope`
-    from autograder.__main__ import old_entry
+    from autograder.old_entries import run_as_subcommand
 
-    sys.exit(old_entry("gradescope"))
+    sys.exit(run_as_subcommand("gradescope", add_arguments, command))
