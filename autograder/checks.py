@@ -289,6 +289,39 @@ def check_main(got: Received, ref: Reference) -> list[CheckResult]:
     ]
 
 
+# The rule of quizzes 3-6 (rules.py, inside/guard.py): the checks each graded function's points are in.
+CHECKS_OF_FUNCTION = {
+    "load_images": ["load_images"],
+    "embed_images": ["embed_images_shape", "embed_images_values"],
+    "embed_text": ["embed_text_shape", "embed_text_values"],
+    "search_top1": [name for name in config.POINTS if name.startswith("search_top1")],
+    "main": ["main_output"],
+}
+RULE = (
+    "퀴즈 3-6은 mmembed의 함수(load_images, embed_images, search 등)를 쓰지 않고 PIL, torch, transformers로 "
+    "직접 작성하는 문제입니다. mmembed에서 쓸 수 있는 것은 main()이 모델을 불러오는 mmembed.load_clip뿐입니다."
+)
+HELPER_USED = {  # where the use was found -> the fixed sentence (never the student's code)
+    "code": "{function}의 코드가 (직접, 또는 쓰는 다른 함수나 변수를 거쳐) load_clip 말고 다른 mmembed 함수를 씁니다.",
+    "run": "{function}을(를) 실행하는 동안 load_clip 말고 다른 mmembed 함수가 불렸습니다.",
+    "import": (
+        "과제 파일을 불러올 때(함수 밖의 코드에서) load_clip 말고 다른 mmembed 함수를 부릅니다. "
+        "모든 단계가 그 뒤에 실행됩니다."
+    ),
+}
+
+
+def enforce_rule(results: list[CheckResult], found: dict[str, str]) -> list[CheckResult]:
+    """Each check of a function that used an mmembed helper fails, with the rule's fixed sentence. `found`:
+    graded function (or "import", for all of them) -> how it was found ("code", "run" or "import")."""
+    failed_checks = {}
+    for function, how in found.items():
+        sentence = HELPER_USED[how].format(function="main()" if function == "main" else function)
+        for name in config.POINTS if function == "import" else CHECKS_OF_FUNCTION[function]:
+            failed_checks.setdefault(name, f"{sentence} {RULE} 이 검사는 0점입니다.")
+    return [failed(r.name, failed_checks[r.name]) if r.name in failed_checks else r for r in results]
+
+
 CHECKS = (check_load_images, check_embed_images, check_embed_text, check_search_top1, check_main)
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import config, runner
-from .checks import CheckResult, Received, failed, score_all
+from . import config, rules, runner
+from .checks import CheckResult, Received, enforce_rule, failed, score_all
 from .reference import Reference
 from .sandbox import cgroups
 from .submission import read_submission
@@ -172,9 +172,10 @@ class Used:
 
 def run_steps(staged: Path, inputs: dict, model_dir: Path, limits: Limits, sandboxed: bool):
     """Run every step, each in its own fork; a child that crashed, hung or misbehaved is replaced by a fresh one
-    for the steps left. Returns (received step data, missing step -> why, log, statuses, Used)."""
+    for the steps left. Returns (received step data, missing step -> why, log, statuses, Used, step -> when it
+    called an mmembed helper)."""
     data, missing, log, statuses, server, starts = {}, {}, [], [], None, 0
-    used = Used()
+    used, helper_calls = Used(), {}
     try:
         for step in STEPS:
             if step in missing:
@@ -196,6 +197,8 @@ def run_steps(staged: Path, inputs: dict, model_dir: Path, limits: Limits, sandb
                     break
             job, arrays, queries, _ = inputs[step]
             run = server.run(step, job, arrays, limits.timeout, queries)
+            if run.helper_calls:
+                helper_calls[step] = run.helper_calls
             if run.status == "ok" and run.data.result.get("during") == "import":
                 reason = f"과제 파일을 불러올 때 오류가 났습니다: {run.data.result.get('error', '')}"
                 missing.update({s: reason for s in STEPS if s not in data})
@@ -219,7 +222,32 @@ def run_steps(staged: Path, inputs: dict, model_dir: Path, limits: Limits, sandb
     finally:
         if server is not None:
             used.add(*server.release())
-    return data, missing, log, statuses, used
+    return data, missing, log, statuses, used, helper_calls
+
+
+def helper_uses(in_code: set[str], helper_calls: dict) -> dict[str, str]:
+    """The rule of quizzes 3-6, from both witnesses: the source (rules.functions_using_helpers) and the child's
+    guard (helper_calls: step -> when). Returns graded function, or "import" for all of them -> how it was found
+    ("code", "run" or "import"); the source is named first, as it is the surer witness."""
+    found = {}
+    if rules.IMPORT in in_code or any("import" in when for when in helper_calls.values()):
+        found["import"] = "import"
+    found.update((function, "code") for function in rules.GRADED if function in in_code)
+    for step, when in helper_calls.items():
+        if "step" in when:
+            found.setdefault(step.removesuffix("_hidden"), "run")
+    return found
+
+
+def helper_log(in_code: set[str], helper_calls: dict) -> list[str]:
+    """What each witness saw, for the instructor."""
+    lines = []
+    if in_code:
+        lines.append(f"mmembed helpers in the code of: {', '.join(sorted(in_code))}")
+    if helper_calls:
+        steps = [f"{step} ({'/'.join(sorted(when))})" for step, when in helper_calls.items()]
+        lines.append(f"mmembed helpers called at run time in: {', '.join(steps)}")
+    return lines
 
 
 def overall(statuses: list[str]) -> str:
@@ -240,9 +268,12 @@ def grade_submission(path: Path, ref: Reference, limits: Limits | None = None, s
     try:
         main_query = 1 + secrets.randbelow(len(ref.queries) - 1)  # main() runs with a hidden query as QUERY
         inputs = step_inputs(ref, main_query)
-        data, missing, log, statuses, used = run_steps(staged, inputs, ref.model_dir, limits, sandboxed)
+        data, missing, log, statuses, used, helper_calls = run_steps(staged, inputs, ref.model_dir, limits, sandboxed)
         to_name = {step: inputs[step][3] for step in ("search_top1", "search_top1_hidden")}
-        checks = score_all(Received(data, missing, to_name, main_query), ref)
+        in_code = rules.functions_using_helpers(submission.text)
+        found = helper_uses(in_code, helper_calls)
+        checks = enforce_rule(score_all(Received(data, missing, to_name, main_query), ref), found)
+        log += helper_log(in_code, helper_calls)
         seconds = time.monotonic() - started
         return Graded(checks, overall(statuses), seconds, log, used.memory_peak_bytes, used.cpu_seconds)
     finally:

@@ -5,6 +5,8 @@ What arrives there is student-controlled bytes, so it is accepted only if it is 
 
     imported   {}: the submission was imported (sent once, first; a step that dies before it would die in every step)
     running*   {"function": one of the four quiz functions}: where the child is, to blame a hang on the right one
+    helper_call* {"during": "import" | "step"}: the submission called an mmembed function other than load_clip
+               (inside/guard.py): while it was imported, or in the step itself. Final for the step (grade.py)
     arrays*    the step's own .npy arrays, by name, of floats, within a size bound
     the step   one JSON object named after the step, with the step's keys and types, and nothing after it
 
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 FUNCTIONS = ("load_images", "embed_images", "embed_text", "search_top1")
+HELPER_CALL, HELPER_PHASES = "helper_call", ("import", "step")  # inside/guard.py's message
 MAX_ITEMS = 1_000  # names, modes or rows: the quiz has 200 pictures
 MAX_ARRAY_VALUES = 1_000 * 2_048
 TEXT = 600  # an error message (the child cuts its own at 500 characters)
@@ -111,6 +114,9 @@ def accept(step: str, messages: list[tuple[str, object]], queries: int = 0) -> S
             if value != {} or imported or function is not None or arrays:
                 raise ProtocolError(f"{step}: a malformed or misplaced 'imported' message")
             imported = True
+        elif name == HELPER_CALL:
+            if not isinstance(value, dict) or set(value) != {"during"} or value["during"] not in HELPER_PHASES:
+                raise ProtocolError(f"{step}: a malformed {HELPER_CALL!r} message")
         elif name == "running":
             if not isinstance(value, dict) or set(value) != {"function"} or value["function"] not in FUNCTIONS:
                 raise ProtocolError(f"{step}: a malformed 'running' message")
@@ -143,3 +149,13 @@ def last_function(messages: list[tuple[str, object]]) -> str | None:
         if name == "running" and isinstance(value, dict) and value.get("function") in FUNCTIONS:
             return value["function"]
     return None
+
+
+def helper_calls(messages: list[tuple[str, object]]) -> frozenset[str]:
+    """When the submission called an mmembed helper, by the well-formed helper_call messages among `messages`,
+    wherever they are (before a crash, a hang or a malformed message: a use once reported stays reported)."""
+    return frozenset(
+        value["during"]
+        for name, value in messages
+        if name == HELPER_CALL and isinstance(value, dict) and value.get("during") in HELPER_PHASES
+    )

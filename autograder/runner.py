@@ -19,7 +19,7 @@ paths: no host path of the course, no student's name.
     /course/quizzes/quiz_search.py   the submission (a copy, read-only)
     /course/images/quiz-image/       the pictures (read-only); /course is the working folder
     /course/model/                   the grading model
-    /grader/child.py, /grader/wire.py, /grader/mmembed/
+    /grader/child.py, /grader/wire.py, /grader/guard.py, /grader/mmembed/
 """
 
 import contextlib
@@ -69,6 +69,9 @@ class StepRun:
     detail: str = ""  # for the instructor's log (English, and the child's stderr tail)
     cpu_seconds: float = 0.0
     imported: bool = True  # False: it ended before the submission was even imported
+    # When the submission called an mmembed helper ("import", "step"), as the child's guard reported it on the
+    # step's pipe: final, whatever the step did after (a crash, a hang, a forged message).
+    helper_calls: frozenset = frozenset()
 
 
 @dataclass
@@ -173,6 +176,7 @@ def sandbox_mounts(submission: Path, model_dir: Path) -> bubblewrap.Mounts:
             MODEL_IN_SANDBOX: model_bind(model_dir),
             "/grader/child.py": config.CHILD_SCRIPT,
             "/grader/wire.py": config.CHILD_SCRIPT.with_name("wire.py"),
+            "/grader/guard.py": config.CHILD_SCRIPT.with_name("guard.py"),
         },
     )
     for secret in (config.SOLUTION, Path(__file__).resolve()):
@@ -320,6 +324,13 @@ class ForkServer:
 
     def run(self, step: str, job: dict, arrays: dict, seconds: float, queries: int = 0) -> StepRun:
         """Run `step` in a fresh fork, with `job` and `arrays` as its only inputs."""
+        messages = []
+        run = self._run(step, job, arrays, seconds, queries, messages)
+        run.helper_calls = protocol.helper_calls(messages)
+        return run
+
+    def _run(self, step: str, job: dict, arrays: dict, seconds: float, queries: int, messages: list) -> StepRun:
+        """`run`; fills in `messages` with the well-formed start of what the step sent."""
         if stopping.is_set():
             return StepRun("stopped", None)
         job_read, job_write = os.pipe()
@@ -341,7 +352,8 @@ class ForkServer:
         _feed(job_write, wire.encode("job", job) + b"".join(wire.encode(n, a) for n, a in arrays.items()))
         reply, status = self._reply(budget)
         results.join(GRACE_SECONDS)
-        messages, malformed = wire.read_messages(bytes(results.data))
+        received, malformed = wire.read_messages(bytes(results.data))
+        messages.extend(received)
         function = protocol.last_function(messages)
         cpu = budget.cpu_used()
         if results.overflow:

@@ -7,7 +7,8 @@
   퀴즈 6  search_top1   코사인 유사도가 가장 큰 사진의 파일 이름 찾기
 
 mmembed의 함수(mmembed.load_images, mmembed.embed_images, ...)를 부르지 말고 PIL, torch, transformers로 직접 쓰세요.
-모델 불러오기(mmembed.load_clip)만 main()이 대신 해 줍니다.
+모델 불러오기(mmembed.load_clip)만 main()이 대신 해 줍니다. 채점기는 이 규칙을 검사합니다: 함수가 load_clip 말고
+다른 mmembed 함수를 부르거나 이름으로 가져오면(별명, importlib, getattr로도) 그 함수의 점수는 0점입니다.
 
 다 채운 뒤 `python quiz_search.py`를 실행하면 다음 네 줄이 나와야 합니다.
     Total 200 images are loaded!
@@ -44,7 +45,7 @@ def load_images(image_dir=IMAGE_DIR) -> tuple[list[Image.Image], list[str]]:
     (문자열 순서로 정렬하면 val_10이 val_2보다 앞에 옵니다.)
     """
     ### BEGIN SOLUTION
-    # HINT: load_images를 완성하세요: 사진 파일을 숫자 순서(val_0, val_1, ..., val_199)로 정렬해 RGB로 열고, (사진 리스트, 파일 이름 리스트)를 돌려주세요.
+    # HINT: load_images를 완성하세요. 쓸 API: Path.iterdir(파일 목록), sorted(..., key=...)와 re.split(이름 속 숫자를 int로 비교), PIL.Image.open, Image.convert. mmembed.load_images는 쓸 수 없습니다.
     paths = [path for path in Path(image_dir).iterdir() if path.suffix.lower() in (".jpeg", ".jpg", ".png")]
 
     def by_number(path):
@@ -65,7 +66,7 @@ def load_images(image_dir=IMAGE_DIR) -> tuple[list[Image.Image], list[str]]:
 def embed_images(images, model, processor) -> torch.Tensor:
     """사진 리스트를 32장씩 배치로 임베딩해서 (사진 수, 512) 텐서로 돌려줍니다 (i번째 행 = i번째 사진)."""
     ### BEGIN SOLUTION
-    # HINT: embed_images를 완성하세요: 32장씩 processor(images=배치, return_tensors="pt") -> model.get_image_features(...).pooler_output, torch.cat으로 이어 붙여 (사진 수, 512)를 돌려주세요.
+    # HINT: embed_images를 완성하세요. 쓸 API: processor(images=..., return_tensors=...), model.get_image_features(...)의 .pooler_output, torch.inference_mode, torch.cat (32장씩). mmembed.embed_images는 쓸 수 없습니다.
     batch_size = 32
     chunks = []
     with torch.inference_mode():  # 학습이 아니므로 기울기(gradient)를 계산하지 않습니다
@@ -81,7 +82,7 @@ def embed_images(images, model, processor) -> torch.Tensor:
 def embed_text(text, model, processor) -> torch.Tensor:
     """문장 하나를 임베딩해서 (1, 512) 텐서로 돌려줍니다."""
     ### BEGIN SOLUTION
-    # HINT: embed_text를 완성하세요: processor(text=[text], padding=True, return_tensors="pt") -> model.get_text_features(...).pooler_output, (1, 512)를 돌려주세요.
+    # HINT: embed_text를 완성하세요. 쓸 API: processor(text=..., padding=..., return_tensors=...), model.get_text_features(...)의 .pooler_output (모양 (1, 512)). mmembed.embed_texts는 쓸 수 없습니다.
     tokens = processor(text=[text], padding=True, truncation=True, return_tensors="pt").to(model.device)
     with torch.inference_mode():
         output = model.get_text_features(**tokens)
@@ -92,7 +93,7 @@ def embed_text(text, model, processor) -> torch.Tensor:
 def search_top1(text_embedding, image_embeddings, image_filenames) -> str:
     """text_embedding과 코사인 유사도가 가장 큰 사진의 파일 이름(image_filenames 중 하나)을 돌려줍니다."""
     ### BEGIN SOLUTION
-    # HINT: search_top1을 완성하세요: 두 임베딩을 길이 1로 정규화하고 text @ image.T로 코사인 유사도를 구한 뒤, argmax 위치의 파일 이름을 돌려주세요.
+    # HINT: search_top1을 완성하세요. 쓸 API: torch.nn.functional.normalize(코사인 유사도를 위해 길이 1로), 행렬 곱 @, Tensor.argmax. mmembed.search와 mmembed.top_k는 쓸 수 없습니다.
     text_unit = F.normalize(text_embedding, dim=-1)  # (1, 512), 길이 1
     image_units = F.normalize(image_embeddings, dim=-1)  # (200, 512), 행마다 길이 1
     similarity = text_unit @ image_units.T  # (1, 200): 코사인 유사도

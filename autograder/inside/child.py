@@ -14,7 +14,10 @@ Student code in a fork runs under the same user as this process. What keeps it f
 - after each step, every other process of the sandbox is killed before the grader is told the step is over.
 A fork can still kill this process; the grader then starts a fresh one for the steps left.
 
-Standalone on purpose: it imports nothing of the grader but wire.py, which lies beside it.
+Before any submission is imported, guard.py wraps mmembed's functions (all but load_clip): a call of one from
+the submission is reported on the step's own pipe as it happens ("helper_call"), and costs the step its points.
+
+Standalone on purpose: it imports nothing of the grader but wire.py and guard.py, which lie beside it.
 """
 
 import contextlib
@@ -30,6 +33,7 @@ import traceback
 
 import numpy as np
 import torch
+from guard import Guard
 from PIL import Image
 from wire import decode, encode
 
@@ -166,12 +170,14 @@ def run_step(server, step: str, job_fd: int, result_fd: int) -> None:
     them (the grader may show that error to the student)."""
     results = Results(result_fd)
     torch.set_num_threads(server.threads)
+    server.guard.start(results.send, "import")
     try:
         module = load_module(server.submission, "quiz_search")
     except BaseException as error:  # SystemExit and KeyboardInterrupt too
         results.send(step, {"error": short_error(error), "during": "import"})
         return
     results.send("imported", {})
+    server.guard.start(results.send, "step")
     with open(job_fd, "rb", closefd=True) as pipe:
         inputs = decode(pipe.read())
     with contextlib.suppress(Exception):  # for a main() that reads IMAGE_DIR when it runs
@@ -198,6 +204,8 @@ class Server:
             return (self.model, self.processor)
 
         mmembed.load_clip = load_clip
+        self.guard = Guard()  # last: the server's own calls above are not the submission's
+        self.guard.install()
 
     def fork_step(self, step: str, job_fd: int, result_fd: int, control: socket.socket) -> int:
         pid = os.fork()

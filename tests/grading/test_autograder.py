@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from autograder import config
+from autograder.checks import CHECKS_OF_FUNCTION, RULE
 from autograder.sandbox import bubblewrap
 from tests.helpers import REPO_ROOT, Listener, run_python
 
@@ -179,6 +180,84 @@ HONEST = {
         },
         ALL,
     ),
+}
+
+# Quizzes 3-6 forbid mmembed's functions but load_clip. Two submissions lean on them in every way a student might
+# reach one, a different way in each function; each loses exactly those functions' points, and main()'s (main()
+# calls them). name -> (files, expected score, functions that lose their points -> how the grader says it found
+# the use: "code" (autograder/rules.py read it) or "run" (the child's guard saw the call)).
+HELPER_BY_A_HELPER = """import mmembed
+
+
+def _load(folder):  # a helper of the student's own, which calls mmembed's
+    return mmembed.load_images(folder)
+"""
+HIDDEN_CODE = b"import mmembed.embedding; embed = mmembed.embedding.embed_texts".hex()
+HIDDEN_FROM_THE_SOURCE = f"""    scope = {{}}
+    exec(bytes.fromhex("{HIDDEN_CODE}").decode(), scope)  # no mmembed in the source: only the run shows the call
+    return scope["embed"]([text], model, processor, progress=False)
+"""
+RULE_BREAKERS = {
+    "r1_mmembed_by_name": (
+        {
+            "quiz_search.py": edit(
+                "    text_unit = F.normalize",
+                '    search = getattr(__import__("mm" + "embed"), "sea" + "rch")  # __import__, getattr, a built name\n'
+                "    return search(text_embedding, image_embeddings, image_filenames, k=1)[0][0]\n"
+                "    text_unit = F.normalize",
+                edit(
+                    "    tokens = processor(text=[text]",
+                    HIDDEN_FROM_THE_SOURCE + "    tokens = processor(text=[text]",
+                    edit(
+                        "    paths = [path",
+                        "    return _load(image_dir)\n    paths = [path",
+                        edit("import mmembed\n", HELPER_BY_A_HELPER),
+                    ),
+                ),
+            )
+        },
+        EMBED_IMAGES,
+        {"load_images": "code", "embed_text": "run", "search_top1": "code", "main": "code"},
+    ),
+    "r2_mmembed_by_import": (
+        {
+            "quiz_search.py": edit(
+                "    text_unit = F.normalize",
+                "    if text_embedding is None:  # never true: only the source shows the use\n"
+                "        return mmembed.search(text_embedding, image_embeddings, image_filenames)[0][0]\n"
+                "    text_unit = F.normalize",
+                edit(
+                    "    tokens = processor(text=[text]",
+                    "    import importlib\n\n"
+                    '    return importlib.import_module("mmembed.embedding").embed_texts([text], model, processor)\n'
+                    "    tokens = processor(text=[text]",
+                    edit(
+                        "    batch_size = 32\n",
+                        "    return embed_all(images, model, processor, progress=False)\n    batch_size = 32\n",
+                        edit(
+                            "import mmembed\n",
+                            "import mmembed\nfrom mmembed.embedding import embed_images as embed_all  # an alias\n",
+                        ),
+                    ),
+                ),
+            )
+        },
+        POINTS["load_images"],
+        {"embed_images": "code", "embed_text": "code", "search_top1": "code", "main": "code"},
+    ),
+}
+# What the child's guard saw at run time, step by step (the grader's log): aliases, importlib, __import__, getattr
+# and exec reach the same guarded functions; the unexecuted reference of r2's search_top1 is not a call.
+RULE_BREAKERS_CALLED_IN = {
+    "r1_mmembed_by_name": [
+        "main",
+        "load_images",
+        "embed_text",
+        "embed_text_hidden",
+        "search_top1",
+        "search_top1_hidden",
+    ],
+    "r2_mmembed_by_import": ["main", "embed_images", "embed_text", "embed_text_hidden"],
 }
 
 # Broken submissions: nothing runs, 0 points, a message that says why. name -> (bytes or None, Korean words)
@@ -447,7 +526,7 @@ def graded_class(tmp_path_factory):
     listener = Listener()
     listener.start()
     hostile = hostile_students(class_dir, results_dir, victim, listener.port)
-    write_class(class_dir, {**HONEST, **hostile})
+    write_class(class_dir, {**HONEST, **hostile, **{name: student[:2] for name, student in RULE_BREAKERS.items()}})
     for student, (content, _) in BROKEN.items():
         (class_dir / student).mkdir()
         if content is not None:
@@ -461,7 +540,7 @@ def graded_class(tmp_path_factory):
     started = time.monotonic()
     result = grade(class_dir, results_dir, "--jobs", "2")
     seconds = time.monotonic() - started
-    students = len(HONEST) + len(hostile) + len(BROKEN) + 2
+    students = len(HONEST) + len(hostile) + len(RULE_BREAKERS) + len(BROKEN) + 2
     print(f"\n[autograder] {students} submissions in {seconds:.0f} s with --jobs 2")
     listener.server.close()
     return {
@@ -563,6 +642,31 @@ def test_what_a_child_can_read_of_the_machine_names_no_student_and_no_secret(gra
     assert "PROBE-CLEAN" in data["tests"][0]["output"], data["tests"][0]["output"]
 
 
+@pytest.mark.parametrize("student", list(RULE_BREAKERS))
+def test_a_function_that_leans_on_mmembed_loses_its_points_and_is_told_why(graded_class, student):
+    _, score, lost = RULE_BREAKERS[student]
+    data = json.loads((graded_class["results"] / f"{student}.json").read_text(encoding="utf-8"))
+    assert data["score"] == score
+    titles = {config.TITLES[name]: name for name in POINTS}
+    outputs = {titles[test["name"]]: (test["score"], test["output"]) for test in data["tests"]}
+    for function, how in lost.items():
+        said = f"{'main()' if function == 'main' else function}의 코드가" if how == "code" else "실행하는 동안"
+        for name in CHECKS_OF_FUNCTION[function]:
+            points, output = outputs.pop(name)
+            assert points == 0 and said in output and RULE in output, (name, output)
+    assert all(points == POINTS[name] for name, (points, _) in outputs.items()), outputs  # the rest: full marks
+
+
+def test_the_guard_in_the_sandbox_saw_each_call_whichever_way_it_was_reached(graded_class):
+    log = graded_class["result"].stdout
+    for student, steps in RULE_BREAKERS_CALLED_IN.items():
+        seen = f"[autograder] {student}: mmembed helpers called at run time in: "
+        lines = [line for line in log.splitlines() if line.startswith(seen)]
+        assert len(lines) == 1, log[-3000:]
+        assert lines[0].removeprefix(seen).split(", ") == [f"{step} (step)" for step in steps]
+    assert "a_solution: mmembed helpers" not in log
+
+
 @pytest.mark.parametrize("student", list(BROKEN))
 def test_a_broken_submission_gets_zero_and_says_why(graded_class, student):
     data = json.loads((graded_class["results"] / f"{student}.json").read_text(encoding="utf-8"))
@@ -582,7 +686,7 @@ def test_links_are_refused_not_followed(graded_class):
 
 def test_grades_csv_has_every_student_with_seconds_and_status(graded_class):
     rows = scores(graded_class["results"])
-    expected = {**HONEST, **graded_class["hostile"]}
+    expected = {**HONEST, **graded_class["hostile"], **{name: student[:2] for name, student in RULE_BREAKERS.items()}}
     assert sorted(rows) == sorted([*expected, *BROKEN, "y_link", "z_folder_link"])
     for name, (_, score) in expected.items():
         assert int(rows[name]["score"]) == score, (name, rows[name])
