@@ -57,6 +57,13 @@ constraints:
 	  | sed -E 's/^torch==([0-9.]+)\+.*/torch==\1/'; } > $(CONSTRAINTS).new
 	mv $(CONSTRAINTS).new $(CONSTRAINTS) && rm -rf .venv-constraints
 
+# What students get (tools/make_student_edition.py): the lectures, released quizzes, pictures, mmembed and mini,
+# and no answer. EDITION_ARGS="--git" for a one-commit repository, "--lectures 01 02 --quizzes 1" to release by week.
+EDITION ?= build/student-edition
+.PHONY: student-edition
+student-edition: $(VENV)/.installed
+	$(BIN)/python -m tools.make_student_edition $(EDITION) --force $(EDITION_ARGS)
+
 # Also the world-readable environments the tests with real users build (tests/debian_python.py).
 clean:
 	rm -rf $(VENV) models/tiny /var/tmp/mmembed-py311-*

@@ -133,6 +133,10 @@ def csv_text(fieldnames: list[str], rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
+def quiz_image_paths(names: list[str]) -> set[str]:
+    return {f"quiz-image/{name}" for name in names}
+
+
 def student_manifest(targets: list[str]) -> str:
     """images/MANIFEST.csv without the `group` column, quiz 7's pictures captioned QUIZ7_CAPTION."""
     with open(REPO / "images" / "MANIFEST.csv", encoding="utf-8", newline="") as file:
@@ -141,7 +145,7 @@ def student_manifest(targets: list[str]) -> str:
         rows = []
         for row in reader:
             row = {name: row[name] for name in fields}
-            if row["path"].rsplit("/", 1)[-1] in targets and row["path"].startswith("quiz-image/"):
+            if row["path"] in quiz_image_paths(targets):
                 row.update(QUIZ7_CAPTION)
             rows.append(row)
     return csv_text(fields, rows)
@@ -155,14 +159,16 @@ def student_short_texts() -> str:
 
 
 def student_coyo_sample(targets: list[str]) -> str:
-    """data/coyo-sample/train.jsonl, a quiz 7 picture's original caption replaced (with its length columns)."""
+    """data/coyo-sample/train.jsonl, each text that is a quiz 7 picture's caption replaced (with its length columns).
+
+    On the picture's own row the text stays equal to the edition's caption; on another row (the sample pairs some
+    pictures with wrong captions on purpose) it stays unequal to that picture's caption."""
     with open(REPO / "images" / "MANIFEST.csv", encoding="utf-8", newline="") as file:
-        secret = {row["path"]: row["caption_en"] for row in csv.DictReader(file)}
+        secret = {row["caption_en"] for row in csv.DictReader(file) if row["path"] in quiz_image_paths(targets)}
     lines = []
     for line in (REPO / "data" / "coyo-sample" / "train.jsonl").read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        path = row["url"].removeprefix("images/")
-        if path.startswith("quiz-image/") and path.rsplit("/", 1)[-1] in targets and row["text"] == secret[path]:
+        if row["text"] in secret:
             text = QUIZ7_CAPTION["caption_en"]
             row.update(text=text, text_length=len(text), word_count=len(text.split()))
         lines.append(json.dumps(row, ensure_ascii=False))
