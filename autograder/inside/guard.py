@@ -58,6 +58,7 @@ class Guard:
         for name, module in list(sys.modules.items()):
             if is_mmembed(name):
                 self.cover(module)
+                covering(getattr(module, "__spec__", None), self)  # importlib.reload runs the module again
         sys.meta_path.insert(0, CoverOnImport(self))
 
     def cover(self, module) -> None:
@@ -117,6 +118,13 @@ class Guard:
         return guarded
 
 
+def covering(spec, guard: Guard):
+    """`spec`, its loader now one that covers the module each time it runs it."""
+    if spec is not None and hasattr(spec.loader, "exec_module") and not isinstance(spec.loader, CoveringLoader):
+        spec.loader = CoveringLoader(spec.loader, guard)
+    return spec
+
+
 class CoverOnImport(importlib.abc.MetaPathFinder):
     """Covers each mmembed module imported after `install`, as soon as it has run."""
 
@@ -131,15 +139,18 @@ class CoverOnImport(importlib.abc.MetaPathFinder):
                 continue
             spec = finder.find_spec(name, path, target)
             if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = CoveringLoader(spec.loader, self.guard)
-                return spec
+                return covering(spec, self.guard)
         return None
 
 
 class CoveringLoader(importlib.abc.Loader):
+    """The module's own loader, which covers the module each time it has run it (an import, a reload)."""
+
     def __init__(self, loader, guard: Guard):
         self.loader, self.guard = loader, guard
+
+    def __getattr__(self, name):  # get_resource_reader, get_source, ...: the module's own loader answers
+        return getattr(self.loader, name)
 
     def create_module(self, spec):
         return self.loader.create_module(spec)

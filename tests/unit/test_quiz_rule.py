@@ -263,6 +263,10 @@ def _mine():
 
 def helper_of_a_helper():
     return _mine()
+
+
+def reloaded():  # a module run again has fresh functions: covered too
+    return importlib.reload(mmembed.images).natural_key("val_2")
 """
 HARNESS = """
 import json, sys
@@ -284,7 +288,8 @@ builtins.FLAG = sys.argv[3] == "1"
 student = load_module(sys.argv[4], "quiz_search")
 guard.start(lambda name, value: sent.append([name, value]), "step")
 uses = {}
-for probe in ["honest", "direct", "alias", "imported_later", "built_name", "from_sys_modules", "helper_of_a_helper"]:
+probes = ["honest", "direct", "alias", "imported_later", "built_name", "from_sys_modules", "helper_of_a_helper"]
+for probe in probes + ["reloaded"]:
     before = guard.uses
     getattr(student, probe)()
     uses[probe] = guard.uses - before
@@ -313,6 +318,7 @@ def test_the_guard_sees_every_way_once_per_call_and_reports_at_once(tmp_path, at
         "built_name": 1,
         "from_sys_modules": 1,
         "helper_of_a_helper": 1,
+        "reloaded": 1,
         "lazy_package_name": 1,  # mmembed's own calls inside it do not count
     }
     assert seen["names"] == ["val_2.png", "val_10.png"]  # the wrapped functions still do their work
