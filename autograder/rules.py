@@ -104,7 +104,7 @@ def _attribute(kind, attr: str) -> set:
 
 
 def _strings(nodes) -> list | None:
-    """The constant strings among `nodes`, or None if any argument is not a constant."""
+    """The values of `nodes` when all are constants (the names an import or a getattr is given), else None."""
     values = []
     for node in nodes:
         if not isinstance(node, ast.Constant):
