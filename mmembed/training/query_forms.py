@@ -16,12 +16,12 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from ..choices import LANGUAGES
 from ..paths import PACKAGE_DATA
 from ..texts import HANGUL_SYLLABLES
 
 PICTURE_NOUNS = PACKAGE_DATA / "picture_nouns.csv"
 QUERY_FORMS = PACKAGE_DATA / "query_forms.json"
-LANGUAGES = ("en", "ko")
 
 # particle pair as written in a phrase -> (after a final consonant, after a vowel)
 KOREAN_PARTICLES = {
