@@ -4,13 +4,13 @@ The package, by job (a star marks the modules lectures import; tests/unit/test_i
 
   The face
     __init__ __main__   `import mmembed` (load_clip, embed_images, search, ...) and `python -m mmembed`
-    cli                 * the one command line: search, index, download, cache, check
-    check               `python -m mmembed check`: one [OK]/[FAIL] line per requirement of the course
-    viz                 contact sheets of a picture folder with captions
+    cli                 * the one command line: search, index, cache, check, download, evaluate, viz
+    check               is this machine ready for the course: one verdict per requirement (`python -m mmembed check`)
+    viz                 contact sheets of a picture folder with captions (`python -m mmembed viz`)
 
   Pictures and texts to vectors (lectures 02-04 and 08)
     images              a folder's pictures in natural order (subfolders too: picture_files), loaded as RGB
-    texts               check_texts: what a text to embed must be (non-empty strings), without torch
+    texts               check_texts: what a text to embed must be (non-empty strings); the Hangul syllables; no torch
     embedding           embed_images / embed_texts: pictures and texts to embedding vectors
     similarity          cosine similarity, top-k and search: ranking pictures for a text
     precision           * float32 or bfloat16, whichever the hardware computes natively
@@ -19,7 +19,8 @@ The package, by job (a star marks the modules lectures import; tests/unit/test_i
 
   Data and ground
     paths               * where the course's files live
-    manifest            * images/MANIFEST.csv and the short texts that go with the pictures
+    choices             the names a user picks from (precisions, index kinds, languages), for --help, without torch
+    manifest            * images/MANIFEST.csv (every column; captions()) and the short texts that go with the pictures
     coyo                * COYO-700M for lecture 06, or its local sample data/coyo-sample
     grading             * GRADING_MODEL: the one model that grades every quiz (MMEMBED_GRADING_MODEL), without torch
     files               write_atomically: a file is replaced whole or not at all
@@ -44,8 +45,8 @@ The package, by job (a star marks the modules lectures import; tests/unit/test_i
     tokenizer           the Korean-aware CLIP tokenizer of `mini`, learned from the course texts
     evaluate            * recall@k, zero-shot and the dog group: how well a model finds the course pictures
 
-  Last term's import paths, kept one more term (CHANGELOG.md)
-    moved               hands an old module name to its new module, with one FutureWarning
+  Last term's import paths and commands, kept one more term (CHANGELOG.md)
+    moved               an old module name gives its new module (one FutureWarning); an old command runs the new one
     models standins registry hub clip_bpe query_forms evaluate  the old names
 """
 

@@ -1,8 +1,9 @@
-"""`python -m mmembed check`: is this machine ready for the course? One [OK]/[FAIL] line per requirement."""
+"""`python -m mmembed check`: is this machine ready for the course? One verdict per requirement, which the
+command prints as an [OK] or [FAIL] line."""
 
 import importlib.metadata
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from .paths import CAT_IMAGE, QUIZ_IMAGE_DIR, TOPK_IMAGE_DIR
 
@@ -78,14 +79,11 @@ CHECKS: list[Callable[[], tuple[bool, str]]] = [
 ]
 
 
-def run_checks() -> int:
-    """Print one line per check; return the number of failures."""
-    failures = 0
+def verdicts() -> Iterator[tuple[bool, str]]:
+    """(passed, what was found) for each check in turn, as it finishes: the command prints each at once, since
+    importing torch and asking the hub take seconds."""
     for check in CHECKS:
         try:
-            ok, message = check()
+            yield check()
         except Exception as error:  # a broken install is exactly what this command must report, not crash on
-            ok, message = False, f"{check.__name__.removeprefix('check_')}: {type(error).__name__}: {error}"
-        failures += not ok
-        print(f"[{'OK' if ok else 'FAIL'}] {message}", flush=True)
-    return failures
+            yield False, f"{check.__name__.removeprefix('check_')}: {type(error).__name__}: {error}"

@@ -1,14 +1,18 @@
-"""The command line: `python -m mmembed {search,index,download,cache,check}`."""
+"""The command line: `python -m mmembed {search,index,cache,check,download,evaluate,viz}`.
+
+Each command imports what it needs when it runs, so `--help` and a mistyped command are answered at once, before
+torch (seconds to import) loads. The library raises; this module turns an expected failure (OSError, ValueError)
+into one line on stderr and exit status 1.
+"""
 
 import argparse
 import sys
 import warnings
+from pathlib import Path
 
+from .choices import INDEX_KINDS, LANGUAGES, PRECISIONS
 from .paths import QUIZ_IMAGE_DIR, REPO_ROOT
 from .zoo.hub import COURSE_MODELS
-
-PRECISIONS = ("fp32", "bf16", "auto")  # mmembed.precision.PRECISIONS, not imported here: it imports torch
-INDEX_KINDS = ("auto", "flat", "hnsw")  # mmembed.index.KINDS, not imported here: it imports faiss and torch
 
 
 def _show(path) -> str:
@@ -20,8 +24,6 @@ def _show(path) -> str:
 
 def run_search(args) -> None:
     """`search`: the query, the folder and -k are checked first, so a typo is answered before torch loads."""
-    from pathlib import Path
-
     from .images import image_files
     from .texts import check_texts
 
@@ -36,6 +38,7 @@ def run_search(args) -> None:
 def search_folder(args, query: str, folder) -> None:
     from .cache import embed_folder
     from .embedding import embed_texts
+    from .manifest import captions
     from .similarity import search
 
     model, processor = load_model(args)
@@ -44,17 +47,16 @@ def search_folder(args, query: str, folder) -> None:
     print(f"Searching {len(found.names)} images in {_show(folder)} for {query!r}")
     print(f"Embeddings: {found.computed} computed, {found.cached} from the cache ({found.precision})")
     text_embedding = embed_texts([query], model, processor, precision=args.precision)
-    captions = course_captions(folder)
+    found_captions = captions()
     for rank, (name, score) in enumerate(search(text_embedding, found.embeddings, found.names, k=args.k), start=1):
-        print(f"{rank:>2}. {name:<24} {score:.4f}  {captions.get(name, '')}".rstrip())
+        print(f"{rank:>2}. {name:<24} {score:.4f}  {found_captions.get((folder / name).resolve(), '')}".rstrip())
 
 
 def search_index(args, query: str) -> None:
     """`search "text" --index INDEX_DIR`: with the index's own model unless --model names one (it must match)."""
-    from pathlib import Path
-
     from .embedding import embed_texts
     from .index import PictureIndex
+    from .manifest import captions
 
     if args.folder is not None:
         raise ValueError("Give a folder or --index, not both.")
@@ -64,14 +66,12 @@ def search_index(args, query: str) -> None:
     index.check_model(model)
     print(f"Searching {len(index.names)} images in the {index.kind} index {_show(Path(args.index))} for {query!r}")
     text_embedding = embed_texts([query], model, processor, precision=args.precision)
-    captions = course_captions_by_path()
+    found_captions = captions()
     for rank, (name, score) in enumerate(index.search(text_embedding, k=args.k)[0], start=1):
-        print(f"{rank:>2}. {name:<24} {score:.4f}  {captions.get(index.folder / name, '')}".rstrip())
+        print(f"{rank:>2}. {name:<24} {score:.4f}  {found_captions.get((index.folder / name).resolve(), '')}".rstrip())
 
 
 def run_index(args) -> None:
-    from pathlib import Path
-
     from .images import picture_files
 
     folder, output = Path(args.folder), Path(args.output)
@@ -115,26 +115,6 @@ def check_k(k: int, pictures: int) -> None:
         raise ValueError(f"-k must be between 1 and the number of images ({pictures}), got {k}.")
 
 
-def course_captions(folder) -> dict[str, str]:
-    """{file name: English caption} when `folder` is one of the course's picture folders, else {}."""
-    from .manifest import read_manifest
-    from .paths import IMAGES_DIR
-
-    try:
-        relative = folder.resolve().relative_to(IMAGES_DIR.resolve()).as_posix()
-    except ValueError:
-        return {}
-    return {p.path.rsplit("/", 1)[-1]: p.caption_en for p in read_manifest() if p.path.rsplit("/", 1)[0] == relative}
-
-
-def course_captions_by_path() -> dict:
-    """{absolute path of a course picture: its English caption}."""
-    from .manifest import read_manifest
-    from .paths import IMAGES_DIR
-
-    return {(IMAGES_DIR / picture.path).resolve(): picture.caption_en for picture in read_manifest()}
-
-
 def run_download(args) -> None:
     from .zoo.hub import download
 
@@ -162,10 +142,44 @@ def run_cache(args) -> None:
 
 
 def run_check(args) -> None:
-    from .check import run_checks
+    """One [OK]/[FAIL] line per requirement, each as soon as it is known; exit status 1 if any failed."""
+    from .check import verdicts
 
-    if run_checks():
+    failures = 0
+    for ok, message in verdicts():
+        print(f"[{'OK' if ok else 'FAIL'}] {message}", flush=True)
+        failures += not ok
+    if failures:
         sys.exit(1)
+
+
+def run_evaluate(args) -> None:
+    import json
+
+    from transformers.utils import logging as transformers_logging
+
+    from .training.evaluate import evaluate, figure_lines
+    from .zoo import load_clip
+
+    transformers_logging.disable_progress_bar()
+    model, processor = load_clip(args.model, device="cpu")
+    figures = evaluate(model, processor)
+    if args.json:
+        print(json.dumps(figures, indent=2, ensure_ascii=False))
+        return
+    print(f"Model: {model.mmembed_name} (on the 200 quiz pictures and 9 dogs of the course)")
+    print("\n".join(figure_lines(figures)))
+
+
+def run_viz(args) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # a file, not a window: the command runs in terminals without a display
+    from .viz import folder_sheet
+
+    figure = folder_sheet(args.folder, lang=args.lang, columns=args.columns)
+    figure.savefig(args.out, dpi=100)
+    print(f"wrote {args.out}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -213,6 +227,20 @@ def parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check that this machine is ready for the course")
     check.set_defaults(run=run_check)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="how well a model finds the course pictures: recall@k, zero-shot, the dog group"
+    )
+    evaluate.add_argument("--model", default="mini", help='default "mini"; a model folder works too')
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.set_defaults(run=run_evaluate)
+
+    viz = commands.add_parser("viz", help="a contact sheet: every picture of a folder with its caption, as a PNG")
+    viz.add_argument("folder", nargs="?", default=QUIZ_IMAGE_DIR, type=Path, help=f"default: {_show(QUIZ_IMAGE_DIR)}")
+    viz.add_argument("--out", type=Path, default=Path("sheet.png"), help="the PNG to write (default sheet.png)")
+    viz.add_argument("--lang", choices=LANGUAGES, default="en", help="the captions' language (default en)")
+    viz.add_argument("--columns", type=int, default=10, help="pictures per row (default 10)")
+    viz.set_defaults(run=run_viz)
     return main
 
 

@@ -5,9 +5,9 @@ This name, and `python -m mmembed.evaluate`, work until the end of the 2027 spri
 
 import sys
 
-from mmembed.moved import alias
+from mmembed.moved import alias, command
 
 if __name__ == "__main__":
-    alias("python -m mmembed.evaluate", "mmembed.training.evaluate").main()
+    command("python -m mmembed.evaluate", "evaluate")
 else:
     sys.modules[__name__] = alias(__name__, "mmembed.training.evaluate")

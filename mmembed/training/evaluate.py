@@ -1,6 +1,6 @@
 """How well does a model find the course pictures? By caption, by query form, by category, and the dog group.
 
-    python -m mmembed.training.evaluate [--model mini] [--json]
+    python -m mmembed evaluate [--model mini] [--json]
 
 - Captions (recall@1/5), category prompts and the dog group: texts `mini` was trained on. They measure what
   it remembers.
@@ -12,16 +12,12 @@
   one text embedding per category (the CLIP paper's prompt ensemble).
 """
 
-import argparse
-import csv
-import json
-
 import torch
 import torch.nn.functional as F
 
 from ..embedding import embed_images, embed_texts
 from ..images import load_image
-from ..manifest import MANIFEST, category_query_en, read_manifest, read_short_texts
+from ..manifest import category_query_en, read_manifest, read_short_texts
 from ..similarity import cosine_similarity_matrix
 from .query_forms import LANGUAGES, category_names, fill, held_out_pictures, phrases, read_query_forms
 
@@ -65,8 +61,7 @@ def prompt_ensemble(things: list[str], language: str, model, processor) -> torch
 
 def drawing_paths() -> set[str]:
     """The pictures whose `style` in MANIFEST.csv is "drawing" (the others are photos)."""
-    with open(MANIFEST, encoding="utf-8", newline="") as file:
-        return {row["path"] for row in csv.DictReader(file) if row["style"] == "drawing"}
+    return {picture.path for picture in read_manifest() if picture.style == "drawing"}
 
 
 def form_figures(model, processor, image_embeddings, quiz, forms: dict[str, list[str]]) -> dict:
@@ -151,34 +146,23 @@ def evaluate(model, processor) -> dict:
     return figures
 
 
-def print_figures(figures: dict) -> None:
-    for name, value in figures.items():
-        if not isinstance(value, dict):
-            print(f"  {name:<30} {value:.3f}")
+def figure_lines(figures: dict) -> list[str]:
+    """The figures as `python -m mmembed evaluate` prints them: one per line, then a table per kind of phrasing."""
+    lines = [f"  {name:<30} {value:.3f}" for name, value in figures.items() if not isinstance(value, dict)]
     for kind, title in (("held_out_forms", "held-out phrasings"), ("trained_forms", "phrasings seen in training")):
         table = figures[kind]
-        print(f"  recall@1 on {table['pictures']} pictures, {title}")
-        print(f"  (in brackets: share of top-1s that are drawings; among the targets {table['target_drawings']:.2f})")
+        lines.append(f"  recall@1 on {table['pictures']} pictures, {title}")
+        lines.append(
+            f"  (in brackets: share of top-1s that are drawings; among the targets {table['target_drawings']:.2f})"
+        )
         for language, rates in table["recall@1"].items():
             for template, rate in rates.items():
-                print(f"    {language}  {template:<32} {rate:.3f}   ({table['top1_drawings'][language][template]:.2f})")
-
-
-def main(argv=None) -> None:
-    from ..zoo import load_clip
-
-    parser = argparse.ArgumentParser(prog="python -m mmembed.training.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="mini", help='default "mini"; a model folder works too')
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    args = parser.parse_args(argv)
-    model, processor = load_clip(args.model, device="cpu")
-    figures = evaluate(model, processor)
-    if args.json:
-        print(json.dumps(figures, indent=2, ensure_ascii=False))
-        return
-    print(f"Model: {model.mmembed_name} (on the 200 quiz pictures and 9 dogs of the course)")
-    print_figures(figures)
+                drawings = table["top1_drawings"][language][template]
+                lines.append(f"    {language}  {template:<32} {rate:.3f}   ({drawings:.2f})")
+    return lines
 
 
 if __name__ == "__main__":
-    main()
+    from ..moved import command
+
+    command("python -m mmembed.training.evaluate", "evaluate")

@@ -1,4 +1,5 @@
-"""`python -m mmembed ...` as a student types it: search, cache, check, download, and their errors."""
+"""`python -m mmembed ...` as a student types it: search, index, cache, check, download, evaluate, viz, and their
+errors; and last term's commands, which still run."""
 
 import re
 from pathlib import Path
@@ -88,6 +89,9 @@ def test_search_errors_are_one_line(picture_folder, offline_env, tmp_path, args,
         ["search", "A dog", "{missing}"],
         ["search", "A dog", "{folder}", "-k", "9"],
         ["index", "{missing}", "--output", "{missing}-index"],
+        ["evaluate", "--help"],
+        ["viz", "--help"],
+        ["viz", "{missing}"],
     ],
 )
 def test_a_mistyped_command_is_answered_before_torch_loads(picture_folder, offline_env, tmp_path, args):
@@ -99,7 +103,31 @@ def test_a_mistyped_command_is_answered_before_torch_loads(picture_folder, offli
     )
     result = run_python(["-c", code, *args], env=offline_env)
     assert result.stderr.strip().splitlines()[-1] == "torch imported: False", result.stderr
-    assert result.stdout.startswith("usage:") if args == ["--help"] else result.stderr.startswith("error: ")
+    assert result.stdout.startswith("usage:") if "--help" in args else result.stderr.startswith("error: ")
+
+
+def test_help_imports_no_torch(offline_env):
+    """`python -m mmembed --help` as typed: -X importtime lists every module the process imported."""
+    result = run_python(["-X", "importtime", "-m", "mmembed", "--help"], env=offline_env)
+    assert result.returncode == 0 and "{search,index,download,cache,check,evaluate,viz}" in result.stdout
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "mmembed.cli" in imported and "mmembed.choices" in imported
+    assert not {name for name in imported if name.split(".")[0] in {"torch", "transformers", "faiss", "matplotlib"}}
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("mmembed.viz", "viz"),
+        ("mmembed.training.evaluate", "evaluate"),  # `python -m mmembed.evaluate`: tests/unit/test_imports.py
+    ],
+)
+def test_an_old_command_runs_the_new_one_and_says_so(offline_env, old, new):
+    """Last term's commands work a term more (CHANGELOG.md): a note, Korean first, then the new command itself."""
+    result = run_python(["-m", old, "--help"], env=offline_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: python -m mmembed {new} ")
+    assert result.stderr.startswith(f"[mmembed] `python -m {old}`는 `python -m mmembed {new}`(으)로 바뀌었습니다.")
 
 
 def test_check_prints_one_verdict_per_requirement(offline_env):
