@@ -45,6 +45,14 @@ The package, by job (a star marks the modules lectures import; tests/unit/test_i
     tokenizer           the Korean-aware CLIP tokenizer of `mini`, learned from the course texts
     evaluate            * recall@k, zero-shot and the dog group: how well a model finds the course pictures
 
+  scale/                past one process: `mmembed index --engine ray` on Ray Data, and clip-retrieval's layout
+    cluster             importing Ray (the optional `scale` extra) quietly; a local cluster started and stopped
+    ray_engine          Ray Data: the file list, map_batches with a model-holding class, shards written as they end
+    shards              the shard plan and shards.json, which resumes a killed build
+    layout              img_emb/img_emb_N.npy + metadata/metadata_N.parquet, as clip-retrieval 2.45.0 writes them
+    saved_index         the FAISS index of mmembed.index, saved from embeddings already computed
+    build               build_index_with_ray and index_from_embeddings: what `python -m mmembed index` calls
+
   Last term's import paths and commands, kept one more term (CHANGELOG.md)
     moved               an old module name gives its new module (one FutureWarning); an old command runs the new one
     models standins registry hub clip_bpe query_forms evaluate  the old names
