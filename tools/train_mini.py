@@ -24,14 +24,14 @@ from pathlib import Path
 
 import torch
 
-from mmembed.paths import MODELS_DIR, REPO_ROOT
+from mmembed.paths import MODELS_DIR, PACKAGE_DATA
 from mmembed.training import course_examples, new_mini_model, train
 from mmembed.training.evaluate import evaluate
 
 SEED = 1
 THREADS = 1
 STEPS = 2000
-BEFORE = REPO_ROOT / "mmembed" / "data" / "mini_v1_figures.json"
+BEFORE = PACKAGE_DATA / "mini_v1_figures.json"
 CIRCUMSTANCES = ("minutes", "load_average")  # how the run went, not what it produced: --check ignores them
 
 

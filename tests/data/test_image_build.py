@@ -5,7 +5,6 @@ and the pinned scikit-image. Where neither the cached packages nor apt-get are a
 on a developer's machine, but fails in CI (CI is set), so it can never be skipped silently there.
 """
 
-import csv
 import os
 import shutil
 import subprocess
@@ -13,14 +12,14 @@ import sys
 
 import pytest
 
+from mmembed.manifest import read_manifest
 from mmembed.paths import IMAGES_DIR, REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
 
 def committed_outputs() -> list[str]:
-    with open(IMAGES_DIR / "MANIFEST.csv", encoding="utf-8", newline="") as file:
-        return ["MANIFEST.csv"] + [row["path"] for row in csv.DictReader(file)]
+    return ["MANIFEST.csv"] + [picture.path for picture in read_manifest()]
 
 
 def sources_reachable() -> bool:

@@ -1,7 +1,6 @@
 """The committed course image set: the files the lectures and quizzes rely on, their sizes, the manifest and
 its captions and licences, and that the quiz pictures are distinct enough for text search to tell apart."""
 
-import csv
 from collections import Counter
 from itertools import combinations
 
@@ -9,20 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmembed.manifest import read_manifest
 from mmembed.paths import CAT_IMAGE, IMAGES_DIR, QUIZ_IMAGE_DIR, TOPK_IMAGE_DIR
+from mmembed.texts import is_hangul
 
-MANIFEST = IMAGES_DIR / "MANIFEST.csv"
 QUIZ_FILES = [f"val_{i}.JPEG" for i in range(200)]
 DOG_FILES = [f"dog_{i}.png" for i in range(9)]
 EXPECTED_PATHS = {"cat.jpg"} | {f"topk-image/{n}" for n in DOG_FILES} | {f"quiz-image/{n}" for n in QUIZ_FILES}
 ALLOWED_LICENSES = {"GPL-2.0-or-later", "LGPL-3.0", "CC-BY-SA-4.0", "public-domain", "CC0-1.0"}
-MANIFEST_COLUMNS = {"path", "source", "original", "license", "caption_en", "caption_ko"}
 NEAR_DUPLICATE_DISTANCE = 8  # perceptual-hash bits (of 64); at or below this two pictures look alike
-
-
-def read_manifest() -> list[dict]:
-    with open(MANIFEST, encoding="utf-8", newline="") as file:
-        return list(csv.DictReader(file))
 
 
 def picture_files(folder, suffix) -> list[str]:
@@ -61,38 +55,36 @@ def test_every_picture_is_rgb_and_within_size_bounds(relative):
 
 
 def test_manifest_has_one_row_per_picture_and_no_others():
-    rows = read_manifest()
-    assert MANIFEST_COLUMNS <= set(rows[0])
-    paths = [row["path"] for row in rows]
-    assert len(paths) == len(set(paths)), "duplicate rows in MANIFEST.csv"
+    paths = [picture.path for picture in read_manifest()]
+    assert len(paths) == len(set(paths)), "duplicate pictures in MANIFEST.csv"
     assert set(paths) == EXPECTED_PATHS
 
 
 def test_captions_are_present_and_licences_allowed():
-    for row in read_manifest():
-        assert row["caption_en"].strip() and row["caption_ko"].strip(), row["path"]
-        assert any("\uac00" <= char <= "\ud7a3" for char in row["caption_ko"]), f"not Korean: {row['caption_ko']}"
-        assert set(row["license"].split(" AND ")) <= ALLOWED_LICENSES, row
-        assert row["source"].strip() and row["original"].strip(), row["path"]
+    for picture in read_manifest():
+        assert picture.caption_en.strip() and picture.caption_ko.strip(), picture.path
+        assert any(map(is_hangul, picture.caption_ko)), f"not Korean: {picture.caption_ko}"
+        assert set(picture.license.split(" AND ")) <= ALLOWED_LICENSES, picture
+        assert picture.source.strip() and picture.original.strip(), picture.path
 
 
 def test_quiz_captions_single_out_their_picture():
-    quiz = [row for row in read_manifest() if row["path"].startswith("quiz-image/")]
-    for language in ("caption_en", "caption_ko"):
-        counts = Counter(row[language].strip().lower() for row in quiz)
+    quiz = [picture for picture in read_manifest() if picture.path.startswith("quiz-image/")]
+    for language in ("en", "ko"):
+        counts = Counter(picture.caption(language).strip().lower() for picture in quiz)
         assert [caption for caption, n in counts.items() if n > 1] == [], language
 
 
 def test_at_least_twelve_categories_with_eight_pictures_each():
-    quiz = [row for row in read_manifest() if row["path"].startswith("quiz-image/")]
-    assert all(row["category"].strip() for row in quiz)
-    counts = Counter(row["category"] for row in quiz)
+    quiz = [picture for picture in read_manifest() if picture.path.startswith("quiz-image/")]
+    assert all(picture.category.strip() for picture in quiz)
+    counts = Counter(picture.category for picture in quiz)
     assert sum(1 for n in counts.values() if n >= 8) >= 12, counts
 
 
 def test_drawings_are_a_minority():
-    quiz = [row for row in read_manifest() if row["path"].startswith("quiz-image/")]
-    styles = Counter(row["style"] for row in quiz)
+    quiz = [picture for picture in read_manifest() if picture.path.startswith("quiz-image/")]
+    styles = Counter(picture.style for picture in quiz)
     assert set(styles) <= {"photo", "photo-composite", "drawing"}, styles
     assert styles["drawing"] < len(quiz) / 4, styles
 
@@ -108,15 +100,15 @@ def test_no_two_quiz_pictures_are_near_duplicates():
 
 
 def test_dog_group_of_three_is_recorded():
-    dogs = [row for row in read_manifest() if row["path"].startswith("topk-image/")]
-    groups = Counter(row["group"] for row in dogs if row["group"])
+    dogs = [picture for picture in read_manifest() if picture.path.startswith("topk-image/")]
+    groups = Counter(picture.group for picture in dogs if picture.group)
     target = [name for name, n in groups.items() if n == 3]
     assert target, f"no group of exactly three dogs: {groups}"
-    members = [row for row in dogs if row["group"] == target[0]]
-    assert len({row["caption_en"] for row in dogs}) == 9
+    members = [picture for picture in dogs if picture.group == target[0]]
+    assert len({picture.caption_en for picture in dogs}) == 9
     assert len(members) == 3
 
 
 def test_a_lying_dog_for_the_sleeping_dog_search():
-    dogs = [row for row in read_manifest() if row["path"].startswith("topk-image/")]
-    assert any("lying" in row["caption_en"] or "sleeping" in row["caption_en"] for row in dogs)
+    dogs = [picture for picture in read_manifest() if picture.path.startswith("topk-image/")]
+    assert any("lying" in picture.caption_en or "sleeping" in picture.caption_en for picture in dogs)

@@ -10,7 +10,7 @@ import torch
 import mmembed
 from mmembed.images import load_image
 from mmembed.manifest import read_manifest, read_short_texts
-from mmembed.paths import REPO_ROOT
+from mmembed.paths import PACKAGE_DATA
 from mmembed.training import descriptions
 from mmembed.training.evaluate import PRECISION, drawing_paths, form_figures, top1_rate
 from mmembed.training.query_forms import (
@@ -122,7 +122,7 @@ def test_fill_puts_the_thing_and_its_particle_in_place():
 
 def test_the_first_minis_figures_cover_the_current_forms():
     """mini_v1_figures.json is the "before" of the form table: it must measure the same phrasings."""
-    before = json.loads((REPO_ROOT / "mmembed" / "data" / "mini_v1_figures.json").read_text(encoding="utf-8"))
+    before = json.loads((PACKAGE_DATA / "mini_v1_figures.json").read_text(encoding="utf-8"))
     forms = read_query_forms()
     for kind, key in (("held_out_forms", "held_out"), ("trained_forms", "reported_training")):
         recorded = before["figures"][kind]
@@ -136,8 +136,8 @@ def test_top1_rate_counts_rows_whose_best_column_is_their_target():
 
 
 @pytest.fixture(scope="module")
-def mini_quiz():
-    model, processor = mmembed.load_clip("mini", device="cpu")
+def mini_quiz(mini):
+    model, processor = mini
     quiz = [p for p in read_manifest() if p.path.startswith("quiz-image/")]
     images = [load_image(p.file) for p in quiz]
     embeddings = mmembed.embed_images(images, model, processor, progress=False, precision=PRECISION)
