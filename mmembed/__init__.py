@@ -14,7 +14,8 @@ The package, by job (a star marks the modules lectures import; tests/unit/test_i
     embedding           embed_images / embed_texts: pictures and texts to embedding vectors
     similarity          cosine similarity, top-k and search: ranking pictures for a text
     precision           * float32 or bfloat16, whichever the hardware computes natively
-    cache               * embed_folder and its embedding cache, so that no picture is embedded twice
+    fingerprint         which weights a model has in memory: the embedding cache's key and the index's check
+    cache               * embed_paths / embed_folder through the embedding cache: no picture is embedded twice
     index               * a FAISS vector index over a folder of pictures: build (resumable), open, search
 
   Data and ground

@@ -1,14 +1,18 @@
-"""One embedding cache, so that no picture is embedded twice: `embed_folder` and `python -m mmembed cache`.
+"""One pipeline from picture files to embeddings, through one cache, so that no picture is embedded twice.
+
+`embed_paths` embeds a list of picture files; `embed_folder` (lectures 04 and later) and the index
+(`python -m mmembed index`) both call it. `python -m mmembed cache info | clear` shows and empties the cache.
 
 An entry is one picture's embedding, a small .npy file:
 
     <cache folder>/images/<settings key>/<SHA-256 of the picture file>.npy
 
 The settings key is a hash of everything that changes an embedding: the model (its class, its config, its
-weights: the hub revision or a hash of its weight files, and a sample of its parameters as they are in memory,
-so a model trained after loading gets a new key), the image processor's settings, the precision, the device
-type and the transformers version. A changed picture has a new content hash and a changed model a new key, so
-neither is ever served stale; a renamed or copied picture costs nothing.
+weights: the hub revision or a hash of its weight files, and the fingerprint of its weights as they are in memory,
+mmembed.fingerprint, so a model trained after loading gets a new key), the image processor's settings, the
+precision, the device type and the transformers version. A changed picture has a new content hash and a changed
+model a new key, so neither is ever served stale; a renamed or copied picture costs nothing. Nothing outside this
+module depends on the key: changing it costs recomputing the entries, nothing more.
 
 The cache folder: MMEMBED_CACHE, else the user cache folder (platformdirs: ~/.cache/mmembed on Linux).
 Writes are atomic (a temporary file, then a rename). An unreadable entry is recomputed with a one-line warning.
@@ -20,6 +24,7 @@ import json
 import os
 import shutil
 import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,15 +36,15 @@ from PIL import Image, UnidentifiedImageError
 
 from .embedding import batched, embed_batches, model_device, prepare_workers
 from .files import write_atomically
+from .fingerprint import model_fingerprint, model_label
 from .images import image_files, load_image
-from .precision import resolve_precision
+from .precision import Precision, resolve_precision
 
 CACHE_ENV = "MMEMBED_CACHE"
-FORMAT = 1  # bump when the entry layout or the settings key changes
+FORMAT = 2  # bump when the entry layout or the settings key changes (2: the fingerprint with its version)
 UNREADABLE_PICTURE = (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError)  # as load_images
 UNREADABLE_ENTRY = (OSError, ValueError, EOFError)
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
-PARAMETER_SAMPLES = 256  # values read from each parameter tensor for the in-memory fingerprint
 
 
 def cache_dir() -> Path:
@@ -116,25 +121,14 @@ def weights_id(source: str, hashes: WeightHashes) -> str | None:
     return hub_snapshot_id(Path(config).parent) if isinstance(config, str) else None
 
 
-def parameter_sample_sha256(model) -> str:
-    """A hash of every parameter and buffer's name, shape and a strided sample of its values: cheap (a few ms
-    for ViT-B/32) and it changes when training changes the model in memory."""
-    digest = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        flat = tensor.detach().reshape(-1)
-        sample = flat[:: max(1, flat.numel() // PARAMETER_SAMPLES)].to("cpu", torch.float64)
-        digest.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
-        digest.update(sample.numpy().tobytes())
-    return digest.hexdigest()
-
-
-def model_fingerprint(model, hashes: WeightHashes) -> dict:
+def model_identity(model, hashes: WeightHashes) -> dict:
+    """Which model, for the settings key: its class, config, weights on disk and fingerprint in memory."""
     source = str(getattr(model, "name_or_path", "") or "")
     return {
         "class": f"{type(model).__module__}.{type(model).__qualname__}",
         "config": text_sha256(model.config.to_json_string()),
         "weights": weights_id(source, hashes),
-        "parameters": parameter_sample_sha256(model),
+        "fingerprint": model_fingerprint(model),
     }
 
 
@@ -144,20 +138,16 @@ def processor_settings(processor) -> str:
     return json.dumps(settings, sort_keys=True, default=str)
 
 
-def model_label(model) -> str:
-    return getattr(model, "mmembed_name", None) or str(getattr(model, "name_or_path", "") or type(model).__name__)
-
-
 # ---- the entries ----
 
 
 class ImageStore:
     """The entries of one settings key: get and put one picture's embedding by the picture's content hash."""
 
-    def __init__(self, root: Path, model, processor, precision: str, device: torch.device):
+    def __init__(self, root: Path, model, processor, precision: Precision, device: torch.device):
         settings = {
             "format": FORMAT,
-            "model": model_fingerprint(model, WeightHashes(root)),
+            "model": model_identity(model, WeightHashes(root)),
             "processor": processor_settings(processor),
             "precision": precision,
             "device": device.type,
@@ -192,19 +182,24 @@ class ImageStore:
             warnings.warn(f"Embeddings are not cached: cannot write to {self.folder} ({error})", stacklevel=3)
 
 
-# ---- embed_folder ----
+# ---- embed_paths and embed_folder ----
 
 
 @dataclass
 class FolderEmbeddings:
-    """What `embed_folder` returns. It unpacks as `embeddings, names = embed_folder(...)`; the counts are for
-    whoever wants to know how much the cache saved (`python -m mmembed index`, the benchmark)."""
+    """What `embed_paths` and `embed_folder` return. It unpacks as `embeddings, names = embed_folder(...)`; the
+    counts are for whoever wants to know how much the cache saved (`python -m mmembed index`, the benchmark)."""
 
-    embeddings: torch.Tensor  # (N, D) float32, row i is the picture names[i]
-    names: list[str]  # the readable pictures' file names, in natural order (as load_images)
+    embeddings: torch.Tensor  # (N, D) float32, row i is the picture paths[i]
+    paths: list[Path]  # the readable pictures, in the order they were given
     computed: int  # pictures the model embedded in this call
     cached: int  # pictures whose embedding came from the cache
-    precision: str  # "fp32" or "bf16", as resolved
+    precision: Precision  # as resolved
+
+    @property
+    def names(self) -> list[str]:
+        """The pictures' file names: embed_folder's are in natural order, as load_images gives them."""
+        return [path.name for path in self.paths]
 
     def __iter__(self):
         return iter((self.embeddings, self.names))
@@ -226,7 +221,21 @@ def embed_folder(
     processor settings and precision is read from the cache instead. Unreadable pictures are skipped with a
     warning, as in `load_images`.
     """
-    files = image_files(folder)
+    return embed_paths(image_files(folder), model, processor, cache, precision, batch_size, progress)
+
+
+def embed_paths(
+    paths: Sequence[Path],
+    model,
+    processor,
+    cache: bool | str | Path = True,
+    precision: str | None = None,
+    batch_size: int = 32,
+    progress: bool | None = None,
+) -> FolderEmbeddings:
+    """Embed the pictures at `paths`, in that order, through the cache (as embed_folder); an unreadable one is left
+    out with a one-line warning. Each batch is cached as soon as it is embedded, so a run that was interrupted
+    resumes where it stopped. Raises FileNotFoundError when no picture is readable."""
     device = model_device(model)
     precision = resolve_precision(precision, device)
     store = None
@@ -234,23 +243,26 @@ def embed_folder(
         root = cache_dir() if cache is True else Path(cache).expanduser()
         store = ImageStore(root, model, processor, precision, device)
 
-    vectors = look_up(files, store)
+    vectors = look_up(paths, store)
     missing = [path for path, vector in vectors.items() if vector is None]
-    if missing:
-        embed_pictures(missing, model, processor, store, vectors, precision, batch_size, progress)
+    for path, content_hash, vector in embed_pictures(missing, model, processor, precision, batch_size, progress):
+        vectors[path] = vector
+        if store is not None:
+            store.put(content_hash, vector)
     vectors = {path: vector for path, vector in vectors.items() if vector is not None}  # the readable pictures
     if not vectors:
-        raise FileNotFoundError(f"No readable images in {Path(folder)}")
+        where = os.path.commonpath([Path(path).parent for path in paths]) if paths else "an empty list of files"
+        raise FileNotFoundError(f"No readable images in {where}")
     embeddings = torch.from_numpy(np.stack(list(vectors.values())))
     computed = sum(path in vectors for path in missing)
-    names = [path.name for path in vectors]
-    return FolderEmbeddings(embeddings, names, computed, cached=len(vectors) - computed, precision=precision)
+    return FolderEmbeddings(embeddings, list(vectors), computed, len(vectors) - computed, precision)
 
 
-def look_up(files: list[Path], store: ImageStore | None) -> dict[Path, np.ndarray | None]:
-    """{picture: its cached embedding, or None}, in the order of `files`; unreadable files are left out."""
+def look_up(paths: Sequence[Path], store: ImageStore | None) -> dict[Path, np.ndarray | None]:
+    """{picture: its cached embedding, or None}, in the order of `paths`; unreadable files are left out."""
     vectors, broken = {}, []
-    for path in files:
+    for path in paths:
+        path = Path(path)
         try:
             content_hash = file_sha256(path)
         except OSError as error:
@@ -269,8 +281,11 @@ def look_up(files: list[Path], store: ImageStore | None) -> dict[Path, np.ndarra
     return vectors
 
 
-def embed_pictures(paths, model, processor, store, vectors, precision, batch_size, progress) -> None:
-    """Embed the pictures at `paths` into `vectors` (and the cache); an unreadable one is left None, with a warning.
+def embed_pictures(
+    paths: list[Path], model, processor, precision: Precision, batch_size: int, progress: bool | None
+) -> Iterator[tuple[Path, str, np.ndarray]]:
+    """(picture, SHA-256 of the bytes embedded, embedding) for each readable picture at `paths`, batch by batch;
+    an unreadable one is skipped with a warning.
 
     Reading and decoding happen in the background with the rest of the preparation, one batch ahead of the model.
     """
@@ -288,26 +303,15 @@ def embed_pictures(paths, model, processor, store, vectors, precision, batch_siz
         inputs = {"pixel_values": processor(images=pictures, return_tensors="pt")["pixel_values"]} if pictures else None
         return (done, failed), inputs
 
-    def keep(label, embeddings):
-        done, failed = label
+    batches = batched(paths, batch_size)
+    workers = prepare_workers(model_device(model))
+    for (done, failed), embeddings in embed_batches(
+        batches, prepare, model, "image", precision, "Embedding images", progress, workers
+    ):
         for path, error in failed:
             warn_unreadable(path, error)
         for (path, content_hash), vector in zip(done, embeddings if embeddings is not None else []):
-            vectors[path] = vector.numpy()
-            if store is not None:
-                store.put(content_hash, vectors[path])
-
-    embed_batches(
-        batched(paths, batch_size),
-        prepare,
-        model,
-        "image",
-        on_batch=keep,
-        precision=precision,
-        description="Embedding images",
-        progress=progress,
-        workers=prepare_workers(model_device(model)),
-    )
+            yield path, content_hash, vector.numpy()
 
 
 def warn_unreadable(path: Path, error: Exception) -> None:

@@ -16,12 +16,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
+from typing import Any
 
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .precision import autocast, resolve_precision
+from .precision import Precision, autocast, resolve_precision
 from .texts import check_texts
 
 
@@ -64,47 +65,38 @@ def embed_batches(
     prepare: Callable,
     model,
     tower: str,
-    on_batch: Callable,
-    precision: str | None = None,
+    precision: Precision,
     description: str = "Embedding",
     progress: bool | None = None,
     workers: int = 1,
-) -> None:
-    """Run the model's `tower` ("image" or "text") over `batches`; the engine under embed_images and embed_folder.
+) -> Iterator[tuple[Any, torch.Tensor | None]]:
+    """Run the model's `tower` ("image" or "text") over `batches`, yielding `(label, embeddings)` batch by batch:
+    the engine under embed_images, embed_texts and the embedding cache.
 
-    `prepare(batch)` returns `(label, model inputs)` and runs in background threads, ahead of the model;
-    inputs may be None when nothing in the batch could be prepared. `on_batch(label, embeddings)` receives
-    each batch's float32 CPU embeddings (None for no inputs) in order. The forward passes share one
-    inference-mode and autocast context, so bf16 autocast casts the weights once, not once per batch.
+    `prepare(batch)` returns `(label, model inputs)` and runs in background threads, ahead of the model; inputs
+    may be None when nothing in the batch could be prepared, and then so are the embeddings (float32, on the CPU).
+
+    Every forward pass runs in one inference-mode and autocast context, so bf16 autocast casts the weights once,
+    not once per batch. The context stays open while the generator waits, so the caller's loop body runs inside it:
+    keep that body to storing what it receives.
     """
     device = model_device(model)
     forward = model.get_image_features if tower == "image" else model.get_text_features
     show = len(batches) > 1 if progress is None else progress
     ready = prepared_ahead(batches, prepare, workers)
-    with closing(ready), torch.inference_mode(), autocast(resolve_precision(precision, device), device):
+    with closing(ready), torch.inference_mode(), autocast(precision, device):
         for label, inputs in tqdm(ready, total=len(batches), desc=description, unit="batch", disable=not show):
             if inputs is None:
-                on_batch(label, None)
+                yield label, None
                 continue
             inputs = {key: value.to(device) for key, value in inputs.items()}
-            on_batch(label, features_tensor(forward(**inputs)).float().cpu())
+            yield label, features_tensor(forward(**inputs)).float().cpu()
 
 
-def embed_all(batches, prepare, model, tower: str, precision, progress, workers: int) -> torch.Tensor:
-    """`embed_batches` over every batch, the embeddings of all of them in one (N, D) tensor."""
-    chunks = []
-    embed_batches(
-        batches,
-        prepare,
-        model,
-        tower,
-        on_batch=lambda _, embeddings: chunks.append(embeddings),
-        precision=precision,
-        description=f"Embedding {tower}s",
-        progress=progress,
-        workers=workers,
-    )
-    return torch.cat(chunks)
+def embed_all(batches, prepare, model, tower: str, precision: Precision, progress, workers: int) -> torch.Tensor:
+    """The embeddings of every batch in one (N, D) tensor."""
+    found = embed_batches(batches, prepare, model, tower, precision, f"Embedding {tower}s", progress, workers)
+    return torch.cat([embeddings for _, embeddings in found])
 
 
 def embed_images(
@@ -125,9 +117,9 @@ def embed_images(
     def prepare(batch):
         return None, {"pixel_values": processor(images=batch, return_tensors="pt")["pixel_values"]}
 
-    return embed_all(
-        batched(images, batch_size), prepare, model, "image", precision, progress, prepare_workers(model_device(model))
-    )
+    device = model_device(model)
+    precision = resolve_precision(precision, device)
+    return embed_all(batched(images, batch_size), prepare, model, "image", precision, progress, prepare_workers(device))
 
 
 def text_context_length(model, processor) -> int:
@@ -152,6 +144,7 @@ def embed_texts(
 ) -> torch.Tensor:
     """Embed texts in batches: returns (len(texts), D). Texts longer than the model's context are truncated."""
     texts = check_texts(texts)
+    precision = resolve_precision(precision, model_device(model))
     max_length = text_context_length(model, processor)
 
     def prepare(batch):

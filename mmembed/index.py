@@ -28,6 +28,11 @@ An index folder holds:
     pictures-<build>.txt   one picture path per line, relative to the indexed folder: line i is vector i
 index.json is written last and atomically and names its own build's files, so an interrupted build never leaves a
 half-written index: the previous index stays whole until the new one is complete.
+
+index.json names the model twice: by its label, for people, and by its fingerprint (mmembed.fingerprint), to refuse
+a query embedded by another model. It stores nothing of the embedding cache, so a change to the cache never makes
+a saved index unusable; an index whose fingerprint has an older FINGERPRINT_VERSION is refused as such. Format 1
+(before the fingerprint had a version) stored version 1's fingerprint as "weights" and still opens.
 """
 
 import json
@@ -41,20 +46,12 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .cache import (
-    ImageStore,
-    cache_dir,
-    embed_pictures,
-    look_up,
-    model_label,
-    parameter_sample_sha256,
-)
-from .embedding import model_device
+from .cache import embed_paths
 from .files import write_atomically
+from .fingerprint import model_fingerprint, model_label
 from .images import picture_files
-from .precision import resolve_precision
 
-FORMAT = 1  # bump when the folder layout or index.json changes
+FORMAT = 2  # bump when the folder layout or index.json changes (2: the model's fingerprint with its version)
 MANIFEST_NAME = "index.json"
 KINDS = ("auto", "flat", "hnsw")
 FLAT_LIMIT = 10_000  # the largest collection searched exactly by default (see the module docstring)
@@ -67,30 +64,13 @@ class WrongModelError(ValueError):
     """A query embedded by another model than the index's: its numbers live in another space."""
 
 
-@dataclass
-class Embedded:
-    vectors: np.ndarray  # (N, D) float32, normalised; row i is the picture files[i]
-    files: list[Path]  # the readable pictures
-    computed: int  # pictures the model embedded in this call
-    cached: int  # pictures whose embedding came from the cache
-    precision: str
+class OutdatedIndexError(ValueError):
+    """An index saved by another version of mmembed, in a format or with a model fingerprint this one cannot read:
+    the pictures must be indexed again (from the embedding cache, if it still holds them)."""
 
 
-def embed_files(files, model, processor, precision=None, batch_size=32, progress=None) -> Embedded:
-    """Embed the pictures at `files` through the embedding cache; unreadable ones are left out with a warning."""
-    device = model_device(model)
-    precision = resolve_precision(precision, device)
-    store = ImageStore(cache_dir(), model, processor, precision, device)
-    vectors = look_up(files, store)
-    missing = [path for path, vector in vectors.items() if vector is None]
-    if missing:
-        embed_pictures(missing, model, processor, store, vectors, precision, batch_size, progress)
-    readable = {path: vector for path, vector in vectors.items() if vector is not None}
-    if not readable:
-        raise FileNotFoundError("No readable images to index")
-    matrix = F.normalize(torch.from_numpy(np.stack(list(readable.values()))), dim=-1).numpy()
-    computed = sum(path in readable for path in missing)
-    return Embedded(matrix, list(readable), computed, len(readable) - computed, precision)
+class KOutOfRangeError(ValueError):
+    """`k`, the number of results asked for, is not between 1 and the number of pictures in the index."""
 
 
 def choose_kind(vectors: int, kind: str = "auto") -> str:
@@ -140,26 +120,29 @@ def build_index(
 ) -> BuildReport:
     """Embed every picture under `folder` (through the embedding cache) and save an index of them in `output`."""
     folder, output = Path(folder).resolve(), Path(output)
-    embedded = embed_files(picture_files(folder), model, processor, precision, batch_size, progress)
-    kind = choose_kind(len(embedded.files), kind)
-    index = filled_index(kind, embedded.vectors, progress)
+    embedded = embed_paths(
+        picture_files(folder), model, processor, precision=precision, batch_size=batch_size, progress=progress
+    )
+    vectors = F.normalize(embedded.embeddings, dim=-1).numpy()
+    kind = choose_kind(len(vectors), kind)
+    index = filled_index(kind, vectors, progress)
 
     output.mkdir(parents=True, exist_ok=True)
     build = secrets.token_hex(4)
     vectors_file, pictures_file = f"vectors-{build}.faiss", f"pictures-{build}.txt"
     data = faiss.serialize_index(index).tobytes()
     write_atomically(output / vectors_file, data)
-    names = [path.relative_to(folder).as_posix() for path in embedded.files]
+    names = [path.relative_to(folder).as_posix() for path in embedded.paths]
     write_atomically(output / pictures_file, "".join(f"{name}\n" for name in names).encode("utf-8"))
     about = {
         "format": FORMAT,
         "folder": str(folder),
         "model": model_label(model),
-        "weights": parameter_sample_sha256(model),
+        "fingerprint": model_fingerprint(model),
         "precision": embedded.precision,
         "kind": kind,
         "vectors": len(names),
-        "dimension": int(embedded.vectors.shape[1]),
+        "dimension": int(vectors.shape[1]),
         "hnsw": {"M": HNSW_LINKS, "efSearch": HNSW_EF_SEARCH} if kind == "hnsw" else None,
         "files": {"vectors": vectors_file, "pictures": pictures_file},
     }
@@ -175,6 +158,24 @@ def remove_other_builds(output: Path, keep: set[str]) -> None:
         for path in output.glob(pattern):
             if path.name not in keep:
                 path.unlink(missing_ok=True)
+
+
+def read_about(directory: Path) -> dict:
+    """index.json of the index in `directory`, in the current format (format 1 is read as format 2)."""
+    try:
+        about = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"No index in {directory}: build one with python -m mmembed index FOLDER --output {directory}"
+        ) from None
+    if about.get("format") == 1:  # format 1's "weights" is the fingerprint of version 1, the first
+        about["format"], about["fingerprint"] = FORMAT, {"version": 1, "sha256": about.pop("weights")}
+    if about.get("format") != FORMAT:
+        raise OutdatedIndexError(
+            f"The index in {directory} has format {about.get('format')}, which this mmembed ({FORMAT}) cannot read: "
+            f"rebuild it (python -m mmembed index FOLDER --output {directory})."
+        )
+    return about
 
 
 @dataclass
@@ -201,14 +202,7 @@ class PictureIndex:
     @classmethod
     def open(cls, directory: str | Path) -> "PictureIndex":
         directory = Path(directory)
-        try:
-            about = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f"No index in {directory}: build one with python -m mmembed index FOLDER --output {directory}"
-            ) from None
-        if about.get("format") != FORMAT:
-            raise ValueError(f"The index in {directory} has format {about.get('format')}, not {FORMAT}: rebuild it.")
+        about = read_about(directory)
         names = (directory / about["files"]["pictures"]).read_text(encoding="utf-8").splitlines()
         index = faiss.read_index(str(directory / about["files"]["vectors"]))
         if not index.ntotal == len(names) == about["vectors"]:
@@ -218,8 +212,16 @@ class PictureIndex:
         return cls(directory, about, names, index)
 
     def check_model(self, model) -> None:
-        """Raise WrongModelError unless `model` has the weights the index was built with."""
-        if parameter_sample_sha256(model) != self.about["weights"]:
+        """Raise WrongModelError unless `model` has the weights the index was built with (OutdatedIndexError when
+        the index's fingerprint is of another version, which says nothing either way)."""
+        saved, current = self.about["fingerprint"], model_fingerprint(model)
+        if saved["version"] != current["version"]:
+            raise OutdatedIndexError(
+                f"The index in {self.directory} identifies its model by a fingerprint of version {saved['version']}; "
+                f"this mmembed computes version {current['version']}, so it cannot check the query's model: "
+                f"rebuild the index (python -m mmembed index {self.folder} --output {self.directory})."
+            )
+        if current != saved:
             raise WrongModelError(
                 f"This index was built with the model '{self.model}'; the query comes from "
                 f"'{model_label(model)}', whose embeddings are in another space. Search with --model {self.model} "
@@ -229,7 +231,9 @@ class PictureIndex:
     def search(self, query_embeddings, k: int = 5) -> list[list[tuple[str, float]]]:
         """The k pictures most similar to each query, best first, as (path relative to the folder, cosine)."""
         if not 1 <= k <= len(self.names):
-            raise ValueError(f"-k must be between 1 and the number of images ({len(self.names)}), got {k}.")
+            raise KOutOfRangeError(
+                f"k must be between 1 and the number of pictures in the index ({len(self.names)}), got {k}."
+            )
         queries = torch.as_tensor(query_embeddings).float()
         queries = F.normalize(queries.unsqueeze(0) if queries.ndim == 1 else queries, dim=-1).numpy()
         if queries.shape[1] != self.about["dimension"]:

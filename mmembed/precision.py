@@ -6,25 +6,31 @@ products run in bf16 while the weights stay float32; the embeddings lose nothing
 (AVX512-BF16, or AMX's tile units) and on CUDA. Without them bf16 is emulated and *slower* than fp32, so "auto"
 picks it only where it is native.
 
-The choice: the `precision` argument, else the environment variable MMEMBED_PRECISION, else "auto".
+The choice: the `precision` argument, else the environment variable MMEMBED_PRECISION, else "auto". Each public
+function that takes it (embed_images, embed_texts, embed_folder, embed_paths, build_index) resolves it once, where
+it is called, and hands the resolved `Precision` down; the CPU's flags are read once per process.
 """
 
+import functools
 import os
 import platform
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Literal, get_args
 
 import torch
 
-PRECISIONS = ("fp32", "bf16", "auto")
+Precision = Literal["fp32", "bf16"]  # a precision resolved for a device: what the code below a public function takes
+PRECISIONS = ("fp32", "bf16", "auto")  # what a caller may ask for: a Precision, or "auto"
 PRECISION_ENV = "MMEMBED_PRECISION"
 # /proc/cpuinfo flags of native bf16 arithmetic (the kernel lists only what it has enabled).
 CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 PROC_CPUINFO = Path("/proc/cpuinfo")
 
 
-def cpu_bf16_features() -> list[str]:
-    """The CPU's native bf16 instruction sets, e.g. ["avx512_bf16"]; [] when bf16 would be emulated.
+@functools.cache  # the CPU does not change while Python runs: its flags are read once
+def cpu_bf16_features() -> tuple[str, ...]:
+    """The CPU's native bf16 instruction sets, e.g. ("avx512_bf16",); () when bf16 would be emulated.
 
     On Linux the kernel's own flags decide (AMX also needs the kernel to enable it). Elsewhere PyTorch's cpuinfo
     is asked; it knows x86 only, so Apple and other ARM CPUs count as without (fp32 there).
@@ -35,13 +41,13 @@ def cpu_bf16_features() -> list[str]:
         except OSError:
             flags = set()
         if flags:
-            return [flag for flag in CPU_BF16_FLAGS if flag in flags]
+            return tuple(flag for flag in CPU_BF16_FLAGS if flag in flags)
     found = []
     if _torch_cpu_says("_is_amx_tile_supported"):  # every AMX CPU so far has AMX-BF16 with its tiles
         found.append("amx_bf16")
     if _torch_cpu_says("_is_avx512_bf16_supported"):
         found.append("avx512_bf16")
-    return found
+    return tuple(found)
 
 
 def _torch_cpu_says(check: str) -> bool:
@@ -67,8 +73,10 @@ def native_bf16(device: str | torch.device) -> bool:
     return False
 
 
-def resolve_precision(precision: str | None, device: str | torch.device) -> str:
-    """ "fp32" or "bf16": what `precision` (None: MMEMBED_PRECISION, else "auto") means on `device`."""
+def resolve_precision(precision: str | None, device: str | torch.device) -> Precision:
+    """ "fp32" or "bf16": what `precision` (None: MMEMBED_PRECISION, else "auto") means on `device`.
+
+    A resolved precision resolves to itself, so passing one on costs nothing."""
     chosen = precision if precision is not None else os.environ.get(PRECISION_ENV, "").strip().lower() or "auto"
     if chosen not in PRECISIONS:
         source = f"{PRECISION_ENV}={chosen!r}" if precision is None else f"precision={chosen!r}"
@@ -78,8 +86,10 @@ def resolve_precision(precision: str | None, device: str | torch.device) -> str:
     return chosen
 
 
-def autocast(precision: str, device: str | torch.device) -> AbstractContextManager:
+def autocast(precision: Precision, device: str | torch.device) -> AbstractContextManager:
     """The context to run a forward pass in: bf16 autocast, or a no-op for fp32. `precision` is resolved."""
+    if precision not in get_args(Precision):  # "auto" here would silently mean fp32
+        raise ValueError(f"autocast needs fp32 or bf16 (see resolve_precision), got {precision!r}.")
     device = torch.device(device)
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..paths import MINI_DIR, STANDINS_DIR, TINY_DIR
 
-# What load_clip() loads when no model is named: the CLIP of lectures 01-04 and the quizzes.
+# What load_clip() loads when no model is named (nor MMEMBED_MODEL set): the CLIP of lectures 01-04 and the
+# quizzes. The model that grades the quizzes is another setting: mmembed.grading.GRADING_MODEL.
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 
 RANDOM_WEIGHTS = "random weights: its numbers mean nothing"

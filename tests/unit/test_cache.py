@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 import mmembed
-from mmembed.cache import CACHE_ENV, WeightHashes, cache_dir, cache_sets, clear_cache, embed_folder
+from mmembed.cache import CACHE_ENV, WeightHashes, cache_dir, cache_sets, clear_cache, embed_folder, embed_paths
 from mmembed.images import load_images
 
 
@@ -51,6 +51,19 @@ def test_a_second_call_embeds_nothing_and_returns_the_same(tiny, pictures, store
     assert len(entries(store)) == 12
     assert second.names == first.names
     assert torch.equal(second.embeddings, first.embeddings) and second.embeddings.dtype == torch.float32
+
+
+def test_embed_paths_keeps_the_order_given_and_shares_the_cache_with_embed_folder(tiny, pictures, store, tmp_path):
+    """The one pipeline under embed_folder and the index: files from several folders, in the order given."""
+    model, processor = tiny
+    other = save_pictures(tmp_path / "other", 2, offset=50)
+    paths = [other / "val_1.JPEG", pictures / "val_3.JPEG", other / "val_0.JPEG"]
+    given = embed_paths(paths, model, processor, cache=store, precision="fp32", progress=False)
+    assert given.paths == paths and given.names == ["val_1.JPEG", "val_3.JPEG", "val_0.JPEG"]
+    assert (given.computed, given.cached, given.precision) == (3, 0, "fp32")
+    folder = embed(pictures, tiny, store, precision="fp32")
+    assert (folder.computed, folder.cached) == (11, 1)
+    assert torch.equal(folder.embeddings[3], given.embeddings[1])  # read back from the cache
 
 
 def test_names_and_rows_match_load_images_and_embed_images(tiny, pictures, store):

@@ -7,14 +7,26 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
 from PIL import Image
 
 import mmembed
+from mmembed import cache as embedding_cache
+from mmembed import cli, fingerprint
+from mmembed.cache import embed_paths
 from mmembed.images import picture_files
-from mmembed.index import FLAT_LIMIT, PictureIndex, WrongModelError, build_index, choose_kind
+from mmembed.index import (
+    FLAT_LIMIT,
+    KOutOfRangeError,
+    OutdatedIndexError,
+    PictureIndex,
+    WrongModelError,
+    build_index,
+    choose_kind,
+)
 from mmembed.manifest import read_manifest
 from mmembed.paths import IMAGES_DIR, REPO_ROOT, TINY_DIR
 from tests.helpers import run_python
@@ -189,6 +201,65 @@ def test_the_same_weights_under_another_name_are_the_same_model(tiny, cache, tmp
         index.check_model(mmembed.load_clip("mini", device="cpu")[0])
     with pytest.raises(WrongModelError, match="has 3 dimensions"):
         index.search(np.ones((1, 3), dtype=np.float32), k=1)
+    with pytest.raises(KOutOfRangeError, match=r"^k must be between 1 and the number of pictures in the index \(4\)"):
+        index.search(np.ones((1, 512), dtype=np.float32), k=5)
+
+
+# ---- the model's fingerprint: what index.json keeps of the model ----------------------------------------------
+
+
+def test_a_saved_index_outlives_a_change_to_the_embedding_cache(tiny, cache, tmp_path, monkeypatch):
+    """index.json keeps the model's fingerprint, not the cache's key: with the key changed (its FORMAT bumped, so
+    every picture is embedded again), an index saved before still opens, accepts its model and finds the same."""
+    model, processor = tiny
+    folder = save_pictures(tmp_path / "pictures", 4)
+    build_index(folder, tmp_path / "index", model, processor, precision="fp32")
+    query = mmembed.embed_texts("A dog", model, processor, precision="fp32")
+    before = PictureIndex.open(tmp_path / "index").search(query, k=4)
+
+    monkeypatch.setattr(embedding_cache, "FORMAT", embedding_cache.FORMAT + 1)
+    assert embed_paths(picture_files(folder), model, processor, precision="fp32").computed == 4  # a new key
+    index = PictureIndex.open(tmp_path / "index")
+    index.check_model(model)
+    assert index.search(query, k=4) == before
+
+
+def test_an_index_of_an_older_fingerprint_is_refused_for_that_reason(tiny, cache, tmp_path, monkeypatch, capsys):
+    """A new way of fingerprinting (fewer samples, so version 2) cannot check an index fingerprinted by version 1:
+    the index still opens, and the error, one line on the command line, names the fingerprint and how to rebuild
+    rather than blaming the model."""
+    model, processor = tiny
+    build_index(save_pictures(tmp_path / "pictures", 4), tmp_path / "index", model, processor)
+    monkeypatch.setattr(fingerprint, "PARAMETER_SAMPLES", 64)
+    monkeypatch.setattr(fingerprint, "FINGERPRINT_VERSION", 2)
+    index = PictureIndex.open(tmp_path / "index")
+    with pytest.raises(OutdatedIndexError, match="a fingerprint of version 1; this mmembed computes version 2"):
+        index.check_model(model)
+
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # cli.main sets its own
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["search", "A dog", "--index", str(tmp_path / "index"), "--model", "tiny", "-k", "2"])
+    error = capsys.readouterr().err.strip()
+    assert exited.value.code == 1 and error.splitlines() == [error]
+    assert error.startswith("error: The index in") and "another space" not in error
+    assert f"rebuild the index (python -m mmembed index {tmp_path / 'pictures'} --output {tmp_path / 'index'})" in error
+
+
+def test_an_index_of_format_1_still_opens(tiny, mini, cache, tmp_path):
+    """Format 1 kept version 1's fingerprint under "weights": it opens and accepts the model it was built with."""
+    model, processor = tiny
+    build_index(save_pictures(tmp_path / "pictures", 4), tmp_path / "index", model, processor)
+    saved = tmp_path / "index" / "index.json"
+    about = json.loads(saved.read_text(encoding="utf-8"))
+    assert about["fingerprint"]["version"] == 1
+    about.update(format=1, weights=about.pop("fingerprint")["sha256"])
+    saved.write_text(json.dumps(about), encoding="utf-8")
+    index = PictureIndex.open(tmp_path / "index")
+    index.check_model(model)
+    with pytest.raises(WrongModelError):
+        index.check_model(mini[0])
+
+
 
 
 @pytest.mark.parametrize(

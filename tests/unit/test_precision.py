@@ -28,31 +28,54 @@ COURSE_QUERIES = [*LECTURE_04_QUERIES, *GRADED_QUERIES]
 MINI_SCORE_TOLERANCE = 0.005
 
 
+def cpuinfo_text(flags: str) -> str:
+    return f"processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: fpu sse2 avx2 {flags}\n"
+
+
 @pytest.fixture
 def cpuinfo(tmp_path, monkeypatch):
-    """Point the detector at a /proc/cpuinfo of our choosing."""
+    """Point the detector at a /proc/cpuinfo of our choosing (and forget what it read, then and afterwards)."""
 
     def write(flags: str):
         path = tmp_path / "cpuinfo"
-        path.write_text(f"processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: fpu sse2 avx2 {flags}\n")
+        path.write_text(cpuinfo_text(flags))
         monkeypatch.setattr(precision, "PROC_CPUINFO", path)
+        cpu_bf16_features.cache_clear()
 
-    return write
+    yield write
+    cpu_bf16_features.cache_clear()  # the next test reads the real CPU's flags
 
 
 @pytest.mark.parametrize(
     "flags, found",
     [
-        ("avx512f avx512_bf16", ["avx512_bf16"]),
-        ("amx_tile amx_bf16 amx_int8 avx512_bf16", ["amx_bf16", "avx512_bf16"]),
-        ("avx512f avx512bw", []),  # AVX-512 without BF16: bf16 would be emulated
-        ("", []),  # a laptop with AVX2 only
+        ("avx512f avx512_bf16", ("avx512_bf16",)),
+        ("amx_tile amx_bf16 amx_int8 avx512_bf16", ("amx_bf16", "avx512_bf16")),
+        ("avx512f avx512bw", ()),  # AVX-512 without BF16: bf16 would be emulated
+        ("", ()),  # a laptop with AVX2 only
     ],
 )
 def test_native_bf16_is_read_from_the_cpu_flags(cpuinfo, flags, found):
     cpuinfo(flags)
     assert cpu_bf16_features() == found
     assert resolve_precision("auto", "cpu") == ("bf16" if found else "fp32")
+
+
+def test_the_cpu_flags_are_read_once(cpuinfo):
+    """ "auto" is resolved wherever a public function is called (a search resolves it for the pictures and again for
+    the text): the flags are read the first time only."""
+    cpuinfo("avx512_bf16")
+    assert resolve_precision("auto", "cpu") == "bf16"
+    precision.PROC_CPUINFO.write_text(cpuinfo_text(""))
+    assert resolve_precision("auto", "cpu") == "bf16"  # not read again
+    cpu_bf16_features.cache_clear()
+    assert resolve_precision("auto", "cpu") == "fp32"
+
+
+def test_below_the_public_functions_precision_is_resolved():
+    """autocast refuses "auto" rather than read it as fp32."""
+    with pytest.raises(ValueError, match="autocast needs fp32 or bf16"):
+        precision.autocast("auto", "cpu")
 
 
 def test_explicit_precision_wins_over_the_hardware(cpuinfo):
