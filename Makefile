@@ -4,7 +4,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 CONSTRAINTS ?= constraints.txt
-EXTRAS ?= course,test
+EXTRAS ?= course,test,scale
 QUERY ?= a red car
 BIN := $(VENV)/bin
 
