@@ -95,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """`grade` goes in front of arguments that name no command (the submission, or grade's options)."""
-    if argv[:1] != ["grade"] and not (argv[:1] and argv[0] in [*COMMANDS, "-h", "--help"]):
+    if not argv or argv[0] not in [DEFAULT_COMMAND, *COMMANDS, "-h", "--help"]:
         argv = [DEFAULT_COMMAND, *argv]
     return parser().parse_args(argv)
 
