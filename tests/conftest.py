@@ -7,6 +7,12 @@ import pytest
 from .helpers import UNREACHABLE_HUB
 
 
+def pytest_configure(config):
+    """pytest-xdist declares the `xdist_group` mark; declared here too, a test module runs in one process
+    (`-p no:xdist`) under --strict-markers."""
+    config.addinivalue_line("markers", "xdist_group(name): the test runs on the same xdist worker as its group")
+
+
 @pytest.fixture(scope="session")
 def tiny():
     """The offline tiny CLIP (random weights), loaded once per test run."""
@@ -19,7 +25,9 @@ def tiny():
 def mini():
     """The offline mini CLIP (trained in this repo), loaded once per test run."""
     import mmembed
+    from mmembed.paths import MINI_DIR
 
+    assert (MINI_DIR / "config.json").exists(), "models/mini is committed; run python -m tools.train_mini to rebuild it"
     return mmembed.load_clip("mini", device="cpu")
 
 

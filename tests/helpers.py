@@ -70,6 +70,38 @@ def code_cell(nb, marker: str):
     return cells[0]
 
 
+def lecture_function(notebook: Path, name: str, **names):
+    """The function `name` as the committed `notebook` defines it (in its one code cell with `def name(`), compiled
+    on its own; `names` are the globals it uses besides torch and F (torch.nn.functional)."""
+    import ast
+
+    import nbformat
+    import torch
+    import torch.nn.functional as F
+
+    tree = ast.parse(code_cell(nbformat.read(notebook, as_version=4), f"def {name}(").source)
+    wanted = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name]
+    namespace = {"F": F, "torch": torch, **names}
+    exec(compile(ast.Module(wanted, type_ignores=[]), notebook.name, "exec"), namespace)
+    return namespace[name]
+
+
+def normalise(embeddings):
+    """Each row divided by its length, as the lectures write it by hand before `@`."""
+    return embeddings / embeddings.norm(dim=-1, keepdim=True)
+
+
+def quiz_captions() -> tuple[list[str], list[str]]:
+    """English and Korean captions of val_0 .. val_199, in the order mmembed.load_images gives the pictures."""
+    from mmembed.images import image_files
+    from mmembed.manifest import read_manifest
+    from mmembed.paths import QUIZ_IMAGE_DIR
+
+    pictures = {Path(p.path).name: p for p in read_manifest() if p.path.startswith("quiz-image/")}
+    names = [path.name for path in image_files(QUIZ_IMAGE_DIR)]
+    return [pictures[n].caption_en for n in names], [pictures[n].caption_ko for n in names]
+
+
 def markdown_text(nb) -> str:
     """The notebook's prose: every markdown cell, in order."""
     return "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
@@ -127,15 +159,23 @@ def assert_contains(text: str, *expected: str) -> None:
 
 def cell_text(nb, marker: str) -> str:
     """Everything the code cell whose source contains `marker` printed (stdout, and text/plain results)."""
-    cells = [cell for cell in nb.cells if cell.cell_type == "code" and marker in cell.source]
-    assert len(cells) == 1, f"{len(cells)} code cells contain {marker!r}; expected exactly one"
     parts = []
-    for output in cells[0].outputs:
+    for output in code_cell(nb, marker).outputs:
         if output.output_type == "stream" and output.name == "stdout":
             parts.append(output.text)
         elif "text/plain" in output.get("data", {}):
             parts.append(output["data"]["text/plain"])
     return "".join(parts)
+
+
+def printed_text(nb, marker: str) -> str:
+    """What the code cell whose source contains `marker` printed, stdout only: unlike `cell_text`, no figure's
+    text/plain ("<Figure size ...>") runs into the next printed line."""
+    return "".join(
+        output.text
+        for output in code_cell(nb, marker).outputs
+        if output.output_type == "stream" and output.name == "stdout"
+    )
 
 
 class Listener(threading.Thread):

@@ -40,6 +40,16 @@ def lecture_group(notebook) -> str:
     return f"lecture-{lecture_number(notebook)}"
 
 
+def reads_the_lecture_run(notebook):
+    """Decorator for a test that reads `notebook`'s one offline run (the `nb` fixture): marked `slow`, and put in
+    the lecture's xdist group so that it shares that run with the lecture's other tests."""
+
+    def mark(test):
+        return pytest.mark.slow(pytest.mark.xdist_group(lecture_group(notebook))(test))
+
+    return mark
+
+
 def lecture_path(number: str):
     """lectures/<number>_*.ipynb, e.g. lecture_path("05a")."""
     matches = [path for path in LECTURES if lecture_number(path) == number]

@@ -2,31 +2,26 @@
 
 - Tests marked `online` check what the prose says about the real `openai/clip-vit-base-patch32`; they are
   skipped where the Hugging Face Hub cannot be reached (see the project's conftest.py).
-- The other tests check, offline, the transformers 5.x API the lecture teaches and what it says about the
-  offline model `mini`. The `slow` ones read the lecture's own offline run and check that its hand-written
-  steps agree with the `mmembed` helpers that later lectures use in their place.
+- The other tests check, offline, what the lecture says about the offline model `mini` and the real CLIP's size.
+  The `slow` ones read the lecture's own offline run: the transformers 5.x API it teaches, and that its
+  hand-written steps agree with the `mmembed` helpers that later lectures use in their place. (Where CLIP's
+  temperature starts, a fact of transformers' CLIPConfig, is in tests/unit/test_library_behaviour.py.)
 """
 
 import re
 
 import nbformat
-import numpy as np
 import pytest
 import torch
 from transformers import CLIPConfig, CLIPModel
 
 import mmembed
 from mmembed.paths import CAT_IMAGE
-from tests.helpers import cell_text, markdown_text
-from tests.lectures.conftest import lecture_group, lecture_path
+from tests.helpers import assert_contains, cell_text, markdown_text
+from tests.lectures.conftest import lecture_path, reads_the_lecture_run
 
 NOTEBOOK = lecture_path("01")
 CAT_TEXTS = ["A dog", "A cat", "A nuclear submarine"]  # section 5
-
-
-def reads_the_lecture_run(test):
-    """Slow: the test reads the lecture's one offline run (shared, under xdist, with the lecture's other tests)."""
-    return pytest.mark.slow(pytest.mark.xdist_group(lecture_group(NOTEBOOK))(test))
 
 
 def cat_scores(model, processor):
@@ -62,7 +57,7 @@ def test_lecture_loads_the_model_the_way_the_model_card_does():
 # --- the lecture's own run (offline: mini) ---------------------------------------------------------------
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_offline_run_loads_mini_with_the_sizes_the_prose_gives(nb):
     """Sections 4-5: offline the model is models/mini: a CLIPModel of about 1.9 million parameters (about 8 MB),
     96 px pictures, 512-d embeddings; the processor makes (1, 3, 96, 96) pixel values."""
@@ -76,7 +71,15 @@ def test_offline_run_loads_mini_with_the_sizes_the_prose_gives(nb):
     assert "pixel_values    (1, 3, 96, 96)" in cell_text(nb, "inputs = processor(text=texts, images=image")
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
+def test_get_image_features_returns_an_output_object_holding_the_embedding(nb):
+    """Section 5.1: in transformers 5.x get_*_features returns an output object; the embedding is .pooler_output,
+    (1, 512) for the picture and (3, 512) for the three texts."""
+    text = cell_text(nb, "image_output = model.get_image_features")
+    assert_contains(text, "BaseModelOutputWithPooling\n", "image_embeds: (1, 512)\n", "text_embeds : (3, 512)\n")
+
+
+@reads_the_lecture_run(NOTEBOOK)
 def test_hand_made_embeddings_and_cosines_agree_with_mmembed(nb, mini, monkeypatch):
     """Sections 5.1-5.2: the lecture's get_*_features(...).pooler_output and its NumPy cosine similarity give what
     mmembed.embed_images / embed_texts / cosine_similarity_matrix give (later lectures use those instead), both
@@ -95,7 +98,7 @@ def test_hand_made_embeddings_and_cosines_agree_with_mmembed(nb, mini, monkeypat
     assert [float(printed[text]) for text in CAT_TEXTS] == pytest.approx(cosines.tolist(), abs=1e-3)
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_logits_are_the_logit_scale_times_the_cosines_the_notebook_printed(nb):
     """Section 5.3: "logits_per_image와 '로짓 배율 × 코사인'이 같습니다"; the temperature printed is 1 / logit scale."""
     text = cell_text(nb, "logit_scale = model.logit_scale.exp().item()")
@@ -107,36 +110,7 @@ def test_logits_are_the_logit_scale_times_the_cosines_the_notebook_printed(nb):
     assert "합                = 1.0000" in text
 
 
-# --- transformers and CLIP facts (offline) ---------------------------------------------------------------
-
-
-def test_get_image_features_returns_an_output_object(mini):
-    """Section 5.1: in transformers 5.x get_*_features returns an output object; the embedding is .pooler_output."""
-    model, processor = mini
-    pixels = processor(images=mmembed.load_image(CAT_IMAGE), return_tensors="pt")["pixel_values"]
-    with torch.no_grad():
-        output = model.get_image_features(pixel_values=pixels)
-    assert not isinstance(output, torch.Tensor)
-    assert type(output).__name__ == "BaseModelOutputWithPooling"
-    assert tuple(output.pooler_output.shape) == (1, 512)
-
-
-def test_logits_are_logit_scale_times_cosine(mini):
-    """Section 5.3: logits_per_image = logit_scale.exp() x cosine similarity."""
-    model, processor = mini
-    image = mmembed.load_image(CAT_IMAGE)
-    inputs = processor(text=CAT_TEXTS, images=image, return_tensors="pt", padding=True, truncation=True)
-    cosines, _ = cat_scores(model, processor)
-    with torch.no_grad():
-        logits = model(**inputs).logits_per_image[0]
-    assert torch.allclose(logits, model.logit_scale.exp() * cosines, atol=1e-3)
-
-
-def test_clip_starts_from_the_temperature_0_07():
-    """Section 5.3: CLIP's logit scale starts at 1 / 0.07 (about 14.3), the inverse of the temperature."""
-    config = CLIPConfig()
-    assert np.exp(config.logit_scale_init_value) == pytest.approx(1 / 0.07, rel=1e-3)
-    assert np.exp(config.logit_scale_init_value) == pytest.approx(14.3, abs=0.05)
+# --- CLIP facts (offline) -------------------------------------------------------------------------------
 
 
 def test_vit_b32_has_about_150_million_parameters_and_224_px_pictures():

@@ -1,8 +1,10 @@
 """What lecture 03 (top-k search) says, checked.
 
-- Offline: the tensor facts of sections 2-3; that the lecture's own loading and search steps give what the
-  `mmembed` helpers the quizzes use give (`load_images`, `load_clip`, `search`); what the prose says about `mini`;
-  and that the quiz 2 preview describes quizzes/quiz_notebooks/quiz2 (the `slow` tests read the lecture's run).
+- Offline: the tensor facts of sections 2-3 as the lecture's cells print them; that the lecture's own loading and
+  search steps give what the `mmembed` helpers the quizzes use give (`load_images`, `load_clip`, `search`); what
+  the prose says about `mini`; and that the quiz 2 preview describes quizzes/quiz_notebooks/quiz2 (the `slow` tests
+  read the lecture's run). What section 3.1 says of torch itself (topk's default dim, dim=0) is in
+  tests/unit/test_library_behaviour.py.
 - Tests marked `online` check what the prose says about the real `openai/clip-vit-base-patch32`; they are
   skipped where the Hugging Face Hub cannot be reached.
 """
@@ -11,13 +13,12 @@ import re
 
 import nbformat
 import pytest
-import torch
 import torch.nn.functional as F
 
 import mmembed
 from mmembed.paths import TOPK_IMAGE_DIR
-from tests.helpers import REPO_ROOT, cell_text
-from tests.lectures.conftest import lecture_group, lecture_path
+from tests.helpers import REPO_ROOT, assert_contains, cell_text, normalise
+from tests.lectures.conftest import lecture_path, reads_the_lecture_run
 
 NOTEBOOK = lecture_path("03")
 QUIZ_2 = REPO_ROOT / "quizzes" / "quiz_notebooks" / "quiz2_topk_text.ipynb"
@@ -41,10 +42,6 @@ QUIZ_2_TARGET = {"dog_1.png", "dog_4.png", "dog_7.png"}
 QUIZ_2_PLACEHOLDER = "a dog"  # section 6: the query the students start from (must not be an answer)
 
 
-def normalise(embeddings):
-    return embeddings / embeddings.norm(dim=-1, keepdim=True)
-
-
 def dog_similarity(model, processor, queries=tuple(DOG_QUERIES)):
     """Section 5's (queries, 9 dogs) cosine similarity matrix and the dogs' file names."""
     images, names = mmembed.load_images(TOPK_IMAGE_DIR)
@@ -52,40 +49,41 @@ def dog_similarity(model, processor, queries=tuple(DOG_QUERIES)):
     return texts @ normalise(mmembed.embed_images(images, model, processor)).T, names
 
 
-def reads_the_lecture_run(test):
-    return pytest.mark.slow(pytest.mark.xdist_group(lecture_group(NOTEBOOK))(test))
+# --- sections 2-3: argmax, max and topk, as the lecture's cells print them ---------------------------------------
 
 
-# --- sections 2-3: tensors -----------------------------------------------------------------------------------
+@reads_the_lecture_run(NOTEBOOK)
+def test_argmax_is_the_position_and_max_is_the_value(nb):
+    """Section 2: the seed lecture said 99; argmax is 2, max is 99; max(dim=0) gives both."""
+    text = cell_text(nb, "position = scores.argmax().item()")
+    assert_contains(text, "argmax().item() = 2\n", "max().item()    = 99\n", "scores[argmax]  = 99\n")
+    assert "값: 99  위치: 2" in cell_text(nb, "result = scores.max(dim=0)")
 
 
-def test_argmax_is_the_position_and_max_is_the_value():
-    """Section 2: the seed lecture said 99; argmax is 2, max is 99."""
-    scores = torch.tensor([-2, 1, 99, 8])
-    assert scores.argmax().item() == 2
-    assert scores.max().item() == 99
-    assert scores.max(dim=0).indices.item() == 2
+@reads_the_lecture_run(NOTEBOOK)
+def test_topk_gives_values_and_indices_largest_first(nb):
+    """Section 3: top-2 of [-2, 1, 99, 8] is 99, 8 at 2, 3; top-3 adds 1 at 1; k=1 is max and argmax together."""
+    text = cell_text(nb, "top2 = torch.topk(scores, k=2)")
+    assert_contains(
+        text,
+        "values : [99, 8]\nindices: [2, 3]\n",
+        "top-3 values: [99, 8, 1]  indices: [2, 3, 1]",
+        "k=1: 99 2  max, argmax: 99 2",
+    )
 
 
-def test_topk_values_and_indices():
-    """Section 3; k=1 is max and argmax together."""
-    scores = torch.tensor([-2, 1, 99, 8])
-    assert torch.topk(scores, k=2).values.tolist() == [99, 8]
-    assert torch.topk(scores, k=2).indices.tolist() == [2, 3]
-    assert scores.topk(3).indices.tolist() == [2, 3, 1]
-    assert torch.topk(scores, k=1).values.item() == scores.max().item()
-    assert torch.topk(scores, k=1).indices.item() == scores.argmax().item()
-
-
-def test_topk_along_dim_1_of_a_2d_tensor():
-    """Section 3.1: one row per query; dim=1 is the default for 2-D; dim=0 goes per column."""
-    similarity = torch.tensor([[0.10, 0.70, 0.30, 0.50], [0.90, 0.20, 0.80, 0.40]])
-    assert similarity.argmax(dim=1).tolist() == [1, 0]
-    top = torch.topk(similarity, k=2, dim=1)
-    assert top.indices.tolist() == [[1, 3], [0, 2]]
-    assert torch.allclose(top.values, torch.tensor([[0.7, 0.5], [0.9, 0.8]]))
-    assert torch.equal(torch.topk(similarity, k=2).indices, top.indices)
-    assert similarity.argmax(dim=0).tolist() == [1, 0, 1, 0]
+@reads_the_lecture_run(NOTEBOOK)
+def test_topk_along_dim_1_gives_each_query_its_pictures(nb):
+    """Section 3.1: one row per query: argmax(dim=1) is [1, 0]; topk(k=2, dim=1) gives [[1, 3], [0, 2]] with values
+    [[0.7, 0.5], [0.9, 0.8]], shape (queries, k)."""
+    text = cell_text(nb, "top = torch.topk(similarity, k=2, dim=1)")
+    assert_contains(
+        text,
+        "argmax(dim=1): [1, 0]",
+        "tensor([[0.7000, 0.5000],\n        [0.9000, 0.8000]])",
+        "tensor([[1, 3],\n        [0, 2]])",
+        "shape  : (2, 2) = (질의 수, k)",
+    )
 
 
 # --- section 4: the lecture's steps and the helpers the quizzes use -------------------------------------------
@@ -103,7 +101,7 @@ def test_sorted_glob_and_load_images_give_the_same_pictures_in_the_same_order():
         assert image.mode == by_hand.mode == "RGB" and image.tobytes() == by_hand.tobytes()
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_load_clip_is_the_lectures_from_pretrained(nb):
     """Section 4.2: offline, course_model gives models/mini and mmembed.load_clip() gives the same CLIPModel."""
     assert re.search(r"모델: \S+/models/mini$", cell_text(nb, "model_name = mmembed.course_model("), re.M)
@@ -111,7 +109,7 @@ def test_load_clip_is_the_lectures_from_pretrained(nb):
     assert "위의 dog_names와 같은 순서인가: True" in cell_text(nb, "mmembed.load_images(TOPK_IMAGE_DIR)")
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_mmembed_search_gives_the_lectures_top3(nb):
     """Section 4.4: the hand-made normalise -> @ -> topk gives the names and scores mmembed.search gives."""
     by_hand = re.findall(
@@ -150,7 +148,7 @@ def test_mini_top1_fits_each_named_dog_query(mini):
     assert min(leads) == 0.05 and max(leads) == 0.17, leads
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_run_prints_what_mini_hears_and_the_named_top1(nb):
     """Section 5: the run prints each query's cosine with its name alone (all above 0.999, as the prose says) and each
     named query's top-3, the described picture first."""

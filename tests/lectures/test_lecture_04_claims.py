@@ -12,7 +12,6 @@
   skipped where the Hugging Face Hub cannot be reached.
 """
 
-import ast
 import json
 import re
 from pathlib import Path
@@ -30,8 +29,8 @@ from mmembed.precision import cpu_bf16_features, native_bf16, resolve_precision
 from mmembed.training.evaluate import recall_at_k
 from mmembed.zoo.clip_bpe import clip_tokenizer
 from mmembed.zoo.registry import DEFAULT_MODEL
-from tests.helpers import REPO_ROOT, cell_text
-from tests.lectures.conftest import lecture_group, lecture_path
+from tests.helpers import REPO_ROOT, cell_text, code_cell, lecture_function, normalise, quiz_captions
+from tests.lectures.conftest import lecture_path, reads_the_lecture_run
 
 NOTEBOOK = lecture_path("04")
 QUIZ_SEARCH = REPO_ROOT / "quizzes" / "quiz_search.py"
@@ -44,35 +43,6 @@ SEARCH_QUERIES = ["a red car", "a musical instrument", "a bird flying", "a saili
 PAIRED_QUERIES = [("a red car", "빨간 자동차"), ("a musical instrument", "악기")]
 # Section 6 (image -> image).
 IMAGE_QUERIES = ["val_165.JPEG", "val_2.JPEG", "val_12.JPEG"]
-
-
-def normalise(embeddings):
-    return embeddings / embeddings.norm(dim=-1, keepdim=True)
-
-
-def quiz_captions():
-    """English and Korean captions of val_0 .. val_199, in the order of mmembed.load_images."""
-    pictures = {Path(p.path).name: p for p in read_manifest() if p.path.startswith("quiz-image/")}
-    _, names = mmembed.load_images(QUIZ_IMAGE_DIR)
-    return [pictures[n].caption_en for n in names], [pictures[n].caption_ko for n in names]
-
-
-def code_cell(marker):
-    (cell,) = [c for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code" and marker in c.source]
-    return cell.source
-
-
-def lecture_function(marker, name):
-    """The function `name` defined in the lecture's code cell containing `marker`, compiled on its own."""
-    tree = ast.parse(code_cell(marker))
-    wanted = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name]
-    namespace = {"torch": torch}
-    exec(compile(ast.Module(wanted, type_ignores=[]), NOTEBOOK.name, "exec"), namespace)
-    return namespace[name]
-
-
-def reads_the_lecture_run(test):
-    return pytest.mark.slow(pytest.mark.xdist_group(lecture_group(NOTEBOOK))(test))
 
 
 class QuizSearch:
@@ -110,7 +80,7 @@ def mini_search(mini):
 
 def test_string_order_puts_val_10_before_val_2_and_the_lectures_key_fixes_it():
     """Section 2.1: sorted() compares character by character; picture_number sorts by the number."""
-    picture_number = lecture_function("def picture_number(path):", "picture_number")
+    picture_number = lecture_function(NOTEBOOK, "picture_number")
     paths = [p for p in QUIZ_IMAGE_DIR.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png")]
     assert len(paths) == 200
     assert [p.name for p in sorted(paths)][:4] == ["val_0.JPEG", "val_1.JPEG", "val_10.JPEG", "val_100.JPEG"]
@@ -136,14 +106,14 @@ def test_lectures_batch_loop_gives_what_embed_images_gives(mini):
     model, processor = mini
     images = mmembed.load_images(QUIZ_IMAGE_DIR)[0][:40]  # two batches, the second one short
     namespace = {"images": images, "model": model, "processor": processor, "torch": torch, "tqdm": tqdm}
-    exec(code_cell("batch_size = 32"), namespace)
+    exec(code_cell(nbformat.read(NOTEBOOK, as_version=4), "batch_size = 32").source, namespace)
     assert namespace["image_embeddings"].shape == (40, 512)
     assert [tuple(chunk.shape) for chunk in namespace["chunks"]] == [(32, 512), (8, 512)]
     expected = mmembed.embed_images(images, model, processor, precision="fp32", progress=False)
     assert torch.allclose(namespace["image_embeddings"], expected, atol=1e-4)
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_run_prints_the_quiz_lines_and_mmembed_finds_the_same_top1(nb, mini_search):
     """Sections 2-5: the four lines quiz_search.py prints; load_images' order is the lecture's; the lecture's top-1
     for "a red car" is mmembed.search's."""
@@ -158,7 +128,7 @@ def test_run_prints_the_quiz_lines_and_mmembed_finds_the_same_top1(nb, mini_sear
 
 def test_lectures_recall_at_k_is_mmembeds():
     """Section 7.2: the lecture's recall_at_k is mmembed.training.evaluate.recall_at_k."""
-    lecture_recall = lecture_function("def recall_at_k(similarity, k):", "recall_at_k")
+    lecture_recall = lecture_function(NOTEBOOK, "recall_at_k")
     similarity = torch.randn(50, 50, generator=torch.Generator().manual_seed(0))
     for k in (1, 5, 10):
         assert lecture_recall(similarity, k) == recall_at_k(similarity, k)
@@ -189,7 +159,7 @@ def code_outputs(nb, marker):
     return cell.outputs
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_run_batches_are_faster_than_one_picture_at_a_time(nb):
     """Section 4.2: the model is called once per batch, and the prose says batches are faster: the run's own line
     says so, from the run's own timings."""
@@ -203,7 +173,7 @@ def test_run_batches_are_faster_than_one_picture_at_a_time(nb):
     assert said == "빠릅니다", text
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_run_bf16_agrees_with_fp32_and_says_what_this_hardware_does(nb):
     """Section 4.3: the run detected what mmembed detects on this machine; bf16 rows agree with fp32 (cosine above
     0.999, as the prose says) and come back as float32; the speed line is the run's own measurement, and a relative
@@ -236,7 +206,7 @@ def benchmark_rows():
     return results, {row["path"]: row for row in results["tables"]["200 pictures"]}
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_run_shows_the_committed_benchmark(nb):
     """Section 4.3: the lecture prints the committed benchmark's figures and shows its plot."""
     marker = 'benchmark_folder = REPO_ROOT / "benchmarks" / "results"'
@@ -262,7 +232,7 @@ def test_prose_about_the_benchmark_is_what_the_committed_figures_show():
     assert rows["embed_folder warm"]["best"] == min(row["best"] for row in rows.values())
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_run_second_embed_folder_comes_from_the_cache(nb):
     """Section 4.4: the first call stores one entry per picture, the second adds none and is faster (the run's own
     line says so), the names are the lecture's order, and the rows agree with the batch loop's fp32 embeddings."""
@@ -324,7 +294,7 @@ def test_korean_captions_need_about_2_8_times_the_clip_tokens_of_english_ones():
     assert max(ko) + 2 <= 77
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_run_prints_the_ratio_the_prose_gives(nb):
     text = cell_text(nb, "def token_counts(tokenizer, texts):")
     assert "평균 2.8배 많은 토큰" in text
@@ -368,7 +338,7 @@ def test_mini_does_not_hear_the_colour(mini_search):
         assert len(set(top5) & set(red_top5)) >= 4 and set(top5[:3]) == set(RED_CARS), (text, top5)
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_run_prints_the_colour_queries_the_prose_reads(nb):
     """Section 5.3: the run prints each colour query's cosine with "a red car" (above 0.99, as the prose says) and its
     top-5, the three red cars first."""

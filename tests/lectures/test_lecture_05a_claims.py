@@ -19,12 +19,11 @@ import torch
 import torch.nn.functional as F
 
 import mmembed
-from mmembed.images import image_files
 from mmembed.manifest import read_manifest
 from mmembed.paths import CAT_IMAGE, QUIZ_IMAGE_DIR
 from mmembed.zoo.clip_bpe import clip_tokenizer
 from mmembed.zoo.registry import DEFAULT_MODEL
-from tests.helpers import assert_loads_through_course_model, cell_text, decimals, lecture_code
+from tests.helpers import assert_loads_through_course_model, cell_text, decimals, lecture_code, quiz_captions
 from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("05a")
@@ -39,13 +38,6 @@ PAIR_NAMES = ["val_0.JPEG", "val_2.JPEG", "val_3.JPEG", "val_14.JPEG"]  # sectio
 
 
 # --- helpers --------------------------------------------------------------------------------------------------
-
-
-def quiz_captions():
-    """English and Korean captions of val_0 .. val_199, in the order of mmembed.load_images (as the lecture)."""
-    pictures = {Path(p.path).name: p for p in read_manifest() if p.path.startswith("quiz-image/")}
-    names = [path.name for path in image_files(QUIZ_IMAGE_DIR)]
-    return [pictures[n].caption_en for n in names], [pictures[n].caption_ko for n in names]
 
 
 def mini_tokenizer():

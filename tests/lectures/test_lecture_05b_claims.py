@@ -17,7 +17,14 @@ import torch
 import mmembed
 from mmembed.manifest import read_manifest, read_short_texts
 from mmembed.paths import CAT_IMAGE, QUIZ_IMAGE_DIR
-from tests.helpers import assert_contains, assert_loads_through_course_model, cell_text, decimals, lecture_code
+from tests.helpers import (
+    assert_contains,
+    assert_loads_through_course_model,
+    cell_text,
+    decimals,
+    lecture_code,
+    markdown_text,
+)
 from tests.lectures.conftest import lecture_group, lecture_path
 
 NOTEBOOK = lecture_path("05b")
@@ -25,10 +32,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))
 
 ALTCLIP = "BAAI/AltCLIP"
 CAT_LABELS_EN = ["a cat", "a dog", "a car", "a bird"]  # section 2
-
-
-def markdown():
-    return "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "markdown")
 
 
 # --- the code is the same online and offline -----------------------------------------------------------------
@@ -42,7 +45,7 @@ def test_every_model_is_loaded_through_course_model():
 def test_prose_gives_the_model_cards_facts():
     """Sections 2-3: AltCLIP is English and Chinese (AltCLIP-m9 has Korean); KoCLIP is two models, fine-tuned on
     82,783 MSCOCO pictures with AI Hub's Korean captions (github.com/jaketae/koclip)."""
-    text = markdown()
+    text = markdown_text(nbformat.read(NOTEBOOK, as_version=4))
     assert_contains(
         text,
         "**영어·중국어** 2개 국어판",

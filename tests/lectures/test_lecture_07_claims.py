@@ -8,7 +8,6 @@
 - What the lecture says about the real CLIP (section 7.3) is checked online in test_real_clip_claims.py.
 """
 
-import ast
 import json
 import math
 import re
@@ -23,27 +22,10 @@ from mmembed.paths import MINI_DIR
 from mmembed.training import NOISY_QUERY_SHARE, QUERY_SHARE, contrastive_loss
 from mmembed.training.evaluate import prompt_ensemble
 from mmembed.training.query_forms import LANGUAGES, category_names, fill, phrases
-from tests.helpers import cell_text, markdown_text, shows_a_figure
-from tests.lectures.conftest import lecture_group, lecture_path
+from tests.helpers import cell_text, lecture_function, markdown_text, shows_a_figure
+from tests.lectures.conftest import lecture_path, reads_the_lecture_run
 
 NOTEBOOK = lecture_path("07")
-
-
-def lecture_function(name, **names):
-    """The function `name` as the saved notebook defines it, compiled on its own (`names`: the globals it uses
-    besides F and torch)."""
-    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
-        if cell.cell_type == "code" and f"def {name}(" in cell.source:
-            tree = ast.parse(cell.source)
-            wanted = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name]
-            namespace = {"F": F, "torch": torch, **names}
-            exec(compile(ast.Module(wanted, type_ignores=[]), NOTEBOOK.name, "exec"), namespace)
-            return namespace[name]
-    raise LookupError(name)
-
-
-def reads_the_lecture_run(test):
-    return pytest.mark.slow(pytest.mark.xdist_group(lecture_group(NOTEBOOK))(test))
 
 
 def number(pattern, text):
@@ -53,7 +35,7 @@ def number(pattern, text):
 def test_the_lectures_loss_is_the_one_training_uses_and_clips_for_one_answer():
     """Section 4.3: my_contrastive_loss == mmembed.training.contrastive_loss, on several answers per row and on
     the identity matrix; with the identity it equals (CE(logits, arange) + CE(logits.T, arange)) / 2."""
-    my_contrastive_loss = lecture_function("my_contrastive_loss")
+    my_contrastive_loss = lecture_function(NOTEBOOK, "my_contrastive_loss")
     generator = torch.Generator().manual_seed(0)
     logits = torch.randn(6, 6, generator=generator) * 5
     several = torch.eye(6)
@@ -65,7 +47,7 @@ def test_the_lectures_loss_is_the_one_training_uses_and_clips_for_one_answer():
     assert torch.allclose(my_contrastive_loss(logits, torch.eye(6)), clip, atol=1e-6)
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_logits_and_losses_printed_agree_with_the_models(nb):
     """Sections 4.1-4.3: the hand-made logits are the model's, logits_per_image is the transpose; the loss with
     labels, with the identity matrix and CLIPModel's return_loss agree and start near ln 8; the lecture's loss and
@@ -87,7 +69,7 @@ def test_logits_and_losses_printed_agree_with_the_models(nb):
     assert single.group(1) == single.group(2) == f"{with_labels:.4f}"
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_training_finds_the_diagonal(nb):
     """Section 5: after 300 steps on 8 pictures, most captions find their own picture first."""
     hits = re.findall(r"자기 사진을 1등으로 찾은 캡션: (\d) / 8", cell_text(nb, "사진 8장으로 {steps} 스텝 학습한 뒤"))
@@ -124,7 +106,7 @@ def metrics():
 
 def test_the_lectures_prompt_ensemble_is_mmembeds():
     """Section 8.2: my_prompt_ensemble over the held-out forms is mmembed.training.evaluate.prompt_ensemble."""
-    my_prompt_ensemble = lecture_function("my_prompt_ensemble", mmembed=mmembed, fill=fill)
+    my_prompt_ensemble = lecture_function(NOTEBOOK, "my_prompt_ensemble", mmembed=mmembed, fill=fill)
     model, processor = mmembed.load_clip("mini", device="cpu")
     for language in LANGUAGES:
         things = [category_names(c)[language] for c in ("bird", "tool", "space")]
@@ -132,7 +114,7 @@ def test_the_lectures_prompt_ensemble_is_mmembeds():
         torch.testing.assert_close(mine, prompt_ensemble(things, language, model, processor))
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_the_before_and_after_tables_are_the_recorded_figures(nb, metrics):
     """Sections 8.1 and 8.4: the tables printed are metrics.json's "before" and its own form tables."""
     before = cell_text(nb, 'before = mini_figures["before"]')
@@ -146,7 +128,7 @@ def test_the_before_and_after_tables_are_the_recorded_figures(nb, metrics):
         assert form_rows(text, title) == recorded_rows(table), title
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_the_first_mini_failed_on_phrases_and_drawings_pulled_the_korean_picture_form(nb):
     """Section 8.1: the first mini missed some bare names, did much worse with any held-out phrase, found none
     with "{noun}이/가 나온 그림" and most of its top-1s were drawings; "그림" is only in drawings' captions."""
@@ -162,7 +144,7 @@ def test_the_first_mini_failed_on_phrases_and_drawings_pulled_the_korean_picture
     assert int(counts["사진"]) == 0 and int(counts["그림"]) > 0
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_words_for_the_medium_are_as_common_in_drawings_queries_as_in_photos(nb):
     """Section 8.3: "drawing", "그림"... are in the same share of the queries of drawings and of photos."""
     printed = cell_text(nb, "add_made_up_words")
@@ -171,7 +153,7 @@ def test_words_for_the_medium_are_as_common_in_drawings_queries_as_in_photos(nb)
     assert all(abs(float(drawing) - float(photo)) < 0.01 and float(photo) > 0 for _, drawing, photo in shares)
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_every_held_out_form_reaches_the_goal_and_the_plot_shows_before_and_after(nb, metrics):
     """Section 8.4: every held-out form at 0.90 or above in both languages (the course's goal for mini), drawn
     next to the first mini's, and the lowest form named is the lowest recorded."""
@@ -190,7 +172,7 @@ def test_every_held_out_form_reaches_the_goal_and_the_plot_shows_before_and_afte
     )
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_the_lowest_forms_misses_are_shown_with_what_was_found(nb, metrics):
     """Section 8.5: the misses listed are as many as the lowest form's recall@1 says, each with its answer."""
     rates = [rate for row in metrics["held_out_forms"]["recall@1"].values() for rate in row.values()]
@@ -201,7 +183,7 @@ def test_the_lowest_forms_misses_are_shown_with_what_was_found(nb, metrics):
     assert printed.count("찾은 사진:") == missed == printed.count("(정답:")
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_zero_shot_with_templates_is_as_the_prose_says(nb, metrics):
     """Section 8.2: for today's mini the name, one template and the ensemble all give 1.000 ("세 방법 모두"); the
     first mini's recorded figures show the ensemble falling, a little in English and much in Korean."""
@@ -227,7 +209,7 @@ def test_the_prose_gives_the_training_shares_mmembed_uses():
     assert NOISY_QUERY_SHARE == 0.5 and "질의의 절반에는 **지어낸 단어**" in text
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_mini_barely_hears_the_modifiers_as_section_8_6_says(nb):
     """Section 8.6: the three pairs that differ only in a modifier all embed at cosine above 0.99."""
     printed = cell_text(nb, "modifier_pairs = [")

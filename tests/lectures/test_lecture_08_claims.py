@@ -17,17 +17,13 @@ import pytest
 
 from mmembed.index import FLAT_LIMIT, HNSW_EF_SEARCH, HNSW_LINKS
 from mmembed.manifest import read_manifest
-from tests.helpers import REPO_ROOT, assert_contains, code_cell, shows_a_figure
-from tests.lectures.conftest import lecture_group, lecture_path
+from tests.helpers import REPO_ROOT, assert_contains, printed_text, shows_a_figure
+from tests.lectures.conftest import lecture_path, reads_the_lecture_run
 
 NOTEBOOK = lecture_path("08")
 GLOSSARY = REPO_ROOT / "lectures" / "용어집.md"
 NEW_TERMS = ["벡터 인덱스", "정확 검색", "근사 최근접 이웃 검색", "재현율@10", "초당 질의 수", "군집", "IVF", "HNSW"]
 NEW_TERMS += ["샤딩", "분산 추론"]
-
-
-def reads_the_lecture_run(test):
-    return pytest.mark.slow(pytest.mark.xdist_group(lecture_group(NOTEBOOK))(test))
 
 
 def source():
@@ -37,16 +33,6 @@ def source():
 def figures(text):
     """Every number in `text`, thousands separators removed."""
     return [float(value.replace(",", "")) for value in re.findall(r"-?\d[\d,]*\.?\d*", text)]
-
-
-def cell_text(nb, marker):
-    """What the code cell whose source contains `marker` printed (stdout only: a figure's text/plain would run into
-    the next printed line)."""
-    return "".join(
-        output.text
-        for output in code_cell(nb, marker).outputs
-        if output.output_type == "stream" and output.name == "stdout"
-    )
 
 
 def test_the_settings_the_lecture_states_are_mmembed_index_s():
@@ -68,11 +54,11 @@ def test_the_new_terms_are_in_the_glossary_and_in_the_lecture():
     assert "(08)" in glossary and "recall@k" in rows  # 재현율@10 is a new term next to 04's recall@k, not a synonym
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_exact_search_time_and_memory_grow_with_the_number_of_vectors(nb):
     """Section 2: 10^3 .. 10^6 vectors; the memory column is N x 512 x 4 bytes; time grows with N (10^6 takes
     several times 10^5 and far more than 10^4: it is 100 times the work)."""
-    text = cell_text(nb, "def million_in_blocks(block):")
+    text = printed_text(nb, "def million_in_blocks(block):")
     rows = [figures(line) for line in text.splitlines() if re.match(r"^\s*[\d,]+ +\d+\.\d+ ms", line)]
     assert [row[0] for row in rows] == [1_000, 10_000, 100_000, 1_000_000]
     for n, batch_ms, one_ms, gigabytes in rows:
@@ -83,41 +69,43 @@ def test_exact_search_time_and_memory_grow_with_the_number_of_vectors(nb):
     assert shows_a_figure(nb, "right.loglog(all_sizes")
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_index_flat_ip_is_text_at_image_t_and_topk(nb):
     """Section 3: same top-10 numbers, in order, and the same scores up to float32 rounding."""
-    text = cell_text(nb, "faiss_scores, faiss_ids = flat.search(")
+    text = printed_text(nb, "faiss_scores, faiss_ids = flat.search(")
     assert_contains(text, "index.ntotal: 210", "IndexFlatIP의 top-10 번호 == topk(text @ image.T)의 번호: True")
     assert float(re.search(r"점수의 가장 큰 차이: (\S+)", text).group(1)) < 1e-5
     assert shows_a_figure(nb, "show_results(query, [pictures[row].path")
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_the_collection_is_real_embeddings_plus_synthetic_neighbours_with_clusters(nb):
     """Section 4: 210 originals + 210 x COPIES augmented copies embedded for real, the rest synthetic, 100,000 in
     all; an augmented copy is far closer to its original than two pictures are; the synthetic neighbours sit as far
     from their source as an augmented copy from its original."""
     copies = int(re.search(r"^COPIES = (\d+)", source(), re.M).group(1))
-    real = re.search(r"원본 (\d+) \+ 증강한 사본 (\d+) = ([\d,]+)개", cell_text(nb, "augmented_vectors = F.normalize("))
+    real = re.search(
+        r"원본 (\d+) \+ 증강한 사본 (\d+) = ([\d,]+)개", printed_text(nb, "augmented_vectors = F.normalize(")
+    )
     originals, augmented, total_real = (int(value.replace(",", "")) for value in real.groups())
     assert (originals, augmented, total_real) == (210, 210 * copies, 210 * (copies + 1))
 
-    spread = cell_text(nb, "own_median, between_median = ")
+    spread = printed_text(nb, "own_median, between_median = ")
     own = float(re.search(r"자기 원본 : 중앙값 (\S+)", spread).group(1))
     between = float(re.search(r"원본끼리\s+: 중앙값 (\S+)", spread).group(1))
     assert own > between + 0.5
 
-    built = cell_text(nb, "N_TOTAL = 100_000")
+    built = printed_text(nb, "N_TOTAL = 100_000")
     assert float(re.search(r"출처의 코사인 유사도: 중앙값 (\S+)", built).group(1)) == pytest.approx(own, abs=0.01)
     counts = re.search(r"모음: ([\d,]+)개 \(진짜 ([\d,]+) \+ 합성 ([\d,]+)\), 무작위 기준선: ([\d,]+)개", built)
     collection, real_count, synthetic, random_count = (int(value.replace(",", "")) for value in counts.groups())
     assert (collection, real_count, synthetic, random_count) == (100_000, total_real, 100_000 - total_real, 100_000)
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_the_true_top_10_cluster_in_the_collection_and_not_in_the_random_baseline(nb):
     """Section 4.4: the exact top-10 of a query are close to one another in the collection, near 0 when random."""
-    text = cell_text(nb, "def top10_closeness(")
+    text = printed_text(nb, "def top10_closeness(")
     found = re.search(r"군집이 있는 모음 (-?\d\.\d+), 무작위 기준선 (-?\d\.\d+)", text)
     clustered, random = float(found.group(1)), float(found.group(2))
     assert clustered > 0.8 and abs(random) < 0.1
@@ -125,7 +113,7 @@ def test_the_true_top_10_cluster_in_the_collection_and_not_in_the_random_baselin
 
 
 def ivf_table(nb):
-    text = cell_text(nb, "random_ivf_rows = sweep_ivf(")
+    text = printed_text(nb, "random_ivf_rows = sweep_ivf(")
     pattern = r"^\s*(\d+) \|\s+(\d\.\d+)\s+([\d,]+) \|\s+(\d\.\d+)\s+([\d,]+)$"
     return [[float(value.replace(",", "")) for value in row] for row in re.findall(pattern, text, re.M)]
 
@@ -134,7 +122,7 @@ def parameter_table(text, pattern):
     return [[float(value.replace(",", "")) for value in row] for row in re.findall(pattern, text, re.M)]
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_ivf_trades_recall_for_speed_and_does_far_worse_on_random_vectors(nb):
     """Section 5: nprobe 1..32; recall@10 never falls as nprobe grows and reaches 1 on the collection; speed
     falls; at every nprobe the random baseline's recall is far lower."""
@@ -146,30 +134,30 @@ def test_ivf_trades_recall_for_speed_and_does_far_worse_on_random_vectors(nb):
     assert all(random < clustered / 2 for random, clustered in zip(random_recalls, recalls))
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_hnsw_recall_grows_and_speed_falls_with_ef_search(nb):
     """Section 6: efSearch 16..256; a longer candidate list finds more of the true top-10, more slowly."""
-    text = cell_text(nb, "hnsw = faiss.IndexHNSWFlat(DIM, HNSW_M")
+    text = printed_text(nb, "hnsw = faiss.IndexHNSWFlat(DIM, HNSW_M")
     rows = parameter_table(text, r"^\s*(\d+)\s+(\d\.\d+)\s+([\d,]+)$")
     assert [row[0] for row in rows] == [16, 32, 64, 128, 256]
     assert rows[-1][1] >= rows[0][1] and rows[-1][1] >= 0.9
     assert rows[0][2] > 2 * rows[-1][2]
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_the_trade_off_plot_and_its_summary_lines_agree_with_the_tables(nb):
     """Section 7.1: the plot is drawn; each summary line names the fastest setting with recall@10 >= 0.95 in its
     family's table, and its ratio to Flat is the table's speed over Flat's."""
-    text = cell_text(nb, "def first_reaching(")
+    text = printed_text(nb, "def first_reaching(")
     assert shows_a_figure(nb, "def first_reaching(")
-    flat_qps = figures(re.search(r"초당 질의 ([\d,]+)개", cell_text(nb, "def top10_closeness(")).group(0))[0]
+    flat_qps = figures(re.search(r"초당 질의 ([\d,]+)개", printed_text(nb, "def top10_closeness(")).group(0))[0]
     tables = {
         "IVF": [row[:3] for row in ivf_table(nb)],
         "HNSW": parameter_table(
-            cell_text(nb, "hnsw = faiss.IndexHNSWFlat(DIM, HNSW_M"), r"^\s*(\d+)\s+(\d\.\d+)\s+([\d,]+)$"
+            printed_text(nb, "hnsw = faiss.IndexHNSWFlat(DIM, HNSW_M"), r"^\s*(\d+)\s+(\d\.\d+)\s+([\d,]+)$"
         ),
         "IVF-SQ8": parameter_table(
-            cell_text(nb, "ivfsq.train("), r"^nprobe\s+(\d+): 재현율@10 (\d\.\d+), 초당 질의 ([\d,]+)$"
+            printed_text(nb, "ivfsq.train("), r"^nprobe\s+(\d+): 재현율@10 (\d\.\d+), 초당 질의 ([\d,]+)$"
         ),
     }
     for name, rows in tables.items():
@@ -189,11 +177,11 @@ def test_the_trade_off_plot_and_its_summary_lines_agree_with_the_tables(nb):
     assert "IVF" in text and tables["IVF"][-1][1] >= 0.95  # the prose: IVF reaches 0.95 on the collection
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_memory_per_vector(nb):
     """Section 7.2: Flat keeps 512 x 4 bytes per vector; IVF adds an 8-byte id (and 256 centres); HNSW adds at
     least its 2M level-0 links of 4 bytes; SQ8 keeps a byte per number plus the id."""
-    text = cell_text(nb, "bytes_per_vector = {}")
+    text = printed_text(nb, "bytes_per_vector = {}")
     per_vector = {name: figures(value)[0] for name, value in re.findall(r"^(\S+)\s+([\d,]+) 바이트", text, re.M)}
     assert per_vector["Flat"] == 2048
     assert 2048 + 8 <= per_vector["IVF"] <= 2048 + 8 + 12
@@ -201,11 +189,11 @@ def test_memory_per_vector(nb):
     assert 512 + 8 <= per_vector["IVF-SQ8"] <= 512 + 8 + 12
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_the_threshold_table_is_measured_with_mmembed_index_s_settings(nb):
     """Section 8: the printed settings are mmembed.index's; exact search's time grows with N while HNSW's stays
     far below it at 10^5, with recall@10 near 1 up to 10^4; the figure is drawn."""
-    text = cell_text(nb, "from mmembed.index import FLAT_LIMIT, HNSW_EF_SEARCH, HNSW_LINKS")
+    text = printed_text(nb, "from mmembed.index import FLAT_LIMIT, HNSW_EF_SEARCH, HNSW_LINKS")
     assert f"FLAT_LIMIT = {FLAT_LIMIT:,}, HNSW M = {HNSW_LINKS}, efSearch = {HNSW_EF_SEARCH}" in text
     assert re.search(r"질의 문장 하나 임베딩: \d+\.\d+ ms", text)
     rows = parameter_table(text, r"^\s*([\d,]+)\s+(\d+\.\d+)\s+(\d+\.\d+)\s+(\d\.\d+)$")
@@ -217,17 +205,17 @@ def test_the_threshold_table_is_measured_with_mmembed_index_s_settings(nb):
     assert shows_a_figure(nb, "from mmembed.index import FLAT_LIMIT, HNSW_EF_SEARCH, HNSW_LINKS")
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_datasets_embeds_saves_and_searches_the_coyo_sample(nb):
     """Section 9: 200 rows, a 512-float embedding column, saved to disk; get_nearest_examples is exact search; the
     count of wrong alt-texts among the results is the count the manifest gives for the rows printed."""
-    loaded = cell_text(nb, "rows = Dataset.from_list(")
+    loaded = printed_text(nb, "rows = Dataset.from_list(")
     assert "num_rows: 200" in loaded
-    mapped = cell_text(nb, "embedded = rows.map(embed_pictures")
+    mapped = printed_text(nb, "embedded = rows.map(embed_pictures")
     assert "'embedding'" in mapped and "num_rows: 200" in mapped.split("embedding 열")[0].split("Dataset(")[-1]
     assert "List(Value('float32'))  길이: 512" in mapped and "data-00000-of-00001.arrow" in mapped
 
-    found = cell_text(nb, "coyo.add_faiss_index(")
+    found = printed_text(nb, "coyo.add_faiss_index(")
     assert "get_nearest_examples == 정확 검색의 top-5: True" in found
     rows = re.findall(r"^(\d\.\d{4})  (images/\S+)  (.+)$", found, re.M)
     assert len(rows) == 5 and [row[0] for row in rows] == sorted((row[0] for row in rows), reverse=True)
@@ -237,27 +225,27 @@ def test_datasets_embeds_saves_and_searches_the_coyo_sample(nb):
     assert shows_a_figure(nb, "coyo.add_faiss_index(")
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_shards_merged_give_the_single_index_s_answer(nb):
     """Section 10.1: four flat shards, merged by IndexShards, find exactly the single Flat's top-10."""
-    text = cell_text(nb, "shards = faiss.IndexShards(")
+    text = printed_text(nb, "shards = faiss.IndexShards(")
     assert_contains(
         text,
         "샤드 4개 x 벡터 25,000개, 합친 답의 재현율@10 (하나의 Flat 대비): 1.000",
         "샤드 75개, 샤드마다 Flat 20.5 GB 또는 PQ 64바이트 0.72 GB",
     )
-    rate = figures(re.search(r"임베딩 속도: 1초에 사진 ([\d,]+)장", cell_text(nb, "pictures_per_second = ")).group(1))[
-        0
-    ]
+    rate = figures(
+        re.search(r"임베딩 속도: 1초에 사진 ([\d,]+)장", printed_text(nb, "pictures_per_second = ")).group(1)
+    )[0]
     days = figures(re.search(r"\(1초에 [\d,]+장\)로 7억 4,700만 장을 임베딩하면: ([\d,]+)일", text).group(1))[0]
     assert days == pytest.approx(747_000_000 / rate / 86400, rel=0.01, abs=1)
 
 
-@reads_the_lecture_run
+@reads_the_lecture_run(NOTEBOOK)
 def test_mmembed_index_and_search_index_run_as_section_11_says(nb):
     """Section 11: the course pictures (210, subfolders included) in a flat index of the lecture's model, searched
     with the index; the Python API opens it and accepts the lecture's model."""
-    text = cell_text(nb, 'mmembed_command(["index", str(IMAGES_DIR)')
+    text = printed_text(nb, 'mmembed_command(["index", str(IMAGES_DIR)')
     computed, cached = (
         int(value) for value in re.search(r"Embeddings: (\d+) computed, (\d+) from the cache", text).groups()
     )
@@ -266,5 +254,17 @@ def test_mmembed_index_and_search_index_run_as_section_11_says(nb):
     assert "Searching 210 images in the flat index" in text
     assert len(re.findall(r"^\s*\d\. \S+\s+-?\d\.\d{4}", text, re.M)) == 5
     assert '"kind": "flat"' in text and '"model": "mini"' in text
-    assert "인덱스: flat 210 장, 모델 mini" in cell_text(nb, "course_index = PictureIndex.open(index_dir)")
+    assert "인덱스: flat 210 장, 모델 mini" in printed_text(nb, "course_index = PictureIndex.open(index_dir)")
     assert shows_a_figure(nb, "course_index = PictureIndex.open(index_dir)")
+
+
+@reads_the_lecture_run(NOTEBOOK)
+def test_ray_data_runs_on_a_local_cluster_and_answers_as_the_single_process(nb):
+    """Section 10.2: the Ray Data pipeline (from_items, map_batches with a model-holding class, 2 workers) runs on a
+    local cluster over the 210 course pictures and 2 augmented copies of each, and for every course query (420
+    captions) the top-10 of its embeddings are the single process's at fp32."""
+    text = printed_text(nb, "files.map_batches(EmbedPictures")
+    ran = r"Ray Data: 작업자 2개가 사진 630장을 [\d.]+초에 임베딩 \(클러스터 시작 [\d.]+초는 별도\)"
+    assert re.search(ran, text), text
+    same = re.search(r"top-10이 같은 질의: (\d+)/(\d+)", printed_text(nb, "single_index, ray_index"))
+    assert same.groups() == ("420", "420")
