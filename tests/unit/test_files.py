@@ -11,7 +11,7 @@ def test_bytes_and_text_are_written_whole(tmp_path):
     write_atomically(tmp_path / "vectors.npy", b"\x93NUMPY")
     write_atomically(tmp_path / "grades.csv", "student,score\n김민지,14\n")
     assert (tmp_path / "vectors.npy").read_bytes() == b"\x93NUMPY"
-    assert (tmp_path / "grades.csv").read_bytes() == "student,score\n김민지,14\n".encode("utf-8")
+    assert (tmp_path / "grades.csv").read_bytes() == "student,score\n김민지,14\n".encode()  # UTF-8
 
 
 def test_a_file_is_replaced_and_its_folder_made(tmp_path):
