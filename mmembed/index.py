@@ -1,11 +1,12 @@
 """A vector index over a folder of pictures: `python -m mmembed index FOLDER --output INDEX_DIR`, searched with
 `python -m mmembed search "text" --index INDEX_DIR` (lecture 08).
 
-The folder is read recursively and every picture is embedded through the embedding cache (`mmembed.cache`),
-which saves each batch as soon as it is embedded: a build that was interrupted resumes where it stopped, because
-the pictures embedded before the interruption come from the cache. Unreadable files are skipped with a one-line
-warning. The vectors are normalised, so the inner product FAISS computes is the cosine similarity, the same
-number as `text @ image.T` in lectures 02-04.
+The folder is read recursively and every picture is embedded through the embedding cache (mmembed.cache's
+embed_paths, the one pipeline from picture files to embeddings), which saves each batch as soon as it is embedded:
+a build that was interrupted resumes where it stopped, because the pictures embedded before the interruption come
+from the cache. Unreadable files are skipped with a one-line warning. The vectors are normalised, so the inner
+product FAISS computes is the cosine similarity, the same number as `text @ image.T` in lectures 02-04.
+build_index embeds and saves; save_index, its second half, saves embeddings computed elsewhere (mmembed.scale).
 
 Which index, measured in lecture 08 (section 8: one query at a time, one CPU core, 512-dimensional embeddings of
 the course pictures, their augmented copies and synthetic neighbours; a loaded 2-core machine, December 2026):
@@ -37,7 +38,7 @@ a saved index unusable; an index whose fingerprint has an older FINGERPRINT_VERS
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import faiss
@@ -47,13 +48,14 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .cache import embed_paths
+from .choices import INDEX_KINDS as KINDS
 from .files import write_atomically
 from .fingerprint import model_fingerprint, model_label
 from .images import picture_files
+from .precision import Precision
 
 FORMAT = 2  # bump when the folder layout or index.json changes (2: the model's fingerprint with its version)
 MANIFEST_NAME = "index.json"
-KINDS = ("auto", "flat", "hnsw")
 FLAT_LIMIT = 10_000  # the largest collection searched exactly by default (see the module docstring)
 HNSW_LINKS = 32  # M: links per vector; the faiss wiki's range is 4-64, more is more accurate and uses more memory
 HNSW_EF_SEARCH = 128  # efSearch: candidates kept while searching; more is more accurate and slower
@@ -111,7 +113,7 @@ class BuildReport:
     dimension: int
     computed: int
     cached: int
-    precision: str
+    precision: Precision
     bytes: int  # the size of the FAISS index file
 
 
@@ -119,11 +121,25 @@ def build_index(
     folder, output, model, processor, kind="auto", precision=None, batch_size=32, progress=None
 ) -> BuildReport:
     """Embed every picture under `folder` (through the embedding cache) and save an index of them in `output`."""
-    folder, output = Path(folder).resolve(), Path(output)
+    folder = Path(folder).resolve()
     embedded = embed_paths(
         picture_files(folder), model, processor, precision=precision, batch_size=batch_size, progress=progress
     )
-    vectors = F.normalize(embedded.embeddings, dim=-1).numpy()
+    names = [path.relative_to(folder).as_posix() for path in embedded.paths]
+    saved = save_index(output, folder, names, embedded.embeddings.numpy(), model, embedded.precision, kind, progress)
+    return replace(saved, computed=embedded.computed, cached=embedded.cached)
+
+
+def save_index(
+    output, folder, names: list[str], vectors: np.ndarray, model, precision: Precision, kind="auto", progress=None
+) -> BuildReport:
+    """Save an index of `vectors` in `output`: row i is the picture `names[i]` (relative to `folder`), embedded by
+    `model` in `precision`. build_index's second half, for embeddings computed elsewhere too (mmembed.scale); the
+    report counts nothing as computed or cached, which only the caller knows."""
+    output = Path(output)
+    if len(names) != len(vectors) or not len(names):
+        raise ValueError(f"An index needs one name per vector, and at least one: {len(names)} names, {len(vectors)}.")
+    vectors = normalised(vectors)
     kind = choose_kind(len(vectors), kind)
     index = filled_index(kind, vectors, progress)
 
@@ -132,14 +148,13 @@ def build_index(
     vectors_file, pictures_file = f"vectors-{build}.faiss", f"pictures-{build}.txt"
     data = faiss.serialize_index(index).tobytes()
     write_atomically(output / vectors_file, data)
-    names = [path.relative_to(folder).as_posix() for path in embedded.paths]
     write_atomically(output / pictures_file, "".join(f"{name}\n" for name in names).encode("utf-8"))
     about = {
         "format": FORMAT,
-        "folder": str(folder),
+        "folder": str(Path(folder).resolve()),
         "model": model_label(model),
         "fingerprint": model_fingerprint(model),
-        "precision": embedded.precision,
+        "precision": precision,
         "kind": kind,
         "vectors": len(names),
         "dimension": int(vectors.shape[1]),
@@ -148,9 +163,13 @@ def build_index(
     }
     write_atomically(output / MANIFEST_NAME, json.dumps(about, indent=1).encode("utf-8"))
     remove_other_builds(output, keep={vectors_file, pictures_file})
-    return BuildReport(
-        output, kind, len(names), about["dimension"], embedded.computed, embedded.cached, embedded.precision, len(data)
-    )
+    return BuildReport(output, kind, len(names), about["dimension"], 0, 0, precision, len(data))
+
+
+def normalised(vectors: np.ndarray) -> np.ndarray:
+    """Rows of unit length (float32), so FAISS's inner product is the cosine similarity."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 def remove_other_builds(output: Path, keep: set[str]) -> None:

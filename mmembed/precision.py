@@ -20,8 +20,9 @@ from typing import Literal, get_args
 
 import torch
 
+from .choices import PRECISIONS  # what a caller may ask for: a Precision, or "auto"
+
 Precision = Literal["fp32", "bf16"]  # a precision resolved for a device: what the code below a public function takes
-PRECISIONS = ("fp32", "bf16", "auto")  # what a caller may ask for: a Precision, or "auto"
 PRECISION_ENV = "MMEMBED_PRECISION"
 # /proc/cpuinfo flags of native bf16 arithmetic (the kernel lists only what it has enabled).
 CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")

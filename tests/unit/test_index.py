@@ -26,6 +26,7 @@ from mmembed.index import (
     WrongModelError,
     build_index,
     choose_kind,
+    save_index,
 )
 from mmembed.manifest import read_manifest
 from mmembed.paths import IMAGES_DIR, REPO_ROOT, TINY_DIR
@@ -33,11 +34,6 @@ from tests.helpers import run_python
 
 EMBEDDINGS_LINE = re.compile(r"^Embeddings: (\d+) computed, (\d+) from the cache \((fp32|bf16)\)$", re.MULTILINE)
 RESULT_LINE = re.compile(r"^\s*(\d+)\. (\S+)\s+(-?\d\.\d{4})(?:  (.+))?$", re.MULTILINE)
-
-
-@pytest.fixture(scope="module")
-def mini():
-    return mmembed.load_clip("mini", device="cpu")
 
 
 @pytest.fixture
@@ -69,26 +65,43 @@ def course_picture_paths():
 # ---- what the index finds --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw"])
-def test_the_index_agrees_with_exact_search_on_the_course_pictures(mini, cache, tmp_path, kind):
-    """Every course caption as a query: the index's top 5 are exact search's (text @ image.T, then topk)."""
+@pytest.fixture(scope="module")
+def exact_course_search(mini):
+    """Every course caption (English), its embedding, and its top 5 pictures by exact search (text @ image.T, then
+    topk), computed once for both kinds of index."""
     model, processor = mini
-    report = build_index(IMAGES_DIR, tmp_path / "index", model, processor, kind=kind, precision="fp32")
-    index = PictureIndex.open(tmp_path / "index")
-    assert (report.kind, report.vectors, index.kind, len(index.names)) == (kind, 210, kind, 210)
-
     paths = course_picture_paths()
     pictures = [mmembed.load_image(path) for path in paths]
     image_embeddings = mmembed.embed_images(pictures, model, processor, precision="fp32", progress=False)
     names = [path.relative_to(IMAGES_DIR).as_posix() for path in paths]
     captions = [picture.caption_en for picture in read_manifest()]
     text_embeddings = mmembed.embed_texts(captions, model, processor, precision="fp32")
+    exact = [mmembed.search(text, image_embeddings, names, k=5) for text in text_embeddings]
+    return captions, text_embeddings, exact
 
-    found = index.search(text_embeddings, k=5)
-    for caption, text_embedding, results in zip(captions, text_embeddings, found):
-        exact = mmembed.search(text_embedding, image_embeddings, names, k=5)
-        assert [name for name, _ in results] == [name for name, _ in exact], caption
-        np.testing.assert_allclose([s for _, s in results], [s for _, s in exact], atol=1e-5)
+
+@pytest.fixture(scope="module")
+def course_cache(tmp_path_factory):
+    """One embedding cache for both kinds: the second index reads the pictures' embeddings the first one stored."""
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
+@pytest.mark.xdist_group("test_index-course-pictures")  # one worker builds the module fixtures above, once
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_the_index_agrees_with_exact_search_on_the_course_pictures(
+    mini, exact_course_search, course_cache, monkeypatch, tmp_path, kind
+):
+    """Every course caption as a query: the index's top 5 are exact search's."""
+    monkeypatch.setenv("MMEMBED_CACHE", str(course_cache))
+    model, processor = mini
+    report = build_index(IMAGES_DIR, tmp_path / "index", model, processor, kind=kind, precision="fp32")
+    index = PictureIndex.open(tmp_path / "index")
+    assert (report.kind, report.vectors, index.kind, len(index.names)) == (kind, 210, kind, 210)
+
+    captions, text_embeddings, exact = exact_course_search
+    for caption, results, expected in zip(captions, index.search(text_embeddings, k=5), exact):
+        assert [name for name, _ in results] == [name for name, _ in expected], caption
+        np.testing.assert_allclose([s for _, s in results], [s for _, s in expected], atol=1e-5)
 
 
 def test_pictures_are_found_in_subfolders_in_natural_order_and_hidden_ones_are_not(tmp_path):
@@ -107,6 +120,12 @@ def test_pictures_are_found_in_subfolders_in_natural_order_and_hidden_ones_are_n
         "b/val_2.JPEG",
         "top_0.jpg",
     ]
+
+
+def test_saving_refuses_names_that_do_not_match_the_vectors(tiny, tmp_path):
+    with pytest.raises(ValueError, match="one name per vector, and at least one: 1 names, 2"):
+        save_index(tmp_path / "index", tmp_path, ["val_0.JPEG"], np.ones((2, 512), np.float32), tiny[0], "fp32")
+    assert not (tmp_path / "index").exists()
 
 
 def test_flat_up_to_the_limit_then_hnsw():
@@ -191,14 +210,14 @@ def test_a_query_from_another_model_is_refused(offline_env, tmp_path):
     assert len(RESULT_LINE.findall(own.stdout)) == 6
 
 
-def test_the_same_weights_under_another_name_are_the_same_model(tiny, cache, tmp_path):
+def test_the_same_weights_under_another_name_are_the_same_model(tiny, mini, cache, tmp_path):
     model, processor = tiny
     build_index(save_pictures(tmp_path / "pictures", 4), tmp_path / "index", model, processor)
     index = PictureIndex.open(tmp_path / "index")
     same, _ = mmembed.load_clip(str(TINY_DIR), device="cpu")  # tiny, named by its folder
     index.check_model(same)
     with pytest.raises(WrongModelError, match="built with the model 'tiny'"):
-        index.check_model(mmembed.load_clip("mini", device="cpu")[0])
+        index.check_model(mini[0])
     with pytest.raises(WrongModelError, match="has 3 dimensions"):
         index.search(np.ones((1, 3), dtype=np.float32), k=1)
     with pytest.raises(KOutOfRangeError, match=r"^k must be between 1 and the number of pictures in the index \(4\)"):
@@ -258,8 +277,6 @@ def test_an_index_of_format_1_still_opens(tiny, mini, cache, tmp_path):
     index.check_model(model)
     with pytest.raises(WrongModelError):
         index.check_model(mini[0])
-
-
 
 
 @pytest.mark.parametrize(
