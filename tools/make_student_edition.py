@@ -9,7 +9,9 @@ What goes in: the chosen lectures (outputs stripped) and the glossary; the chose
 (quizzes/quiz_notebooks/*, quizzes/quiz_search.py) with the public self-check; the pictures and their licences;
 the data sample of lecture 06; `mmembed` and the offline model `mini` (`tiny` and the stand-ins are built on first
 use, as in the repository); the student Jupyter profile; and the edition's own README.md, Makefile and
-pyproject.toml from tools/student_edition/, whose install is the student profile (no grader, no instructor tools).
+pyproject.toml from tools/student_edition/, whose install is the student profile (no grader, no instructor tools),
+with its CI: .github/workflows/self-check.yml (GitHub Classroom) and .gitlab-ci.yml, which run the public self-check
+only, with no token and no other repository (every file under tools/student_edition/ is copied, dotfiles too).
 
 What stays out: solutions/ (quiz answers, nbgrader sources with hidden tests, exercise keys), the grader with its
 hidden queries (autograder/), the instructor's tools, benchmarks and tests. Three data files are rewritten, because
