@@ -76,6 +76,39 @@ def test_no_import_circle_in_mmembed_or_autograder():
     assert circle_in(graph) is None, f"import circle: {' -> '.join(circle_in(graph))}"
 
 
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module that importing `start` may import in turn (its imports, theirs, and so on)."""
+    found, todo = set(), [start]
+    while todo:
+        for module in graph[todo.pop()] - found:
+            found.add(module)
+            todo.append(module)
+    return found
+
+
+def in_package(module: str, package: str) -> bool:
+    return module == package or module.startswith(f"{package}.")
+
+
+def test_each_layer_imports_only_the_layers_below_it():
+    """mmembed is what students run: it never imports the grader (autograder) or the maintainers' tools (tools),
+    which stand on it. Lecture 07's training engine (mmembed.training) stands on the model zoo (mmembed.zoo: its
+    bilingual tokenizer extends the zoo's CLIP BPE), so nothing the zoo imports, directly or through another
+    module, is the training engine. (autograder/inside/ has its own rule: see the test of code beside student code.)
+    """
+    graph = import_graph(REPO_ROOT, [*PACKAGES, "tools"])
+    # the directions that are allowed are seen, so the graph spans the layers
+    assert "mmembed.training" in graph["tools.train_mini"]
+    assert "mmembed.zoo.clip_bpe" in graph["mmembed.training.tokenizer"]
+    for name in graph:
+        if in_package(name, "mmembed"):
+            above = {module for module in graph[name] if not in_package(module, "mmembed")}
+            assert not above, f"{name} imports {sorted(above)}"
+        if in_package(name, "mmembed.zoo"):
+            training = {module for module in reachable(graph, name) if in_package(module, "mmembed.training")}
+            assert not training, f"{name} imports, directly or not, {sorted(training)}"
+
+
 def test_the_graph_has_the_imports_the_code_makes():
     graph = import_graph(REPO_ROOT)
     assert {"mmembed.zoo.registry", "mmembed.zoo.hub"} <= graph["mmembed.zoo.sources"]  # from . import hub, registry
