@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from transformers import CLIPModel, CLIPProcessor
 
-import mmembed
 from mmembed.manifest import read_manifest, read_short_texts
 from mmembed.paths import MINI_DIR, REPO_ROOT
 from mmembed.training import (
@@ -37,6 +36,12 @@ from tools.train_mini import compare
 MEDIUM_WORDS = ("photo", "picture", "drawing", "painting", "사진", "그림", "이미지", "스케치")
 
 
+# Under pytest-xdist the tests that share an expensive module fixture run on one worker, which builds it once
+# (spread over both workers, each would build it: the tokenizer takes seconds, evaluate() the longest of this module).
+SHARES_THE_TOKENIZER = pytest.mark.xdist_group("test_mini-bilingual")
+SHARES_MINI_FIGURES = pytest.mark.xdist_group("test_mini-figures")
+
+
 @pytest.fixture(scope="module")
 def bilingual():
     pictures = read_manifest()
@@ -51,12 +56,14 @@ def test_short_texts_cover_every_category_and_group():
     assert all(english and korean and all(english + korean) for english, korean in short.values())
 
 
+@SHARES_THE_TOKENIZER
 def test_end_of_text_keeps_the_highest_id(bilingual):
     vocab = bilingual.get_vocab()
     assert bilingual.eos_token_id == max(vocab.values()) == len(vocab) - 1
     assert bilingual.pad_token_id == bilingual.eos_token_id
 
 
+@SHARES_THE_TOKENIZER
 @pytest.mark.parametrize("texts", [["a dog", "강아지가 공원에서 뛰어요"], ["qzxj 뷁 😀", "a photo of a cat"]])
 def test_pooling_lands_on_the_end_token(bilingual, texts):
     """CLIP pools at input_ids.argmax(-1); unseen characters must not turn into (end-of-text) unknowns."""
@@ -67,6 +74,7 @@ def test_pooling_lands_on_the_end_token(bilingual, texts):
         assert position == (row != bilingual.eos_token_id).sum()  # right after the last real token
 
 
+@SHARES_THE_TOKENIZER
 def test_korean_needs_fewer_tokens_than_with_clips_bpe(bilingual):
     text = "풀밭에 서 있는 회색과 흰색 허스키 사진"
     assert len(bilingual(text).input_ids) < len(clip_tokenizer()(text).input_ids) / 2
@@ -210,12 +218,6 @@ def test_a_short_training_run_is_deterministic_and_lowers_the_loss(examples, one
     assert sum(runs[0][0][-5:]) / 5 < sum(runs[0][0][:5]) / 5
 
 
-@pytest.fixture(scope="module")
-def mini():
-    assert (MINI_DIR / "config.json").exists(), "models/mini is committed; run python -m tools.train_mini to rebuild it"
-    return mmembed.load_clip("mini", device="cpu")
-
-
 def test_mini_is_a_plain_transformers_clip_under_20_mb(mini):
     model = CLIPModel.from_pretrained(MINI_DIR)
     processor = CLIPProcessor.from_pretrained(MINI_DIR)
@@ -230,20 +232,24 @@ def mini_figures(mini):
     return evaluate(*mini)
 
 
+@SHARES_MINI_FIGURES
 def test_mini_finds_the_course_pictures_by_caption(mini_figures):
     assert mini_figures["recall@1_en"] >= 0.9
     assert mini_figures["recall@1_ko"] >= 0.8
 
 
+@SHARES_MINI_FIGURES
 def test_mini_answers_short_category_queries(mini_figures):
     assert mini_figures["category_top1_en"] >= 0.8
     assert mini_figures["category_top1_ko"] >= 0.8
 
 
+@SHARES_MINI_FIGURES
 def test_mini_finds_the_dog_group(mini_figures):
     assert mini_figures["dog_group_top3"] == 1.0
 
 
+@SHARES_MINI_FIGURES
 def test_committed_metrics_are_the_models_own(mini_figures):
     """Every figure metrics.json records is what evaluate() measures on the committed model (a metrics.json
     written before a figure existed lacks it; the caption figures are always there)."""
