@@ -51,7 +51,6 @@ The package, by job (a star marks the modules lectures import; tests/unit/test_i
     ray_engine          Ray Data: the file list, map_batches with a model-holding class, shards written as they end
     shards              the shard plan and shards.json, which resumes a killed build
     layout              img_emb/img_emb_N.npy + metadata/metadata_N.parquet, as clip-retrieval 2.45.0 writes them
-    saved_index         the FAISS index of mmembed.index, saved from embeddings already computed
     build               build_index_with_ray and index_from_embeddings: what `python -m mmembed index` calls
 
   Last term's import paths and commands, kept one more term (CHANGELOG.md)

@@ -10,7 +10,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .choices import INDEX_KINDS, LANGUAGES, PRECISIONS
+from .choices import ENGINES, INDEX_KINDS, LANGUAGES, PRECISIONS
 from .paths import QUIZ_IMAGE_DIR, REPO_ROOT
 from .zoo.hub import COURSE_MODELS
 
@@ -74,9 +74,61 @@ def search_index(args, query: str) -> None:
 def run_index(args) -> None:
     from .images import picture_files
 
-    folder, output = Path(args.folder), Path(args.output)
+    output = Path(args.output)
+    if args.from_embeddings is not None:
+        return index_embeddings(args, output)
+    if args.folder is None:
+        raise ValueError("Give a folder of pictures, or --from-embeddings DIR.")
+    folder = Path(args.folder)
     pictures = len(picture_files(folder))  # a missing folder fails before torch and the model load
+    if args.engine == "ray":
+        return build_ray_index(args, folder, output, pictures)
     build_folder_index(args, folder, output, pictures)
+
+
+def index_embeddings(args, output) -> None:
+    """`index --from-embeddings DIR --model NAME`: clip-retrieval's layout does not record the model."""
+    from .scale import index_from_embeddings
+
+    if args.folder is not None or args.engine != "local":
+        raise ValueError("--from-embeddings takes no folder and no --engine: the embeddings are already made.")
+    if args.model is None:
+        raise ValueError("--from-embeddings needs --model: the embeddings' folder does not say which model made them.")
+    report = index_from_embeddings(args.from_embeddings, output, args.model, kind=args.kind)
+    print_index(report, output)
+
+
+def build_ray_index(args, folder, output, pictures: int) -> None:
+    from .scale import RayMissingError, build_index_with_ray
+    from .scale.cluster import RayStartError
+
+    print(f"Indexing {pictures} pictures under {_show(folder)} on Ray Data, subfolders included")
+    try:
+        report = build_index_with_ray(
+            folder,
+            output,
+            args.model,
+            address=args.address,
+            workers=args.workers,
+            gpus_per_worker=args.gpus_per_worker,
+            precision=args.precision,
+            kind=args.kind,
+        )
+    except (RayMissingError, RayStartError) as error:
+        raise ValueError(str(error)) from None
+    except KeyboardInterrupt:
+        print(
+            f"Interrupted: run the same command again to resume (finished shards: {output / 'shards.json'}).",
+            file=sys.stderr,
+        )
+        sys.exit(130)
+    print(
+        f"Ray: {report.workers} workers; shards {report.shards_embedded} embedded, {report.shards_reused} reused; "
+        f"cluster start {report.startup_seconds:.1f} s, embedding {report.embedding_seconds:.1f} s"
+    )
+    if report.log_folder is not None:
+        print(f"Ray's logs: {report.log_folder}")
+    print_index(report.index, output)
 
 
 def build_folder_index(args, folder, output, pictures: int) -> None:
@@ -90,6 +142,10 @@ def build_folder_index(args, folder, output, pictures: int) -> None:
         print("Interrupted: run the same command again to resume (what was embedded is in the cache).", file=sys.stderr)
         sys.exit(130)
     print(f"Embeddings: {report.computed} computed, {report.cached} from the cache ({report.precision})")
+    print_index(report, output)
+
+
+def print_index(report, output) -> None:
     print(
         f"Index: {report.kind}, {report.vectors} vectors of {report.dimension} dimensions, "
         f"{report.bytes / 1e6:.1f} MB in {_show(output)}"
@@ -205,7 +261,7 @@ def parser() -> argparse.ArgumentParser:
     search.set_defaults(run=run_search)
 
     index = commands.add_parser("index", help="build a vector index over a folder of pictures, subfolders included")
-    index.add_argument("folder", help="the pictures to index, e.g. images")
+    index.add_argument("folder", nargs="?", help="the pictures to index, e.g. images (not with --from-embeddings)")
     index.add_argument("--output", required=True, metavar="INDEX_DIR", help="the folder to save the index in")
     index.add_argument(
         "--kind",
@@ -215,6 +271,24 @@ def parser() -> argparse.ArgumentParser:
     )
     index.add_argument("--model", default=None, help="as for search")
     index.add_argument("--precision", choices=PRECISIONS, default=None, help="as for search")
+    index.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help='local: this process (default); ray: Ray Data workers (pip install ".[scale]")',
+    )
+    index.add_argument(
+        "--address", help='with --engine ray: a running cluster ("auto", "ray://head:10001"); default: a new local one'
+    )
+    index.add_argument("--workers", type=int, help="with --engine ray: how many workers (default: one per core share)")
+    index.add_argument(
+        "--gpus-per-worker", type=float, default=0, help="with --engine ray: GPUs per worker (default 0)"
+    )
+    index.add_argument(
+        "--from-embeddings",
+        metavar="DIR",
+        help="index embeddings saved in clip-retrieval's layout (img_emb/, metadata/); needs --model",
+    )
     index.set_defaults(run=run_index)
 
     download = commands.add_parser("download", help="prefetch the course's hub models for offline use")

@@ -4,7 +4,6 @@
     ray_engine    Ray Data: the file list, map_batches with a model-holding class, shards written as they finish
     shards        the shard plan and shards.json, which resumes a killed build
     layout        img_emb/img_emb_N.npy + metadata/metadata_N.parquet (clip-retrieval 2.45.0), written and read
-    saved_index   the FAISS index of mmembed.index, saved from embeddings already computed
     build         build_index_with_ray and index_from_embeddings: what `python -m mmembed index` calls
 
 Nothing here imports Ray until a function that needs it is called.

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..images import picture_files
-from ..index import BuildReport
+from ..index import BuildReport, save_index
 from .cluster import ray_cluster
 from .layout import embeddings_files, read_embeddings
 from .ray_engine import embed_shards, plan_workers
-from .saved_index import save_index
 from .shards import SHARD_SIZE, ShardManifest, plan_shards
 
 

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..index import normalised
 from ..notes import say
 from .layout import write_shard
-from .saved_index import normalised
 from .shards import Shard, ShardManifest
 
 
@@ -145,6 +145,9 @@ def embed_shards(
         concurrency=workers.count,
         num_cpus=workers.cpus,
         num_gpus=workers.gpus,
+        # A worker that dies is not restarted: the build stops, and the next run resumes from shards.json. (Ray
+        # logs an error line on the driver's stderr for restartable actors built with constructor arguments.)
+        max_restarts=0,
     )
     by_number = {shard.number: shard for shard in shards}
     arrived: dict[int, dict[str, tuple[np.ndarray, str]]] = {shard.number: {} for shard in shards}

@@ -22,6 +22,7 @@ def test_the_command_line_offers_them():
         ("search", "precision"): choices.PRECISIONS,
         ("index", "precision"): choices.PRECISIONS,
         ("index", "kind"): choices.INDEX_KINDS,
+        ("index", "engine"): choices.ENGINES,
         ("cache", "action"): ("info", "clear"),
         ("viz", "lang"): choices.LANGUAGES,
     }

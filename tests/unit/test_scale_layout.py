@@ -10,11 +10,10 @@ import pytest
 from mmembed.cache import embed_paths
 from mmembed.embedding import embed_texts
 from mmembed.images import picture_files
-from mmembed.index import PictureIndex, build_index
+from mmembed.index import PictureIndex, build_index, normalised
 from mmembed.scale import RayMissingError, index_from_embeddings
 from mmembed.scale.cluster import import_ray
 from mmembed.scale.layout import LayoutError, read_embeddings, shard_files, write_shard
-from mmembed.scale.saved_index import normalised
 from tests.unit.test_index import save_pictures
 
 QUERIES = ["a red square", "a green picture", "a dark blue square", "a white background"]
