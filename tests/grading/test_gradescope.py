@@ -15,7 +15,6 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import yaml
 
 from autograder import config, gradescope
 from autograder.gradescope_check import GRADESCOPE_CPUS, GRADESCOPE_MEMORY_MB, SYSTEM_PATH
@@ -61,7 +60,6 @@ MODES = {"bwrap": False, "no bwrap": True}  # mode -> bwrap fails
 GRADESCOPE_FIELDS = {"score", "execution_time", "output", "visibility", "stdout_visibility", "tests"}
 TEST_FIELDS = {"name", "score", "max_score", "output", "visibility"}
 VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}
-CI_TEMPLATES = REPO_ROOT / "autograder" / "templates" / "ci"
 
 
 @pytest.fixture(scope="module")
@@ -212,54 +210,6 @@ def test_the_self_check_fails_the_build_unless_the_solution_scores_full_marks(tm
     result = run_python(["-m", "autograder", "gradescope", "--self-check", "--model", str(tmp_path / "no-model")])
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"scores 0/{config.MAX_SCORE}" in result.stdout and "self-check FAILED" in result.stderr
-
-
-# ------------------------------------------------------------------------------- CI files for students' repos
-def commands(workflow) -> list[str]:
-    """Every shell command a GitHub or GitLab workflow file runs."""
-    found = []
-    if isinstance(workflow, dict):
-        for key, value in workflow.items():
-            if key in ("run", "command") and isinstance(value, str):
-                found.extend(line.strip() for line in value.splitlines() if line.strip())
-            elif key in ("script", "before_script") and isinstance(value, list):
-                found.extend(value)
-            else:
-                found.extend(commands(value))
-    elif isinstance(workflow, list):
-        for item in workflow:
-            found.extend(commands(item))
-    return found
-
-
-def test_github_classroom_workflow_gives_each_check_its_points():
-    workflow = yaml.safe_load((CI_TEMPLATES / "github-classroom.yml").read_text(encoding="utf-8"))
-    steps = workflow["jobs"]["run-autograding-tests"]["steps"]
-    graders = [
-        step for step in steps if str(step.get("uses", "")).startswith("classroom-resources/autograding-command")
-    ]
-    assert {step["with"]["test-name"]: step["with"]["max-score"] for step in graders} == config.POINTS
-    reporter = next(step for step in steps if "grading-reporter" in str(step.get("uses", "")))
-    assert reporter["with"]["runners"].split(",") == [step["id"] for step in graders]
-    assert set(reporter["env"]) == {f"{step['id'].upper()}_RESULTS" for step in graders}
-
-
-@pytest.mark.parametrize("template", ["github-classroom.yml", "gitlab-ci.yml"])
-def test_ci_files_call_commands_that_exist(template, tmp_path):
-    workflow = yaml.safe_load((CI_TEMPLATES / template).read_text(encoding="utf-8"))
-    grading = [command for command in commands(workflow) if command.startswith("python -m autograder")]
-    assert any(" quiz_search.py --results results.json --junit report.xml" in command for command in grading)
-    subcommands = set()
-    for command in grading:  # the one command line's form; each check named exists; each subcommand answers --help
-        module, first, *rest = command.removeprefix("python -m ").split()
-        assert module == "autograder", command  # not last term's `python -m autograder.ci`
-        if first == "ci":
-            assert rest[0] == "results.json" and (len(rest) == 1 or rest[1] in config.POINTS), command
-        subcommands.add(first if first == "ci" else "grade")
-    assert subcommands == {"grade", "ci"}
-    for subcommand in sorted(subcommands):
-        help_run = run_python(["-m", "autograder", subcommand, "--help"], timeout=120)
-        assert help_run.returncode == 0 and "Traceback" not in help_run.stderr, help_run.stderr
 
 
 @GRADESCOPE
