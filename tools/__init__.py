@@ -4,4 +4,6 @@
 - train_mini: train the offline `mini` CLIP into models/mini (`--check`: retrain and compare).
 - build_coyo_sample: rebuild data/coyo-sample, the COYO-700M sample of lecture 06 (`--check`: compare).
 - make_quiz_skeleton: make quizzes/quiz_search.py from solutions/quiz_search.py (`--check`: compare).
+- make_student_edition: what students get, without answers (`make student-edition`; files in student_edition/).
+- check_hidden_queries: each hidden query's top-1 and its margin with the grading model, before a term.
 """

@@ -88,3 +88,29 @@ def test_ci_runs_the_readme_test_command():
     ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in readme and "make demo" in readme
     assert re.search(r"^make test\b", ci, re.M), ".ci/run must call the README's test command"
+
+
+def test_the_readme_names_only_commands_that_exist():
+    """Every `python -m MODULE [COMMAND]` of the README and the lectures' prose names a module of this repository that
+    exists, and for the two command lines a subcommand they have (autograder's default takes a folder instead)."""
+    import importlib.util
+
+    from autograder.__main__ import parser as autograder_parser
+    from mmembed.cli import parser as mmembed_parser
+
+    def subcommands(parser) -> set[str]:
+        return set(next(action for action in parser._actions if action.choices and action.dest != "help").choices)
+
+    known = {"mmembed": subcommands(mmembed_parser()), "autograder": subcommands(autograder_parser())}
+    texts = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "lectures").glob("*.ipynb"))]
+    named = set()
+    for text in texts:
+        content = text.read_text(encoding="utf-8").replace("\\n", "\n")
+        named |= set(re.findall(r"python -m ((?:mmembed|autograder|tools)(?:\.\w+)*)(?: ([a-z][\w-]*))?", content))
+    assert ("mmembed", "index") in named and ("autograder", "gradescope") in named
+    for module, word in sorted(named):
+        assert importlib.util.find_spec(module) is not None, f"python -m {module}: no such module"
+        if module == "mmembed" and word:  # "python -m mmembed" alone: the command line in general
+            assert word in known["mmembed"], f"python -m mmembed {word}: no such command"
+        if module == "autograder" and word in known["autograder"] | {"ci", "grade"}:
+            assert word in known["autograder"], f"python -m autograder {word}: no such command"
