@@ -104,15 +104,23 @@ def test_skeleton_fails_with_the_korean_hint(offline_env):
 
 
 @pytest.fixture(scope="module")
-def mini_top1():
+def mini_top1(mini):
     """What mmembed's own search finds for QUERY with mini: the answer the solution must print."""
-    model, processor = mmembed.load_clip("mini", device="cpu")
+    model, processor = mini
     images, names = mmembed.load_images(QUIZ_IMAGE_DIR)
     image_embeddings = mmembed.embed_images(images, model, processor, progress=False)
     return mmembed.search(mmembed.embed_texts(solution.QUERY, model, processor), image_embeddings, names, k=1)[0][0]
 
 
-@pytest.mark.parametrize("model_env", [None, "mini"], ids=["fallback-from-another-cwd", "mini"])
+@pytest.mark.xdist_group("test_quiz_search-mini-top1")  # one worker embeds the 200 pictures for mini_top1, once
+@pytest.mark.parametrize(
+    "model_env",
+    [
+        pytest.param(None, id="fallback-from-another-cwd"),
+        # the same run (16 CPU seconds) with the model named, from the repository: in make test only
+        pytest.param("mini", id="mini", marks=pytest.mark.slow),
+    ],
+)
 def test_solution_prints_the_four_lines_offline(model_env, mini_top1, offline_env, tmp_path):
     if model_env:
         offline_env["MMEMBED_MODEL"] = model_env
@@ -134,7 +142,7 @@ def test_load_images_matches_mmembed():
 
 @pytest.fixture(scope="module", params=["tiny", "mini"])
 def model_and_images(request):
-    model, processor = mmembed.load_clip(request.param, device="cpu")
+    model, processor = request.getfixturevalue(request.param)  # the session's tiny or mini
     images, names = mmembed.load_images(QUIZ_IMAGE_DIR)
     return model, processor, images, names
 

@@ -30,7 +30,7 @@ from mmembed.training.evaluate import recall_at_k
 from mmembed.zoo.clip_bpe import clip_tokenizer
 from mmembed.zoo.registry import DEFAULT_MODEL
 from tests.helpers import REPO_ROOT, cell_text, code_cell, lecture_function, normalise, quiz_captions
-from tests.lectures.conftest import lecture_path, reads_the_lecture_run
+from tests.lectures.conftest import lecture_group, lecture_path, reads_the_lecture_run
 
 NOTEBOOK = lecture_path("04")
 QUIZ_SEARCH = REPO_ROOT / "quizzes" / "quiz_search.py"
@@ -73,6 +73,10 @@ class QuizSearch:
 @pytest.fixture(scope="module")
 def mini_search(mini):
     return QuizSearch(*mini)
+
+
+# The tests of mini_search run on the worker of the lecture's run (under pytest-xdist), which builds it once.
+SHARES_MINI_SEARCH = pytest.mark.xdist_group(lecture_group(NOTEBOOK))
 
 
 # --- section 2: numeric order and PIL loading --------------------------------------------------------------
@@ -304,6 +308,7 @@ def test_run_prints_the_ratio_the_prose_gives(nb):
 # --- mini, the offline model the notebooks run with in CI ----------------------------------------------------
 
 
+@SHARES_MINI_SEARCH
 def test_mini_quiz_embeddings_have_the_quiz_shape(mini_search):
     """Sections 2-3: 200 pictures, (200, 512)."""
     assert len(mini_search.names) == 200
@@ -318,6 +323,7 @@ RED_CARS = ["val_56.JPEG", "val_22.JPEG", "val_141.JPEG"]  # the race car, the r
 COLOUR_QUERIES = ["a red car", "a blue car", "a car"]  # section 5.3, the colour changed or left out
 
 
+@SHARES_MINI_SEARCH
 def test_mini_red_car_brings_red_cars_and_other_vehicles(mini_search):
     """Section 5.3: with mini, "a red car"'s top-5 is the race car, the red Beetle, the sports car and the pickup truck
     (1st to 4th), then another vehicle."""
@@ -327,6 +333,7 @@ def test_mini_red_car_brings_red_cars_and_other_vehicles(mini_search):
     assert {categories[name] for name in top5} == {"vehicle"}
 
 
+@SHARES_MINI_SEARCH
 def test_mini_does_not_hear_the_colour(mini_search):
     """Section 5.3: with mini, "a blue car" and "a car" are all but "a red car" (cosine above 0.99), their top-5s share
     at least four pictures with its top-5 (near ties may trade places), and the same three red cars come first."""
@@ -352,6 +359,7 @@ def test_run_prints_the_colour_queries_the_prose_reads(nb):
         assert float(same) > 0.99 and set(re.findall(r"val_\d+\.JPEG", names)[:3]) == set(RED_CARS)
 
 
+@SHARES_MINI_SEARCH
 def test_image_search_finds_the_query_picture_itself_first(mini_search):
     """Section 6: the query picture is among the 200, so it is top-1 with cosine 1."""
     indices = [mini_search.names.index(name) for name in IMAGE_QUERIES]
@@ -361,6 +369,7 @@ def test_image_search_finds_the_query_picture_itself_first(mini_search):
     assert top.values[:, 0].tolist() == pytest.approx([1.0] * len(indices), abs=1e-4)
 
 
+@SHARES_MINI_SEARCH
 def test_mini_finds_pictures_by_korean_captions_as_well_as_by_english_ones(mini_search):
     """Section 7.2: with mini, recall with English and with Korean captions is high and similar."""
     recall = mini_search.caption_recall()
@@ -369,6 +378,7 @@ def test_mini_finds_pictures_by_korean_captions_as_well_as_by_english_ones(mini_
     assert recall[("en", 5)] >= 0.95 and recall[("ko", 5)] >= 0.95
 
 
+@SHARES_MINI_SEARCH
 def test_mini_english_and_korean_queries_find_the_same_kind_of_pictures(mini_search):
     """Section 7.2: with mini, "a musical instrument" and "악기" share all five of their top-5; "a red car" and
     "빨간 자동차" share three (the race car, the red Beetle, the sports car), and the Korean one's other two are the
