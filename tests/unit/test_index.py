@@ -288,18 +288,20 @@ def test_an_index_of_format_1_still_opens(tiny, mini, cache, tmp_path):
         (["index", "{missing}", "--output", "{index}"], "Image folder not found"),
     ],
 )
-def test_index_errors_are_one_line(offline_env, tmp_path, tiny, args, message):
+def test_index_errors_are_one_line(tiny, cache, tmp_path, monkeypatch, capsys, args, message):
+    """`python -m mmembed ...` as cli.main runs it, in this process: a child would spend its seconds importing torch
+    before the one line (test_cli runs the command itself in fresh processes)."""
     folder = save_pictures(tmp_path / "pictures", 4)
     model, processor = tiny
-    env_cache = offline_env["MMEMBED_CACHE"]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MMEMBED_CACHE", env_cache)
-        build_index(folder, tmp_path / "index", model, processor)
+    build_index(folder, tmp_path / "index", model, processor)
     names = {"missing": tmp_path / "missing", "folder": folder, "index": tmp_path / "index"}
-    result = run_python(["-m", "mmembed", *[a.format(**names) for a in args], "--model", "tiny"], env=offline_env)
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
-    assert result.stderr.startswith("error: ") and message.format(**names) in result.stderr
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # cli.main sets its own
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*[a.format(**names) for a in args], "--model", "tiny"])
+    error = capsys.readouterr().err.strip()
+    assert exited.value.code == 1 and error.splitlines() == [error]
+    assert error.startswith("error: ") and message.format(**names) in error
 
 
 # ---- interruptions -------------------------------------------------------------------------------------------
