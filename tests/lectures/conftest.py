@@ -40,12 +40,20 @@ def lecture_group(notebook) -> str:
     return f"lecture-{lecture_number(notebook)}"
 
 
+def lecture_run_marks(notebook) -> list:
+    """The marks of a test that reads `notebook`'s one offline run (the `nb` fixture): `slow`, and the lecture's
+    xdist group, so that it shares that run with the lecture's other tests. A module's `pytestmark` for a module
+    whose every test reads the run; `reads_the_lecture_run` for one test."""
+    return [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(notebook))]
+
+
 def reads_the_lecture_run(notebook):
-    """Decorator for a test that reads `notebook`'s one offline run (the `nb` fixture): marked `slow`, and put in
-    the lecture's xdist group so that it shares that run with the lecture's other tests."""
+    """Decorator: `lecture_run_marks(notebook)` on one test."""
 
     def mark(test):
-        return pytest.mark.slow(pytest.mark.xdist_group(lecture_group(notebook))(test))
+        for lecture_mark in lecture_run_marks(notebook):
+            test = lecture_mark(test)
+        return test
 
     return mark
 

@@ -24,10 +24,10 @@ from mmembed.paths import CAT_IMAGE, QUIZ_IMAGE_DIR
 from mmembed.zoo.clip_bpe import clip_tokenizer
 from mmembed.zoo.registry import DEFAULT_MODEL
 from tests.helpers import assert_loads_through_course_model, cell_text, decimals, lecture_code, quiz_captions
-from tests.lectures.conftest import lecture_group, lecture_path
+from tests.lectures.conftest import lecture_path, lecture_run_marks
 
 NOTEBOOK = lecture_path("05a")
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
+pytestmark = lecture_run_marks(NOTEBOOK)
 
 REAL_CLIP = DEFAULT_MODEL
 

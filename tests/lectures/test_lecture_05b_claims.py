@@ -25,10 +25,10 @@ from tests.helpers import (
     lecture_code,
     markdown_text,
 )
-from tests.lectures.conftest import lecture_group, lecture_path
+from tests.lectures.conftest import lecture_path, lecture_run_marks
 
 NOTEBOOK = lecture_path("05b")
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
+pytestmark = lecture_run_marks(NOTEBOOK)
 
 ALTCLIP = "BAAI/AltCLIP"
 CAT_LABELS_EN = ["a cat", "a dog", "a car", "a bird"]  # section 2

@@ -33,10 +33,10 @@ from mmembed.paths import CAT_IMAGE
 from mmembed.zoo.corpus import course_categories
 from mmembed.zoo.sources import ensure_standin
 from tests.helpers import assert_contains, cell_text, code_cell, lecture_code, markdown_text, run_python, shows_a_figure
-from tests.lectures.conftest import lecture_group, lecture_path
+from tests.lectures.conftest import lecture_path, lecture_run_marks
 
 NOTEBOOK = lecture_path("06a")
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
+pytestmark = lecture_run_marks(NOTEBOOK)
 ALIGN_ID = "kakaobrain/align-base"
 VIT_ID = "kakaobrain/vit-large-patch16-384"
 

@@ -23,11 +23,11 @@ from mmembed.manifest import read_manifest
 from mmembed.paths import REPO_ROOT
 from tests.data.test_coyo_sample import NULL_COLUMNS
 from tests.helpers import assert_contains, cell_text, code_cell, lecture_code, markdown_text, shows_a_figure
-from tests.lectures.conftest import lecture_group, lecture_path
+from tests.lectures.conftest import lecture_path, lecture_run_marks
 
 NOTEBOOK = lecture_path("06b")
 SOLUTIONS = REPO_ROOT / "solutions" / "lectures" / "06b_coyo_700m.md"
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(lecture_group(NOTEBOOK))]
+pytestmark = lecture_run_marks(NOTEBOOK)
 
 # Section 2 (from data/coyo-sample/README.md): the columns that are null in every row of the sample.
 SAMPLE_NULL_COLUMNS = set(NULL_COLUMNS)
