@@ -26,7 +26,7 @@ The package, by job (a star marks the modules lectures import; tests/unit/test_i
     grading             * GRADING_MODEL: the one model that grades every quiz (MMEMBED_GRADING_MODEL), without torch
     files               write_atomically: a file is replaced whole or not at all
     notes               one-line notes to the user ([mmembed] ...): stdout in Jupyter, stderr in a terminal
-    modules             loading a Python file as a module (a solution, a submission)
+    modules             a Python file loaded as a module (a solution, a submission); names imported on first use
 
   zoo/                  which model a name loads (resolve, course_model) and loading it (load_clip)
     load                load_clip(name): a CLIP-style model and its processor, in eval mode on a device
@@ -58,7 +58,7 @@ The package, by job (a star marks the modules lectures import; tests/unit/test_i
     models standins registry hub clip_bpe query_forms evaluate  the old names
 """
 
-import importlib
+from .modules import imported_on_first_use
 
 # The public functions, imported on first use (PEP 562): `import mmembed` stays quick, and so do
 # `python -m mmembed --help` and its one-line errors, until a function that needs torch is called.
@@ -77,15 +77,4 @@ _PUBLIC = {
     "search": "mmembed.similarity",
 }
 __all__ = list(_PUBLIC)
-
-
-def __getattr__(name: str):
-    if name not in _PUBLIC:
-        raise AttributeError(f"module 'mmembed' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_PUBLIC[name]), name)
-    globals()[name] = value  # the next lookup finds it without coming here
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = imported_on_first_use(__name__, _PUBLIC)

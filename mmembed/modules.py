@@ -1,7 +1,10 @@
-"""Loading a Python file as a module by its path: a quiz solution, a student's submission, a tool."""
+"""Modules made by hand: a Python file loaded by its path (a quiz solution, a student's submission, a tool), and a
+package whose public names are imported on first use."""
 
+import importlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -23,3 +26,21 @@ def load_module(path: str | Path, name: str) -> ModuleType:
         sys.modules.pop(name, None)
         raise
     return module
+
+
+def imported_on_first_use(package: str, public: dict[str, str]) -> tuple[Callable, Callable]:
+    """A package's `__getattr__` and `__dir__` (PEP 562) for `public` = {name: module that defines it}: the module
+    is imported when the name is first read, so importing the package costs nothing (torch takes seconds)."""
+    namespace = sys.modules[package].__dict__
+
+    def __getattr__(name: str):
+        if name not in public:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(public[name]), name)
+        namespace[name] = value  # the next lookup finds it without coming here
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(namespace) | set(public))
+
+    return __getattr__, __dir__

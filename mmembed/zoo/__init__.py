@@ -4,7 +4,7 @@ The zoo never imports lecture 07's training engine (`mmembed.training`): loading
 Its names are imported on first use, as mmembed's are, so `mmembed.zoo.hub` stays quick to import.
 """
 
-import importlib
+from ..modules import imported_on_first_use
 
 _PUBLIC = {
     "load_clip": "mmembed.zoo.load",
@@ -13,13 +13,4 @@ _PUBLIC = {
     "course_model": "mmembed.zoo.sources",
 }
 __all__ = list(_PUBLIC)
-
-
-def __getattr__(name: str):
-    if name not in _PUBLIC:
-        raise AttributeError(f"module 'mmembed.zoo' has no attribute {name!r}")
-    return getattr(importlib.import_module(_PUBLIC[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = imported_on_first_use(__name__, _PUBLIC)
