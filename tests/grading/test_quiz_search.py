@@ -116,8 +116,9 @@ def mini_top1(mini):
 @pytest.mark.parametrize(
     "model_env",
     [
-        pytest.param(None, id="fallback-from-another-cwd"),
-        # the same run (16 CPU seconds) with the model named, from the repository: in make test only
+        # Both are the whole solution run as a student runs it (16 CPU seconds each): in make test only, while
+        # make test-fast keeps the solution's functions checked against mmembed's in this process.
+        pytest.param(None, id="fallback-from-another-cwd", marks=pytest.mark.slow),
         pytest.param("mini", id="mini", marks=pytest.mark.slow),
     ],
 )

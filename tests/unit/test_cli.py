@@ -160,6 +160,7 @@ def test_usage_error_for_an_unknown_command(offline_env):
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
+@pytest.mark.slow  # embeds the 200 course pictures in a fresh process: make test only
 def test_search_defaults_to_the_course_pictures(offline_env):
     result = run_python(["-m", "mmembed", "search", "A dog", "--model", "tiny", "-k", "2"], env=offline_env)
     assert result.returncode == 0, result.stderr

@@ -112,6 +112,7 @@ def test_a_missing_folder_is_named(tmp_path):
         mmembed.load_clip(str(tmp_path / "nothing-here"))
 
 
+@pytest.mark.slow  # a fresh interpreter with torch and a model (~10 CPU seconds): make test only
 def test_hub_model_in_the_local_cache_loads_without_network(tmp_path, offline_env, monkeypatch):
     """What `python -m mmembed download` leaves behind: a hub cache that works with no network."""
     snapshot = tmp_path / "hf-home" / "hub" / "models--course--cached-clip" / "snapshots" / ("0" * 40)
@@ -126,6 +127,7 @@ def test_hub_model_in_the_local_cache_loads_without_network(tmp_path, offline_en
     assert result.stdout.strip().endswith("course/cached-clip")
 
 
+@pytest.mark.slow  # a fresh interpreter with torch and a model (~10 CPU seconds): make test only
 def test_named_hub_model_offline_fails_fast_with_one_sentence(offline_env):
     offline_env["MMEMBED_MODEL"] = "openai/clip-vit-base-patch32"
     started = time.monotonic()
