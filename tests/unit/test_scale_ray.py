@@ -1,4 +1,4 @@
-"""`mmembed index --engine ray` on a real local Ray cluster: a build interrupted half way resumes from its shard
+"""`mmembed index --engine ray` on a real local Ray cluster: a build killed half way resumes from its shard
 manifest, embedding at most the unfinished shards, skips an unreadable picture with one line, keeps Ray off the
 screen, and answers as the single process at fp32.
 
@@ -6,7 +6,9 @@ One cluster for the whole test session (starting one takes ~7 s, its workers imp
 tests here share one xdist worker; the model is `tiny` and the pictures are few."""
 
 import json
+import os
 import shutil
+import signal
 import tempfile
 
 import pytest
@@ -16,6 +18,7 @@ from mmembed.index import PictureIndex, build_index
 from mmembed.scale import build_index_with_ray
 from mmembed.scale.cluster import start_local_cluster
 from mmembed.scale.layout import read_embeddings
+from tests.helpers import run_python
 from tests.unit.test_index import save_pictures
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray-cluster")]
@@ -35,26 +38,32 @@ def ray_cluster():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C at the moment half of the shards were written."""
+# The first build runs in a process of its own, joined to the session's cluster, and is killed with SIGKILL when half
+# of its shards are written: no cleanup and no `finally` runs, as when a machine is lost or the job is killed.
+KILLED_HALF_WAY = """
+import os, signal, sys
+from mmembed.scale import build_index_with_ray
 
-
-def stop_half_way(written, total):
+def kill_half_way(written, total):
     if written == total // 2:
-        raise Interrupted
+        os.kill(os.getpid(), signal.SIGKILL)
+
+pictures, output, address = sys.argv[1:]
+build_index_with_ray(pictures, output, address=address, on_shard=kill_half_way, **SETTINGS)
+"""
 
 
-def test_an_interrupted_ray_build_resumes_and_answers_as_the_single_process(
-    ray_cluster, tiny, tmp_path, monkeypatch, capfd
-):
+def test_a_killed_ray_build_resumes_and_answers_as_the_single_process(ray_cluster, tiny, tmp_path, monkeypatch, capfd):
     monkeypatch.setenv("MMEMBED_CACHE", str(tmp_path / "embedding-cache"))
     pictures = save_pictures(tmp_path / "pictures", 14)
     (pictures / "val_5.JPEG").write_bytes(b"not a picture")  # in shard 1 of 4 (val_0-3, 4-7, 8-11, 12-13)
     output = tmp_path / "index"
     settings = {"model_name": "tiny", "workers": 2, "precision": "fp32", "shard_size": 4, "batch_size": 3}
 
-    with pytest.raises(Interrupted):
-        build_index_with_ray(pictures, output, on_shard=stop_half_way, **settings)
+    address = ray_cluster.get_runtime_context().gcs_address
+    code = f"SETTINGS = {settings!r}\n{KILLED_HALF_WAY}"
+    killed = run_python(["-c", code, str(pictures), str(output), address], env=dict(os.environ), timeout=600)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     finished = json.loads((output / "shards.json").read_text(encoding="utf-8"))["shards"]
     assert len(finished) >= 2 and not (output / "index.json").exists()
 
@@ -77,7 +86,7 @@ def test_an_interrupted_ray_build_resumes_and_answers_as_the_single_process(
     assert len(vectors) == len(paths) == 13 and paths[0] == str(pictures.resolve() / "val_0.JPEG")
 
     out, err = capfd.readouterr()
-    skipped = [line for line in (out + err).splitlines() if "val_5.JPEG" in line]
+    skipped = [line for line in (killed.stdout + killed.stderr + out + err).splitlines() if "val_5.JPEG" in line]
     assert len(skipped) == 1 and "건너뜁니다" in skipped[0]  # one line, from whichever run embedded shard 1
     assert not [line for line in err.splitlines() if line.strip() and not line.startswith("[mmembed]")], err
 
