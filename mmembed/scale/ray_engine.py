@@ -1,6 +1,6 @@
 """Embedding pictures on a Ray cluster with Ray Data: the file list as a dataset, a model-holding class per worker.
 
-    file list ─ ray.data.from_items ─> map_batches(EmbedPictures, concurrency=workers) ─> rows, back on the driver
+    file list ─ ray.data.from_items ─> map_batches(EmbedPictures, compute=ActorPoolStrategy) ─> rows, back on the driver
     a shard whose rows are all in ─> img_emb/ + metadata/ (layout) ─> recorded in shards.json
 
 This is the shape of Ray's own CLIP batch-inference example: `map_batches` with a class, so each worker loads the
@@ -142,7 +142,7 @@ def embed_shards(
         },
         batch_size=batch_size,
         batch_format="numpy",
-        concurrency=workers.count,
+        compute=ray.data.ActorPoolStrategy(size=workers.count),
         num_cpus=workers.cpus,
         num_gpus=workers.gpus,
         # A worker that dies is not restarted: the build stops, and the next run resumes from shards.json. (Ray
