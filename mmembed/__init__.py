@@ -45,6 +45,7 @@ The package, by job (a star marks the modules lectures import; tests/unit/test_i
     query_forms         * the pictures' nouns in English and Korean prompt phrases, for training and evaluation
     tokenizer           the Korean-aware CLIP tokenizer of `mini`, learned from the course texts
     evaluate            * recall@k, zero-shot and the dog group: how well a model finds the course pictures
+    validity            held-out rates: attribute queries, quiz 2's and quiz 7's honest and unrelated texts
     text_match          when two texts count as the same for the held-out rule (articles, plurals, particles)
 
   scale/                past one process: `mmembed index --engine ray` on Ray Data, and clip-retrieval's layout

@@ -215,16 +215,22 @@ def run_evaluate(args) -> None:
     from transformers.utils import logging as transformers_logging
 
     from .training.evaluate import evaluate, figure_lines
+    from .training.validity import read_texts, validity, validity_lines
     from .zoo import load_clip
 
     transformers_logging.disable_progress_bar()
+    texts = read_texts(args.texts) if args.texts else None  # a wrong folder is answered before the model loads
     model, processor = load_clip(args.model, device="cpu")
     figures = evaluate(model, processor)
+    rates = validity(model, processor, texts) if texts else None
     if args.json:
-        print(json.dumps(figures, indent=2, ensure_ascii=False))
+        print(json.dumps(figures | ({"validity": rates} if rates else {}), indent=2, ensure_ascii=False))
         return
     print(f"Model: {model.mmembed_name} (on the 200 quiz pictures and 9 dogs of the course)")
     print("\n".join(figure_lines(figures)))
+    if rates:
+        print(f"  held-out validity, on the texts of {_show(args.texts)}")
+        print("\n".join(validity_lines(rates)))
 
 
 def run_viz(args) -> None:
@@ -307,6 +313,12 @@ def parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--model", default="mini", help='default "mini"; a model folder works too')
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.add_argument(
+        "--texts",
+        type=Path,
+        metavar="DIR",
+        help="also the held-out validity rates on the evaluation texts in DIR (maintainers: tests/evaluation_texts)",
+    )
     evaluate.set_defaults(run=run_evaluate)
 
     viz = commands.add_parser("viz", help="a contact sheet: every picture of a folder with its caption, as a PNG")
