@@ -12,6 +12,7 @@ import pytest
 
 from tests.helpers import REPO_ROOT
 from tests.lectures.conftest import LECTURES, LECTURES_DIR, executed_lecture, lecture_group, seconds_limit
+from tests.lectures.test_session_length import taught_cells
 
 COMMITTED = sorted(
     path
@@ -90,7 +91,8 @@ def test_lecture_starts_with_goals_and_the_glossary(notebook):
 
 @pytest.mark.parametrize("notebook", LECTURES, ids=names(LECTURES))
 def test_lecture_ends_with_a_summary_and_two_to_four_exercises_with_answers(notebook):
-    last = cells(notebook)[-1]
+    """The session's last cell (before a final "## 더 알아보기" part, if any) is its summary and exercises."""
+    last = cells(notebook)[len(taught_cells(notebook)) - 1]
     assert last.cell_type == "markdown" and "## 정리" in last.source and "## 연습 문제" in last.source
     exercises = re.findall(r"^\d\. ", last.source.split("## 연습 문제")[1], re.M)
     assert 2 <= len(exercises) <= 4, f"{notebook.name}: {len(exercises)} exercises"
