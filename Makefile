@@ -1,14 +1,14 @@
 # Two commands do everything, each installing what is missing first:
 #   make demo   text-to-image search over the course pictures, then the solved quiz_search.py
-#   make test   the project's tests (what CI runs)
+#   make test   the project's tests (what CI runs), and the course website they check (make site)
 PYTHON ?= python3.11
 VENV ?= .venv
 CONSTRAINTS ?= constraints.txt
-EXTRAS ?= course,test,scale
+EXTRAS ?= course,test,scale,site
 QUERY ?= a red car
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-fast lint check install constraints clean
+.PHONY: demo test test-fast lint site check install constraints clean
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m mmembed search "$(QUERY)"
@@ -17,8 +17,12 @@ demo: $(VENV)/.installed
 # Both cores: pytest-xdist, one worker per core; a module (or a lecture's tests) stays on one worker.
 XDIST ?= -n 2 --dist loadgroup
 
+# Then the course website from the lectures this run executed (build/executed), and the tests that read it.
 test: lint
+	rm -rf build/executed
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory site
+	$(BIN)/python -m pytest -m site $(PYTEST_ARGS)
 
 # What a developer runs while working: no notebooks, graders, builds or browser (under 2 minutes).
 test-fast: $(VENV)/.installed
@@ -33,6 +37,10 @@ test-browser: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The course website (site/README.md): the lectures as executed by the last test run, rendered by Sphinx + myst-nb.
+site: $(VENV)/.installed
+	$(BIN)/python -m tools.build_site
 
 check: $(VENV)/.installed
 	$(BIN)/python -m mmembed check

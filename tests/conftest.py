@@ -46,3 +46,13 @@ def offline_env(tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "MMEMBED_"))}
     env.update(HF_ENDPOINT=UNREACHABLE_HUB, HF_HOME=str(tmp_path / "hf-home"), PYTHONIOENCODING="utf-8")
     return env
+
+
+@pytest.fixture(scope="session")
+def site():
+    """The course website as `make site` built it from this run's executed lectures (tests marked `site`)."""
+    from tools.build_site import OUT
+
+    if not (OUT / "index.html").is_file():
+        pytest.fail(f"{OUT} has not been built: make site (after the lectures ran: make test does both)")
+    return OUT

@@ -12,6 +12,7 @@ like the first, and clearly more than like the second.
 
 import copy
 import io
+import math
 import shutil
 import subprocess
 import warnings
@@ -122,6 +123,23 @@ def prose_verdict(word_image: Image.Image, text: str, size_px: float) -> Verdict
         like_korean=resemblance(drawn, drawn_by_pillow(text, browser_korean_font(), size_px)),
         like_boxes=resemblance(drawn, drawn_by_pillow(text, BOX_FONT, size_px)),
     )
+
+
+def word_image(screenshot: Image.Image, word: dict) -> Image.Image:
+    """The word's box in the screenshot (a pixel more above and below, where strokes may reach)."""
+    box = (
+        math.floor(word["x"]),
+        math.floor(word["y"]) - 1,
+        math.ceil(word["x"] + word["width"]),
+        math.ceil(word["y"] + word["height"]) + 1,
+    )
+    return screenshot.crop(box)
+
+
+def prose_verdicts(screenshot, words: list[dict]) -> list[Verdict]:
+    """A verdict for each word (as lab_ui.hangul_words gives them) of a screenshot (a path or a file object)."""
+    with Image.open(screenshot) as picture:
+        return [prose_verdict(word_image(picture, word), word["text"], word["font_size"]) for word in words]
 
 
 def drawn_by_matplotlib(text: str, font_file: Path, points: float, dpi: float) -> np.ndarray:

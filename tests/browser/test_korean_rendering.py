@@ -4,7 +4,6 @@ fails them."""
 
 import base64
 import io
-import math
 from contextlib import nullcontext
 
 import matplotlib
@@ -12,7 +11,6 @@ import nbformat
 import pytest
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
-from PIL import Image
 
 from tests.browser import hangul, lab_runs, lab_ui
 from tests.browser import notebook_checks as checks
@@ -22,22 +20,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("ju
 
 TITLED_LECTURES = [path for path in LECTURES if checks.literal_korean_titles(nbformat.read(path, as_version=4))]
 SAMPLE_TEXT = "모달리티와 코사인 유사도를 배웁니다"
-
-
-def word_image(screenshot: Image.Image, word: dict) -> Image.Image:
-    """The word's box in the screenshot (a pixel more above and below, where strokes may reach)."""
-    box = (
-        math.floor(word["x"]),
-        math.floor(word["y"]) - 1,
-        math.ceil(word["x"] + word["width"]),
-        math.ceil(word["y"] + word["height"]) + 1,
-    )
-    return screenshot.crop(box)
-
-
-def prose_verdicts(screenshot_path, words) -> list[hangul.Verdict]:
-    with Image.open(screenshot_path) as screenshot:
-        return [hangul.prose_verdict(word_image(screenshot, word), word["text"], word["font_size"]) for word in words]
 
 
 def figures_of(cell) -> list[bytes]:
@@ -50,7 +32,7 @@ def figures_of(cell) -> list[bytes]:
 def test_korean_prose_is_drawn_in_hangul(lecture, lab_runs):
     run = lab_runs.of(lecture, seconds_limit(lecture))
     assert run.words, f"{lecture.name}: no Korean prose found in the rendered Markdown"
-    verdicts = prose_verdicts(run.screenshot, run.words)
+    verdicts = hangul.prose_verdicts(run.screenshot, run.words)
     print(f"{lecture.name}:", "; ".join(map(str, verdicts)))
     assert not [str(verdict) for verdict in verdicts if not verdict.is_hangul]
 
@@ -93,7 +75,7 @@ def test_the_prose_check_catches_tofu_in_the_browser(browser):
     finally:
         page.close()
     assert len(hangul_words) == len(tofu_words) == len(SAMPLE_TEXT.split())
-    in_hangul, as_boxes = prose_verdicts(buffer, hangul_words), prose_verdicts(buffer, tofu_words)
+    in_hangul, as_boxes = hangul.prose_verdicts(buffer, hangul_words), hangul.prose_verdicts(buffer, tofu_words)
     print("Hangul:", "; ".join(map(str, in_hangul)), "| boxes:", "; ".join(map(str, as_boxes)))
     assert all(verdict.is_hangul for verdict in in_hangul)
     assert not any(verdict.is_hangul for verdict in as_boxes)
