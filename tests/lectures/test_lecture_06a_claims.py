@@ -81,6 +81,7 @@ def test_prose_says_where_the_numbers_come_from():
         "68.6%",
         "69.3%",
         "로짓 배율 100 = 온도 0.01",
+        "`[mmembed]`로 시작하는 안내 한 줄",
     )
 
 
@@ -91,6 +92,7 @@ def test_align_cells_print_the_real_sizes(nb):
     """Sections 2.1-2.2: 640-d embeddings, temperature instead of logit_scale, 64 tokens by default,
     289x289 pixels in [-1, 1], transformers 5 output objects, embeddings that are not unit length."""
     loaded = cell_text(nb, "align_model = AlignModel.from_pretrained")
+    assert loaded.startswith("[mmembed]")  # section 1: the stand-in's note, a line of ordinary output
     assert_contains(
         loaded,
         "model          : AlignModel",
@@ -109,7 +111,15 @@ def test_align_cells_print_the_real_sizes(nb):
         "-> image embedding (1, 640)",
     )
     norms = [float(n) for n in re.findall(r"'([-+0-9.e]+)'", embedded.split("norm")[-1])]
-    assert len(norms) == 5 and all(abs(n - 1) > 0.01 for n in norms)  # "길이가 1이 아닙니다"
+    assert len(norms) == 5 and all(abs(n - 1) > 0.01 for n in norms)
+    assert "길이가 1이라고 예측했다면 틀렸습니다" in markdown_text(nb)
+
+
+def test_the_two_encoders_are_drawn_with_a_korean_description(nb):
+    """Section 2: a figure of ALIGN's two encoders, with Korean alt text for the course website."""
+    assert shows_a_figure(nb, "FancyBboxPatch")
+    alt = code_cell(nb, "FancyBboxPatch").metadata["mystnb"]["image"]["alt"]
+    assert_contains(alt, "이미지 인코더(EfficientNet)", "텍스트 인코더(BERT)", "640차원", "temperature")
 
 
 def test_zero_shot_by_hand_equals_the_model_and_the_pipeline(nb):
@@ -266,6 +276,7 @@ def test_vit_top5_and_pipeline(nb):
     assert set(labels) <= set(course_categories())
     assert probabilities == sorted(probabilities, reverse=True)
     assert all(0.05 <= p <= 0.075 for p in probabilities)
+    assert "1/20 = 0.05 근처라고 예측했다면 맞습니다" in markdown_text(nb)
     assert "확률의 합: 1.0  클래스 수: 20" in top
     piped = re.findall(r"^(.+?)\s+([0-9.]+)$", cell_text(nb, "classifier = pipeline("), re.M)
     assert [label for label, _ in piped] == labels
