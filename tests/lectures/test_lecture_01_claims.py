@@ -17,7 +17,7 @@ from transformers import CLIPConfig, CLIPModel
 
 import mmembed
 from mmembed.paths import CAT_IMAGE
-from tests.helpers import assert_contains, cell_text, markdown_text
+from tests.helpers import assert_contains, cell_text, code_cell, markdown_text
 from tests.lectures.conftest import lecture_path, reads_the_lecture_run
 
 NOTEBOOK = lecture_path("01")
@@ -55,6 +55,42 @@ def test_lecture_loads_the_model_the_way_the_model_card_does():
 
 
 # --- the lecture's own run (offline: mini) ---------------------------------------------------------------
+
+
+@reads_the_lecture_run(NOTEBOOK)
+def test_modalities_have_the_shapes_the_prose_predicts(nb):
+    """Section 1's prediction and section 2: the picture is (300, 451, 3), the audio (16000,) and the video
+    (4, 200, 200, 3), as printed; the prose that answers the prediction gives the same shapes."""
+    text = cell_text(nb, "# 텍스트: 글자(단어)의 나열")
+    assert_contains(text, "이미지: (300, 451, 3)", "오디오: (16000,)", "비디오: (4, 200, 200, 3)")
+    prose = markdown_text(nb)
+    assert_contains(prose, "1차원 배열 `(16000,)`, 비디오는 4차원 배열 `(4, 200, 200, 3)`", "`(300, 451, 3)` 픽셀 배열")
+
+
+@reads_the_lecture_run(NOTEBOOK)
+def test_the_offline_note_is_an_ordinary_output_line_and_no_loading_bar_shows(nb):
+    """Section 4: offline, loading the model prints a line beginning with [mmembed] on stdout (ordinary black
+    output, not red: nothing goes to stderr); the first cell turns off transformers' "Loading weights" bars."""
+    model_cell = code_cell(nb, "model_name = mmembed.course_model(")
+    stdout = "".join(o.text for o in model_cell.outputs if o.output_type == "stream" and o.name == "stdout")
+    assert any(line.startswith("[mmembed]") for line in stdout.splitlines()), stdout
+    prose = markdown_text(nb)
+    assert "`[mmembed]`로 시작하는 안내 한 줄" in prose and "빨간 글씨" not in prose
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert "Loading weights" not in str(outputs)
+    first_code = next(cell for cell in nb.cells if cell.cell_type == "code")
+    assert "transformers_logging.disable_progress_bar()" in first_code.source
+
+
+def test_a_longer_sentence_has_more_tokens_but_the_same_embedding_length(mini):
+    """Section 5.1's prediction: "A nuclear submarine" has more tokens than "A cat"; both embeddings are 512 long."""
+    model, processor = mini
+    inputs = processor(text=["A cat", "A nuclear submarine"], return_tensors="pt", padding=True)
+    cat_tokens, submarine_tokens = inputs["attention_mask"].sum(dim=1).tolist()
+    assert submarine_tokens > cat_tokens
+    with torch.no_grad():
+        assert tuple(model.get_text_features(**inputs).pooler_output.shape) == (2, 512)
 
 
 @reads_the_lecture_run(NOTEBOOK)
@@ -108,6 +144,18 @@ def test_logits_are_the_logit_scale_times_the_cosines_the_notebook_printed(nb):
     scale, temperature = map(float, re.search(r"= ([\d.]+)   \(온도 τ = 1 / [\d.]+ = ([\d.]+)\)", text).groups())
     assert temperature == pytest.approx(1 / scale, abs=1e-4)
     assert "합                = 1.0000" in text
+
+
+@reads_the_lecture_run(NOTEBOOK)
+def test_a_cat_takes_almost_all_the_probability_as_the_prose_says(nb):
+    """Section 5.3's prediction: with mini "A cat"'s probability is 0.9999, and the logit scale about 19."""
+    text = cell_text(nb, "logit_scale = model.logit_scale.exp().item()")
+    probabilities = numbers(re.search(r"probs             = tensor\(\[\[(.*?)\]\]\)", text).group(1))
+    assert f"{probabilities[CAT_TEXTS.index('A cat')]:.4f}" == "0.9999"
+    scale = float(re.search(r"logit_scale.exp\(\) = ([\d.]+)", text).group(1))
+    assert round(scale) == 19
+    prose = markdown_text(nb)
+    assert '`"A cat"`의 확률은 0.9999' in prose and "`mini`는 약 19배" in prose
 
 
 # --- CLIP facts (offline) -------------------------------------------------------------------------------
