@@ -102,7 +102,7 @@ def category_names(category: str) -> dict[str, str]:
 
 def training_queries(path: str, category: str, group: dict[str, list[str]] | None = None) -> list[str]:
     """Every training phrase around every name of the picture, of its category and of its group (`group`:
-    {language: names}, e.g. the dogs' {"en": ["a dog's head", ...], "ko": ["개의 머리", ...]}), both languages,
+    {language: names}, from images/short_texts.csv's group rows), both languages,
     no repeats.
 
     A filled-in phrase that a held-out phrase also gives is left out ("a picture of {a}" with "the moon" is

@@ -1,7 +1,7 @@
 """When two texts count as the same for the held-out rule: equal up to articles, plurals, particles and spacing.
 
-A held-out text (an evaluation text, a quiz's answer) must not be trained, and "a dog's head" must not slip in as
-"the dog head" or "개의 머리" as "개 머리". `match_key` maps a text to the form under which such variants meet:
+A held-out text (an evaluation text, a quiz's answer) must not be trained, and "a cat's tail" must not slip in as
+"the cat tail" or "고양이의 꼬리" as "고양이 꼬리". `match_key` maps a text to the form under which such variants meet:
 
 - English words: lowercase, no a/an/the, no apostrophe-s, and a plural's ending dropped together with a final
   -e ("dogs" and "dog", "boxes" and "box", "roses" and "rose" all meet; "glass" keeps its -ss). Irregular
@@ -88,7 +88,7 @@ def korean_stem(word: str) -> str:
 
 
 def match_key(text: str) -> str:
-    """The form under which two texts count as the same: "A dog's head." and "the dog head" -> "doghead"."""
+    """The form under which two texts count as the same: "A cat's tail." and "the cat tail" -> "cattail"."""
     words = _WORD.findall(_APOSTROPHE_S.sub("", text.lower()))
     stems = []
     for word in words:
