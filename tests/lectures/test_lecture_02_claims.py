@@ -13,11 +13,12 @@ import math
 import re
 
 import nbformat
+import numpy as np
 import pytest
 
 import mmembed
 from mmembed.paths import CAT_IMAGE, QUIZ_IMAGE_DIR
-from tests.helpers import REPO_ROOT, cell_text, decimals, markdown_text
+from tests.helpers import REPO_ROOT, cell_text, code_cell, decimals, lecture_function, markdown_text
 from tests.lectures.conftest import lecture_path, reads_the_lecture_run
 
 NOTEBOOK = lecture_path("02")
@@ -55,14 +56,41 @@ def test_the_hand_example_prints_45_degrees(nb):
     assert degrees == pytest.approx(45)
 
 
+def test_twice_as_long_is_1_and_opposite_is_minus_1():
+    """Section 1's prediction: the figure's second pair, a = (1, 2) and b = (2, 4), has dot product 10 and lengths
+    whose product is 10, so the notebook's cosine_similarity gives 1; the fourth pair (opposite) gives -1."""
+    figure = code_cell(nbformat.read(NOTEBOOK, as_version=4), "pairs = [").source
+    assert '("같은 방향 (길이만 2배)", np.array([1.0, 2.0]), np.array([2.0, 4.0]))' in figure
+    assert '("반대 방향", np.array([2.0, 1.0]), np.array([-2.0, -1.0]))' in figure
+    cosine_similarity = lecture_function(NOTEBOOK, "cosine_similarity", np=np)
+    a, b = np.array([1.0, 2.0]), np.array([2.0, 4.0])
+    assert np.dot(a, b) == 10 and np.linalg.norm(a) * np.linalg.norm(b) == pytest.approx(10)
+    assert cosine_similarity(a, b) == pytest.approx(1)
+    assert cosine_similarity(np.array([2.0, 1.0]), np.array([-2.0, -1.0])) == pytest.approx(-1)
+    prose = markdown_text(nbformat.read(NOTEBOOK, as_version=4))
+    assert "두 번째 그림의 cos는 1, 네 번째는 -1입니다" in prose and "의 내적은 10이지만" in prose
+
+
 @reads_the_lecture_run(NOTEBOOK)
 def test_the_pairwise_matrix_has_the_special_angles_and_matches_the_for_loop(nb):
     """Sections 1 and 2.4: the (2, 4) matrix holds 1 (same direction, twice as long), -1 (opposite) and 0
-    (perpendicular), and the NumPy for loop over the 8 pairs gives the same matrix."""
+    (perpendicular), as the answer to 2.4's prediction says, and the NumPy for loop over the 8 pairs gives the
+    same matrix."""
     text = cell_text(nb, "left = vec1.unsqueeze(1)")
     assert "브로드캐스팅 후   : (2, 4, 3) (2, 4, 3)" in text and "vec1.unsqueeze(1): (2, 1, 3)" in text
     assert "tensor([[ 1.0000, -1.0000,  0.7143,  0.2673],\n        [ 0.5345, -0.5345,  0.5345,  0.0000]])" in text
+    assert "`[0, 0]` = 1, `[0, 1]` = -1, `[1, 3]` = 0입니다" in markdown_text(nb)
     assert "for 문으로 하나씩 계산한 것과 같은가: True" in cell_text(nb, "by_hand = np.zeros(")
+
+
+@reads_the_lecture_run(NOTEBOOK)
+def test_no_loading_bar_and_nothing_on_stderr(nb):
+    """The first cell turns off transformers' "Loading weights" bars; the model cell prints no bar."""
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert "Loading weights" not in str(outputs)
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    first_code = next(cell for cell in nb.cells if cell.cell_type == "code")
+    assert "transformers_logging.disable_progress_bar()" in first_code.source
 
 
 @reads_the_lecture_run(NOTEBOOK)
