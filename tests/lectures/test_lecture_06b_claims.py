@@ -9,9 +9,11 @@
 """
 
 import ast
+import itertools
 import json
 import re
 import statistics
+from collections import Counter
 from itertools import islice
 
 import nbformat
@@ -147,6 +149,9 @@ def test_coyo_first_row_and_nulls_as_the_prose_says(nb):
     assert {column for column, n in counts.items() if n == "200"} == SAMPLE_NULL_COLUMNS
     assert {n for column, n in counts.items() if column not in SAMPLE_NULL_COLUMNS} == {"0"}
     assert "TypeError: '>' not supported between instances of 'NoneType' and 'float'" in cell_text(nb, "None > 0.5")
+    assert "`False`라고 예측하기 쉽지만, 파이썬 3에서는 `None`과 숫자의 크기 비교가 **오류**(`TypeError`)입니다" in (
+        markdown_text(nb)
+    )
 
 
 def test_coyo_filter_keeps_what_the_card_says(nb):
@@ -166,6 +171,7 @@ def test_coyo_filter_keeps_what_the_card_says(nb):
 
     filtered = cell_text(nb, "def keep(row):")
     assert "처음 200행 중 남긴 행: 152, 버린 행: 48" in filtered
+    assert "150행이라고 예측했다면 2행이 모자랍니다" in markdown_text(nb)  # the 예측해 보기 before the filter
     assert "워터마크 점수가 있는 행: 0 / NSFW 점수가 있는 행: 0" in filtered
     assert "rows에 keep을 직접 적용한 결과와 같은가: True" in filtered
 
@@ -227,6 +233,7 @@ def test_sample_score_ranges_quoted_in_section_3_4():
     assert_contains(
         text,
         quoted,
+        "봉우리가 둘이라는 예측이 맞습니다: "
         "오른쪽은 제 캡션이 붙은 행(0.77 이상), 왼쪽은 엉뚱한 캡션이 붙은 행(0.57 이하)",
         "0.57과 0.77 사이가 비어 있습니다",
         "작은 파란 막대 두 개는 엉뚱한 캡션인데도 0.5를 넘은 행",
@@ -270,6 +277,14 @@ def test_lecture_filter_handles_none_and_real_coyo_rows():
     assert [lecture_filter(0.6)(row) for row in rows] == true_pair
 
 
+def test_solution_of_exercise_1_keeping_rows_without_a_score():
+    """solutions/lectures/06b: no sample row lacks a score, so keeping such rows leaves the 152 rows of the lecture."""
+    rows, _ = sample_rows_with_truth()
+    assert not [row for row in rows if row["clip_similarity_vitb32"] is None]
+    assert sum(lecture_filter(0.5)(row) for row in rows) == 152
+    assert "남는 행은 그대로 **152행**입니다" in SOLUTIONS.read_text(encoding="utf-8")
+
+
 def test_solution_of_exercise_2_threshold_028_on_the_sample():
     """solutions/lectures/06b: with THRESHOLD = 0.28 the lecture's filter keeps 156 sample rows, all 150 true
     pairs and 6 mismatched ones (scores 0.33-0.57), 4 more than at 0.5."""
@@ -287,6 +302,73 @@ def test_solution_of_exercise_2_threshold_028_on_the_sample():
         f"엉뚱한 캡션이 붙은 50행 중 **{len(wrong_kept)}행**(점수 {min(wrong_scores):.2f} ~ {max(wrong_scores):.2f})",
         "제 캡션이 붙은 150행(점수 0.77 이상)은 모두 남고",
         "0.28 ~ 0.5 사이의 4행이 더해진 것입니다",
+    )
+
+
+# --- section 4: duplicates -------------------------------------------------------------------------------------------
+
+
+def lecture_phash():
+    """The lecture's `my_phash` and `hamming` (section 4.2), as the saved notebook defines them."""
+    from PIL import Image
+
+    tree = ast.parse(code_cell(nbformat.read(NOTEBOOK, as_version=4), "def my_phash(").source)
+    wanted = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.Assign))]
+    namespace = {"np": np, "Image": Image}
+    exec(compile(ast.Module(wanted, type_ignores=[]), NOTEBOOK.name, "exec"), namespace)
+    return namespace["my_phash"], namespace["hamming"]
+
+
+def test_the_lectures_phash_is_the_samples():
+    """Section 4.2: the lecture's 8-line pHash gives the sample's image_phash (imagehash.phash) for all 200 rows."""
+    from PIL import Image
+
+    my_phash, _ = lecture_phash()
+    rows, _ = sample_rows_with_truth()
+    assert all(my_phash(Image.open(REPO_ROOT / row["url"])) == row["image_phash"] for row in rows)
+
+
+def test_duplicates_as_the_prose_says(nb):
+    """Section 4: repeated texts counted as printed, most of the mismatched rows sharing their text with another
+    row; the first kept row's pHash recomputed; the copies' distances: the mirror image farthest, the smaller JPEG
+    and the brighter copy nearer than any two different pictures of the sample, the cropped one farther than that."""
+    rows, true_pair = sample_rows_with_truth()
+    counts = Counter(row["text"] for row in rows)
+    repeated = {text: n for text, n in counts.items() if n > 1}
+    shared = sum(counts[row["text"]] > 1 for row, ok in zip(rows, true_pair) if not ok)
+    printed = cell_text(nb, "text_counts = Counter(")
+    assert_contains(
+        printed,
+        f"200행의 text: 서로 다른 것 {len(counts)}개, "
+        f"두 번 이상 나오는 것 {len(repeated)}개 ({sum(repeated.values())}행)",
+        f"엉뚱한 캡션이 붙은 행 50개 중 text가 다른 행에도 나오는 것: {shared}개",
+    )
+    assert shared > 25  # "대부분 그 사진의 행과 `text`가 똑같습니다"
+
+    hashes = cell_text(nb, "def my_phash(")
+    stored, computed = re.findall(r"(?:image_phash|pHash) ?: ([0-9a-f]{16})", hashes)
+    assert stored == computed
+
+    _, hamming = lecture_phash()
+    distances = [hamming(a["image_phash"], b["image_phash"]) for a, b in itertools.combinations(rows, 2)]
+    pairs = cell_text(nb, "distances = [hamming(")
+    assert f"200행의 사진 19900쌍: 가장 가까운 쌍 {min(distances)}비트, 중앙값 {np.median(distances):.0f}비트" in pairs
+    assert shows_a_figure(nb, "distances = [hamming(")
+
+    copies = dict(re.findall(r"^(\S.*?)\s+다른 비트\s+(\d+) / 64$", cell_text(nb, "copy_distances = {"), re.M))
+    copies = {name: int(bits) for name, bits in copies.items()}
+    assert list(copies) == ["반으로 줄여 JPEG로", "30% 밝게", "좌우 뒤집기", "가장자리 잘라내기"]
+    assert max(copies, key=copies.get) == "좌우 뒤집기"
+    assert copies["반으로 줄여 JPEG로"] < min(distances) and copies["30% 밝게"] < min(distances)
+    assert copies["가장자리 잘라내기"] > min(distances)
+    low, high = np.percentile(distances, [25, 75])
+    assert low <= copies["좌우 뒤집기"] <= high  # "서로 다른 사진들 한가운데"
+    assert shows_a_figure(nb, "copy_distances = {")
+    assert_contains(
+        markdown_text(nb),
+        "가장 많이 바뀐 것은 **좌우 뒤집기**입니다",
+        "가장 가까운 쌍보다도 왼쪽에 있으므로",
+        "가장자리를 잘라낸 사진은 가장 가까운 다른 사진 쌍보다 멀리 있어서",
     )
 
 
