@@ -179,7 +179,7 @@ class ImageStore:
             write_atomically(self.folder / f"{content_hash}.npy", buffer.getvalue())
         except OSError as error:
             self.writable = False
-            warnings.warn(f"Embeddings are not cached: cannot write to {self.folder} ({error})", stacklevel=3)
+            warnings.warn(f"{self.folder}에 쓸 수 없어서 임베딩을 캐시에 저장하지 않습니다 ({error})", stacklevel=3)
 
 
 # ---- embed_paths and embed_folder ----
@@ -251,8 +251,8 @@ def embed_paths(
             store.put(content_hash, vector)
     vectors = {path: vector for path, vector in vectors.items() if vector is not None}  # the readable pictures
     if not vectors:
-        where = os.path.commonpath([Path(path).parent for path in paths]) if paths else "an empty list of files"
-        raise FileNotFoundError(f"No readable images in {where}")
+        where = os.path.commonpath([Path(path).parent for path in paths]) if paths else "빈 파일 목록"
+        raise FileNotFoundError(f"{where}에 읽을 수 있는 사진이 없습니다")
     embeddings = torch.from_numpy(np.stack(list(vectors.values())))
     computed = sum(path in vectors for path in missing)
     return FolderEmbeddings(embeddings, list(vectors), computed, len(vectors) - computed, precision)
@@ -276,7 +276,7 @@ def look_up(paths: Sequence[Path], store: ImageStore | None) -> dict[Path, np.nd
     if broken:
         shown = ", ".join(broken[:3]) + (", ..." if len(broken) > 3 else "")
         warnings.warn(
-            f"Recomputing {len(broken)} unreadable cached embedding(s) ({shown}) in {store.folder}", stacklevel=3
+            f"캐시 {store.folder}에서 읽지 못한 임베딩 {len(broken)}개를 다시 계산합니다 ({shown})", stacklevel=3
         )
     return vectors
 
@@ -306,7 +306,7 @@ def embed_pictures(
     batches = batched(paths, batch_size)
     workers = prepare_workers(model_device(model))
     for (done, failed), embeddings in embed_batches(
-        batches, prepare, model, "image", precision, "Embedding images", progress, workers
+        batches, prepare, model, "image", precision, "사진 임베딩", progress, workers
     ):
         for path, error in failed:
             warn_unreadable(path, error)
@@ -315,7 +315,7 @@ def embed_pictures(
 
 
 def warn_unreadable(path: Path, error: Exception) -> None:
-    warnings.warn(f"Skipping {path}: not a readable image ({error})", stacklevel=2)
+    warnings.warn(f"읽을 수 있는 사진이 아니어서 건너뜁니다: {path} ({error})", stacklevel=2)
 
 
 # ---- python -m mmembed cache info | clear ----

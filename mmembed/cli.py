@@ -3,6 +3,10 @@
 Each command imports what it needs when it runs, so `--help` and a mistyped command are answered at once, before
 torch (seconds to import) loads. The library raises; this module turns an expected failure (OSError, ValueError)
 into one line on stderr and exit status 1.
+
+What a student runs (search, index, download, cache, check: the README, the student edition's README and lectures
+04, 06a and 08 name them) speaks Korean, notes, errors and help alike; `evaluate` and `viz`, which only maintainers
+run, print their figures in English. argparse's own words ("usage:", "invalid choice") stay as argparse says them.
 """
 
 import argparse
@@ -44,8 +48,8 @@ def search_folder(args, query: str, folder) -> None:
     model, processor = load_model(args)
     found = embed_folder(folder, model, processor, precision=args.precision)
     check_k(args.k, len(found.names))  # fewer, if some files were not readable pictures
-    print(f"Searching {len(found.names)} images in {_show(folder)} for {query!r}")
-    print(f"Embeddings: {found.computed} computed, {found.cached} from the cache ({found.precision})")
+    print(f"질의 {query!r}: {_show(folder)}의 사진 {len(found.names)}장에서 찾습니다")
+    print(embeddings_line(found))
     text_embedding = embed_texts([query], model, processor, precision=args.precision)
     found_captions = captions()
     for rank, (name, score) in enumerate(search(text_embedding, found.embeddings, found.names, k=args.k), start=1):
@@ -59,12 +63,12 @@ def search_index(args, query: str) -> None:
     from .manifest import captions
 
     if args.folder is not None:
-        raise ValueError("Give a folder or --index, not both.")
+        raise ValueError("폴더와 --index 중 하나만 주세요.")
     index = PictureIndex.open(args.index)
     check_k(args.k, len(index.names))
     model, processor = load_model(args, default=index.model)
     index.check_model(model)
-    print(f"Searching {len(index.names)} images in the {index.kind} index {_show(Path(args.index))} for {query!r}")
+    print(f"질의 {query!r}: {index.kind} 인덱스 {_show(Path(args.index))}의 사진 {len(index.names)}장에서 찾습니다")
     text_embedding = embed_texts([query], model, processor, precision=args.precision)
     found_captions = captions()
     for rank, (name, score) in enumerate(index.search(text_embedding, k=args.k)[0], start=1):
@@ -78,7 +82,7 @@ def run_index(args) -> None:
     if args.from_embeddings is not None:
         return index_embeddings(args, output)
     if args.folder is None:
-        raise ValueError("Give a folder of pictures, or --from-embeddings DIR.")
+        raise ValueError("인덱싱할 사진 폴더나 --from-embeddings 폴더를 주세요.")
     folder = Path(args.folder)
     pictures = len(picture_files(folder))  # a missing folder fails before torch and the model load
     if args.engine == "ray":
@@ -91,9 +95,9 @@ def index_embeddings(args, output) -> None:
     from .scale import index_from_embeddings
 
     if args.folder is not None or args.engine != "local":
-        raise ValueError("--from-embeddings takes no folder and no --engine: the embeddings are already made.")
+        raise ValueError("--from-embeddings에는 사진 폴더도 --engine도 주지 않습니다: 임베딩이 이미 있습니다.")
     if args.model is None:
-        raise ValueError("--from-embeddings needs --model: the embeddings' folder does not say which model made them.")
+        raise ValueError("--from-embeddings에는 --model이 필요합니다: 어느 모델이 만든 임베딩인지 폴더에 없습니다.")
     report = index_from_embeddings(args.from_embeddings, output, args.model, kind=args.kind)
     print_index(report, output)
 
@@ -102,7 +106,7 @@ def build_ray_index(args, folder, output, pictures: int) -> None:
     from .scale import RayMissingError, build_index_with_ray
     from .scale.cluster import RayStartError
 
-    print(f"Indexing {pictures} pictures under {_show(folder)} on Ray Data, subfolders included")
+    print(f"{_show(folder)} 아래의 사진 {pictures}장을 Ray Data로 인덱싱합니다 (하위 폴더까지)")
     try:
         report = build_index_with_ray(
             folder,
@@ -118,16 +122,16 @@ def build_ray_index(args, folder, output, pictures: int) -> None:
         raise ValueError(str(error)) from None
     except KeyboardInterrupt:
         print(
-            f"Interrupted: run the same command again to resume (finished shards: {output / 'shards.json'}).",
+            f"중단했습니다: 같은 명령을 다시 실행하면 이어서 합니다 (끝난 샤드: {output / 'shards.json'}).",
             file=sys.stderr,
         )
         sys.exit(130)
     print(
-        f"Ray: {report.workers} workers; shards {report.shards_embedded} embedded, {report.shards_reused} reused; "
-        f"cluster start {report.startup_seconds:.1f} s, embedding {report.embedding_seconds:.1f} s"
+        f"Ray: 작업자 {report.workers}개, 샤드 {report.shards_embedded}개 임베딩·{report.shards_reused}개 재사용, "
+        f"클러스터 시작 {report.startup_seconds:.1f}초, 임베딩 {report.embedding_seconds:.1f}초"
     )
     if report.log_folder is not None:
-        print(f"Ray's logs: {report.log_folder}")
+        print(f"Ray의 로그: {report.log_folder}")
     print_index(report.index, output)
 
 
@@ -135,20 +139,25 @@ def build_folder_index(args, folder, output, pictures: int) -> None:
     from .index import build_index
 
     model, processor = load_model(args)
-    print(f"Indexing {pictures} pictures under {_show(folder)}, subfolders included")
+    print(f"{_show(folder)} 아래의 사진 {pictures}장을 인덱싱합니다 (하위 폴더까지)")
     try:
         report = build_index(folder, output, model, processor, kind=args.kind, precision=args.precision)
     except KeyboardInterrupt:
-        print("Interrupted: run the same command again to resume (what was embedded is in the cache).", file=sys.stderr)
+        print("중단했습니다: 같은 명령을 다시 실행하면 이어서 합니다 (임베딩한 것은 캐시에 있습니다).", file=sys.stderr)
         sys.exit(130)
-    print(f"Embeddings: {report.computed} computed, {report.cached} from the cache ({report.precision})")
+    print(embeddings_line(report))
     print_index(report, output)
+
+
+def embeddings_line(report) -> str:
+    """How many embeddings were computed now and how many came from the cache, in which precision."""
+    return f"임베딩: 새로 계산 {report.computed}장, 캐시에서 {report.cached}장 ({report.precision})"
 
 
 def print_index(report, output) -> None:
     print(
-        f"Index: {report.kind}, {report.vectors} vectors of {report.dimension} dimensions, "
-        f"{report.bytes / 1e6:.1f} MB in {_show(output)}"
+        f"인덱스: {report.kind}, {report.dimension}차원 벡터 {report.vectors}개, "
+        f"{report.bytes / 1e6:.1f} MB ({_show(output)}에 저장)"
     )
 
 
@@ -162,13 +171,13 @@ def load_model(args, default: str | None = None):
     transformers_logging.disable_progress_bar()  # one "Loading weights" bar per run is noise in a terminal
     resolve_precision(args.precision, pick_device())
     model, processor = load_clip(args.model or default)
-    print(f"Model: {model.mmembed_name}")
+    print(f"모델: {model.mmembed_name}")
     return model, processor
 
 
 def check_k(k: int, pictures: int) -> None:
     if not 1 <= k <= pictures:
-        raise ValueError(f"-k must be between 1 and the number of images ({pictures}), got {k}.")
+        raise ValueError(f"-k는 1부터 사진 수({pictures})까지여야 하는데 {k}입니다.")
 
 
 def run_download(args) -> None:
@@ -183,18 +192,18 @@ def run_cache(args) -> None:
 
     root = cache_dir()
     if args.action == "clear":
-        print(f"Removed {clear_cache(root)} cached embeddings from {root}")
+        print(f"캐시한 임베딩 {clear_cache(root)}개를 지웠습니다: {root}")
         return
     sets = cache_sets(root)
-    print(f"Embedding cache: {root} (set MMEMBED_CACHE to move it)")
+    print(f"임베딩 캐시: {root} (다른 곳에 두려면 MMEMBED_CACHE를 정하세요)")
     for entry in sets:
         about = entry.about
         print(
-            f"  {entry.entries:>6} pictures  {entry.size / 1e6:7.1f} MB  "
-            f"{about.get('model')}, {about.get('precision')} on {about.get('device')}"
+            f"  사진 {entry.entries:>6}장  {entry.size / 1e6:7.1f} MB  "
+            f"{about.get('model')}, {about.get('precision')}, 장치 {about.get('device')}"
         )
     total = sum(entry.entries for entry in sets)
-    print(f"Total: {total} embeddings, {sum(entry.size for entry in sets) / 1e6:.1f} MB")
+    print(f"합계: 임베딩 {total}개, {sum(entry.size for entry in sets) / 1e6:.1f} MB")
 
 
 def run_check(args) -> None:
@@ -245,71 +254,71 @@ def run_viz(args) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="python -m mmembed", description="Multimodal embeddings course helper.")
+    main = argparse.ArgumentParser(prog="python -m mmembed", description="멀티모달 임베딩 강의의 도우미 명령")
     commands = main.add_subparsers(dest="command", required=True)
 
-    search = commands.add_parser("search", help="text-to-image search over a folder of pictures")
-    search.add_argument("query", help='the text to search for, e.g. "A dog"')
-    search.add_argument("folder", nargs="?", default=None, help=f"default: {_show(QUIZ_IMAGE_DIR)}")
-    search.add_argument("--index", metavar="INDEX_DIR", help="search an index built by `index` instead of a folder")
-    search.add_argument("-k", type=int, default=5, help="how many results to show (default 5)")
+    search = commands.add_parser("search", help="사진 폴더에서 문장으로 사진 찾기 (텍스트 → 이미지 검색)")
+    search.add_argument("query", help='찾을 문장, 예: "A dog"')
+    search.add_argument("folder", nargs="?", default=None, help=f"기본값: {_show(QUIZ_IMAGE_DIR)}")
+    search.add_argument("--index", metavar="INDEX_DIR", help="폴더 대신 `index`로 만든 인덱스에서 찾기")
+    search.add_argument("-k", type=int, default=5, help="보여 줄 결과 수 (기본값 5)")
     search.add_argument(
         "--model",
         default=None,
-        help='hub id, local folder, "tiny" or "mini" (default: MMEMBED_MODEL, else the lecture model)',
+        help='허브 id, 모델 폴더, "tiny" 또는 "mini" (기본값: MMEMBED_MODEL, 없으면 강의 모델)',
     )
     search.add_argument(
         "--precision",
         choices=PRECISIONS,
         default=None,
-        help="number format of the model (default: MMEMBED_PRECISION, else auto: bf16 where the hardware has it)",
+        help="모델의 정밀도 (기본값: MMEMBED_PRECISION, 없으면 auto: 하드웨어가 지원하면 bf16)",
     )
     search.set_defaults(run=run_search)
 
-    index = commands.add_parser("index", help="build a vector index over a folder of pictures, subfolders included")
-    index.add_argument("folder", nargs="?", help="the pictures to index, e.g. images (not with --from-embeddings)")
-    index.add_argument("--output", required=True, metavar="INDEX_DIR", help="the folder to save the index in")
+    index = commands.add_parser("index", help="사진 폴더(하위 폴더까지)의 벡터 인덱스 만들기")
+    index.add_argument("folder", nargs="?", help="인덱싱할 사진 폴더, 예: images (--from-embeddings와 함께 쓰지 않음)")
+    index.add_argument("--output", required=True, metavar="INDEX_DIR", help="인덱스를 저장할 폴더")
     index.add_argument(
         "--kind",
         choices=INDEX_KINDS,
         default="auto",
-        help="flat (exact), hnsw (approximate), or auto: flat up to 10,000 pictures, hnsw above (default)",
+        help="flat(정확 검색), hnsw(근사 검색), auto: 10,000장까지 flat, 그보다 많으면 hnsw (기본값)",
     )
-    index.add_argument("--model", default=None, help="as for search")
-    index.add_argument("--precision", choices=PRECISIONS, default=None, help="as for search")
+    index.add_argument("--model", default=None, help="search와 같음")
+    index.add_argument("--precision", choices=PRECISIONS, default=None, help="search와 같음")
     index.add_argument(
         "--engine",
         choices=ENGINES,
         default="local",
-        help='local: this process (default); ray: Ray Data workers (pip install ".[scale]")',
+        help='local: 이 프로세스 (기본값), ray: Ray Data의 작업자들 (pip install ".[scale]")',
     )
     index.add_argument(
-        "--address", help='with --engine ray: a running cluster ("auto", "ray://head:10001"); default: a new local one'
+        "--address", help='--engine ray일 때: 실행 중인 클러스터 ("auto", "ray://head:10001"), 기본값: 새 로컬 클러스터'
     )
-    index.add_argument("--workers", type=int, help="with --engine ray: how many workers (default: one per core share)")
+    index.add_argument("--workers", type=int, help="--engine ray일 때: 작업자 수 (기본값: 코어를 나눠 정함)")
     index.add_argument(
-        "--gpus-per-worker", type=float, default=0, help="with --engine ray: GPUs per worker (default 0)"
+        "--gpus-per-worker", type=float, default=0, help="--engine ray일 때: 작업자 하나의 GPU 수 (기본값 0)"
     )
     index.add_argument(
         "--from-embeddings",
         metavar="DIR",
-        help="index embeddings saved in clip-retrieval's layout (img_emb/, metadata/); needs --model",
+        help="clip-retrieval 형식(img_emb/, metadata/)으로 저장한 임베딩을 인덱싱 (--model 필요)",
     )
     index.set_defaults(run=run_index)
 
-    download = commands.add_parser("download", help="prefetch the course's hub models for offline use")
+    download = commands.add_parser("download", help="강의의 허브 모델을 미리 내려받아 인터넷 없이 쓰기")
     download.add_argument("--models", nargs="+", default=list(COURSE_MODELS), metavar="HUB_ID")
     download.set_defaults(run=run_download)
 
-    cache = commands.add_parser("cache", help="the embedding cache: what it holds (info) or empty it (clear)")
+    cache = commands.add_parser("cache", help="임베딩 캐시: 들어 있는 것 보기(info), 비우기(clear)")
     cache.add_argument("action", choices=["info", "clear"])
     cache.set_defaults(run=run_cache)
 
-    check = commands.add_parser("check", help="check that this machine is ready for the course")
+    check = commands.add_parser("check", help="이 컴퓨터가 강의를 돌릴 준비가 됐는지 확인")
     check.set_defaults(run=run_check)
 
     evaluate = commands.add_parser(
-        "evaluate", help="how well a model finds the course pictures: recall@k, zero-shot, the dog group"
+        "evaluate", help="모델이 강의 사진을 얼마나 잘 찾는지 (교수자용): recall@k, 제로샷, 개 그룹"
     )
     evaluate.add_argument("--model", default="mini", help='default "mini"; a model folder works too')
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -321,7 +330,7 @@ def parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(run=run_evaluate)
 
-    viz = commands.add_parser("viz", help="a contact sheet: every picture of a folder with its caption, as a PNG")
+    viz = commands.add_parser("viz", help="폴더의 사진을 캡션과 함께 한 장의 PNG로 (교수자용)")
     viz.add_argument("folder", nargs="?", default=QUIZ_IMAGE_DIR, type=Path, help=f"default: {_show(QUIZ_IMAGE_DIR)}")
     viz.add_argument("--out", type=Path, default=Path("sheet.png"), help="the PNG to write (default sheet.png)")
     viz.add_argument("--lang", choices=LANGUAGES, default="en", help="the captions' language (default en)")
@@ -332,9 +341,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    warnings.formatwarning = lambda message, *_, **__: f"warning: {message}\n"
+    warnings.formatwarning = lambda message, *_, **__: f"경고: {message}\n"
     try:
         args.run(args)
     except (OSError, ValueError) as error:  # expected failures get one line, not a traceback
-        print(f"error: {error}", file=sys.stderr)
+        print(f"오류: {error}", file=sys.stderr)
         sys.exit(1)

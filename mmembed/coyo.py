@@ -50,7 +50,7 @@ def course_dataset(hub_id: str = COYO_ID) -> str:
     elif hub_reachable():
         return hub_id
     else:
-        reason = "The Hugging Face Hub cannot be reached"
+        reason = "Hugging Face Hub에 연결할 수 없습니다"
     where = SAMPLE_DIR.relative_to(REPO_ROOT).as_posix()
-    say(f"{reason}: using the local sample of {hub_id} ({sample_rows()} rows, {where}) instead.", once=False)
+    say(f"{reason}: {hub_id} 대신 로컬 표본({sample_rows()}행, {where})을 씁니다.", once=False)
     return str(SAMPLE_DIR)

@@ -66,7 +66,7 @@ def embed_batches(
     model,
     tower: str,
     precision: Precision,
-    description: str = "Embedding",
+    description: str = "임베딩",
     progress: bool | None = None,
     workers: int = 1,
 ) -> Iterator[tuple[Any, torch.Tensor | None]]:
@@ -85,7 +85,7 @@ def embed_batches(
     show = len(batches) > 1 if progress is None else progress
     ready = prepared_ahead(batches, prepare, workers)
     with closing(ready), torch.inference_mode(), autocast(precision, device):
-        for label, inputs in tqdm(ready, total=len(batches), desc=description, unit="batch", disable=not show):
+        for label, inputs in tqdm(ready, total=len(batches), desc=description, unit="배치", disable=not show):
             if inputs is None:
                 yield label, None
                 continue
@@ -95,7 +95,8 @@ def embed_batches(
 
 def embed_all(batches, prepare, model, tower: str, precision: Precision, progress, workers: int) -> torch.Tensor:
     """The embeddings of every batch in one (N, D) tensor."""
-    found = embed_batches(batches, prepare, model, tower, precision, f"Embedding {tower}s", progress, workers)
+    description = {"image": "사진 임베딩", "text": "문장 임베딩"}[tower]
+    found = embed_batches(batches, prepare, model, tower, precision, description, progress, workers)
     return torch.cat([embeddings for _, embeddings in found])
 
 
@@ -112,7 +113,7 @@ def embed_images(
         images = [images]
     images = list(images)
     if len(images) == 0:
-        raise ValueError("embed_images needs at least one image; the list is empty.")
+        raise ValueError("임베딩할 사진이 없습니다: 빈 리스트입니다.")
 
     def prepare(batch):
         return None, {"pixel_values": processor(images=batch, return_tensors="pt")["pixel_values"]}

@@ -46,7 +46,7 @@ def image_files(folder: str | Path) -> list[Path]:
     """The picture files in `folder` (by suffix, hidden files skipped), in natural order."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"Image folder not found: {folder}")
+        raise FileNotFoundError(f"사진 폴더가 없습니다: {folder}")
     files = [
         path
         for path in folder.iterdir()
@@ -60,7 +60,7 @@ def picture_files(folder: str | Path) -> list[Path]:
     in natural order of their paths (quiz-image/val_2 before quiz-image/val_10)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"Image folder not found: {folder}")
+        raise FileNotFoundError(f"사진 폴더가 없습니다: {folder}")
     files = [
         path
         for path in folder.rglob("*")
@@ -81,9 +81,9 @@ def load_images(folder: str | Path) -> tuple[list[Image.Image], list[str]]:
         try:
             images.append(load_image(path))
         except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
-            warnings.warn(f"Skipping {path}: not a readable image ({error})", stacklevel=2)
+            warnings.warn(f"읽을 수 있는 사진이 아니어서 건너뜁니다: {path} ({error})", stacklevel=2)
             continue
         names.append(path.name)
     if not images:
-        raise FileNotFoundError(f"No readable images in {Path(folder)}")
+        raise FileNotFoundError(f"{Path(folder)}에 읽을 수 있는 사진이 없습니다")
     return images, names

@@ -78,7 +78,7 @@ class KOutOfRangeError(ValueError):
 def choose_kind(vectors: int, kind: str = "auto") -> str:
     """ "flat" or "hnsw": `kind` itself, or for "auto" exact search up to FLAT_LIMIT vectors."""
     if kind not in KINDS:
-        raise ValueError(f"The index kind must be one of {', '.join(KINDS)}, got {kind!r}.")
+        raise ValueError(f"인덱스 종류는 {', '.join(KINDS)} 중 하나여야 합니다 (받은 값: {kind!r}).")
     if kind != "auto":
         return kind
     return "flat" if vectors <= FLAT_LIMIT else "hnsw"
@@ -100,7 +100,7 @@ def filled_index(kind: str, vectors: np.ndarray, progress: bool | None = None) -
     chunk = ADD_CHUNK if kind == "flat" else max(len(vectors), 1)
     starts = range(0, len(vectors), chunk)
     show = len(starts) > 1 if progress is None else progress
-    for start in tqdm(starts, desc=f"Building the {kind} index", unit="chunk", disable=not show):
+    for start in tqdm(starts, desc=f"{kind} 인덱스 만들기", unit="묶음", disable=not show):
         index.add(vectors[start : start + chunk])
     return index
 
@@ -138,7 +138,10 @@ def save_index(
     report counts nothing as computed or cached, which only the caller knows."""
     output = Path(output)
     if len(names) != len(vectors) or not len(names):
-        raise ValueError(f"An index needs one name per vector, and at least one: {len(names)} names, {len(vectors)}.")
+        raise ValueError(
+            f"인덱스에는 벡터가 하나 이상, 벡터마다 이름이 하나씩 있어야 합니다: "
+            f"이름 {len(names)}개, 벡터 {len(vectors)}개."
+        )
     vectors = normalised(vectors)
     kind = choose_kind(len(vectors), kind)
     index = filled_index(kind, vectors, progress)
@@ -185,14 +188,14 @@ def read_about(directory: Path) -> dict:
         about = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(
-            f"No index in {directory}: build one with python -m mmembed index FOLDER --output {directory}"
+            f"{directory}에 인덱스가 없습니다: python -m mmembed index 폴더 --output {directory}로 만드세요"
         ) from None
     if about.get("format") == 1:  # format 1's "weights" is the fingerprint of version 1, the first
         about["format"], about["fingerprint"] = FORMAT, {"version": 1, "sha256": about.pop("weights")}
     if about.get("format") != FORMAT:
         raise OutdatedIndexError(
-            f"The index in {directory} has format {about.get('format')}, which this mmembed ({FORMAT}) cannot read: "
-            f"rebuild it (python -m mmembed index FOLDER --output {directory})."
+            f"{directory}의 인덱스는 형식 {about.get('format')}이라 이 mmembed(형식 {FORMAT})가 읽을 수 없습니다: "
+            f"다시 만드세요 (python -m mmembed index 폴더 --output {directory})."
         )
     return about
 
@@ -225,7 +228,7 @@ class PictureIndex:
         names = (directory / about["files"]["pictures"]).read_text(encoding="utf-8").splitlines()
         index = faiss.read_index(str(directory / about["files"]["vectors"]))
         if not index.ntotal == len(names) == about["vectors"]:
-            raise ValueError(f"The index in {directory} is inconsistent ({index.ntotal} vectors, {len(names)} names).")
+            raise ValueError(f"{directory}의 인덱스가 망가졌습니다 (벡터 {index.ntotal}개, 이름 {len(names)}개).")
         if about["kind"] == "hnsw":
             index.hnsw.efSearch = about["hnsw"]["efSearch"]
         return cls(directory, about, names, index)
@@ -236,29 +239,27 @@ class PictureIndex:
         saved, current = self.about["fingerprint"], model_fingerprint(model)
         if saved["version"] != current["version"]:
             raise OutdatedIndexError(
-                f"The index in {self.directory} identifies its model by a fingerprint of version {saved['version']}; "
-                f"this mmembed computes version {current['version']}, so it cannot check the query's model: "
-                f"rebuild the index (python -m mmembed index {self.folder} --output {self.directory})."
+                f"{self.directory}의 인덱스는 모델의 지문을 버전 {saved['version']} 방식으로 기록했는데 이 mmembed는 "
+                f"버전 {current['version']} 방식으로 계산하므로 질의의 모델을 확인할 수 없습니다: "
+                f"인덱스를 다시 만드세요 (python -m mmembed index {self.folder} --output {self.directory})."
             )
         if current != saved:
             raise WrongModelError(
-                f"This index was built with the model '{self.model}'; the query comes from "
-                f"'{model_label(model)}', whose embeddings are in another space. Search with --model {self.model} "
-                "(or rebuild the index with this model)."
+                f"이 인덱스는 '{self.model}' 모델로 만들었는데 질의는 '{model_label(model)}' 모델에서 나왔습니다: "
+                f"두 모델의 임베딩은 서로 다른 공간에 있습니다. --model {self.model}로 검색하세요 "
+                "(또는 이 모델로 인덱스를 다시 만드세요)."
             )
 
     def search(self, query_embeddings, k: int = 5) -> list[list[tuple[str, float]]]:
         """The k pictures most similar to each query, best first, as (path relative to the folder, cosine)."""
         if not 1 <= k <= len(self.names):
-            raise KOutOfRangeError(
-                f"k must be between 1 and the number of pictures in the index ({len(self.names)}), got {k}."
-            )
+            raise KOutOfRangeError(f"k는 1부터 인덱스의 사진 수({len(self.names)})까지여야 하는데 {k}입니다.")
         queries = torch.as_tensor(query_embeddings).float()
         queries = F.normalize(queries.unsqueeze(0) if queries.ndim == 1 else queries, dim=-1).numpy()
         if queries.shape[1] != self.about["dimension"]:
             raise WrongModelError(
-                f"The query has {queries.shape[1]} dimensions; this index holds {self.about['dimension']}-dimensional "
-                f"embeddings of the model '{self.model}'."
+                f"질의는 {queries.shape[1]}차원인데 이 인덱스에는 '{self.model}' 모델의 "
+                f"{self.about['dimension']}차원 임베딩이 들어 있습니다."
             )
         scores, rows = self.faiss_index.search(queries, k)
         return [

@@ -35,7 +35,7 @@ class Picture:
     def caption(self, language: str = "en") -> str:
         """Its caption in "en" or "ko"; "" when it has none."""
         if language not in LANGUAGES:
-            raise ValueError(f"Captions are in {' or '.join(LANGUAGES)}, not {language!r}.")
+            raise ValueError(f"캡션의 언어는 {', '.join(LANGUAGES)} 중 하나입니다 (받은 값: {language!r}).")
         return getattr(self, f"caption_{language}")
 
 

@@ -21,7 +21,7 @@ UNTIL = "2027년 1학기"
 def alias(old: str, new: str) -> ModuleType:
     """Return the module `new`, after one warning that `old` is its former name."""
     warnings.warn(
-        f"{old}는 {new}(으)로 옮겨졌습니다. 옛 이름은 {UNTIL}까지 씁니다 ({old} moved to {new}).",
+        f"{old}는 {new}(으)로 옮겨졌습니다. 옛 이름은 {UNTIL}까지 씁니다.",
         FutureWarning,
         stacklevel=3,
     )
@@ -33,8 +33,7 @@ def command(old: str, new: str) -> None:
     its name. The package's own __main__ runs it, as `python -m mmembed` would (an old command's module is also
     one the command line imports: the command line is not imported back here)."""
     say(
-        f"`{old}`는 `python -m mmembed {new}`(으)로 바뀌었습니다. 옛 명령은 {UNTIL}까지 씁니다 "
-        f"({old} is now python -m mmembed {new}).",
+        f"`{old}`는 `python -m mmembed {new}`(으)로 바뀌었습니다. 옛 명령은 {UNTIL}까지 씁니다.",
         once=False,
     )
     sys.argv[1:] = [new, *sys.argv[1:]]

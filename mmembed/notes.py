@@ -2,6 +2,7 @@
 
 In a terminal a note goes to stderr, out of the way of the output a script prints. In a Jupyter kernel it goes
 to stdout: JupyterLab shows stderr in a pink box, which students read as an error, and a note is not one.
+Students read the notes, so they are written in Korean (after the `[mmembed] ` prefix, which tests look for).
 """
 
 import sys

@@ -81,7 +81,7 @@ def resolve_precision(precision: str | None, device: str | torch.device) -> Prec
     chosen = precision if precision is not None else os.environ.get(PRECISION_ENV, "").strip().lower() or "auto"
     if chosen not in PRECISIONS:
         source = f"{PRECISION_ENV}={chosen!r}" if precision is None else f"precision={chosen!r}"
-        raise ValueError(f"{source} is not one of {', '.join(PRECISIONS)}.")
+        raise ValueError(f"{source}: 정밀도는 {', '.join(PRECISIONS)} 중 하나여야 합니다.")
     if chosen == "auto":
         return "bf16" if native_bf16(device) else "fp32"
     return chosen

@@ -19,11 +19,11 @@ def check_texts(texts: str | Sequence[str]) -> list[str]:
         texts = [texts]
     texts = list(texts)
     if not texts:
-        raise ValueError("embed_texts needs at least one text; the list is empty.")
+        raise ValueError("임베딩할 문장이 없습니다: 빈 리스트입니다.")
     for index, text in enumerate(texts):
         if not isinstance(text, str):
-            raise ValueError(f"Text {index} is a {type(text).__name__}, not a string.")
+            raise ValueError(f"{index}번 문장이 문자열(str)이 아니라 {type(text).__name__}입니다.")
         if not text.strip():
-            which = "The query" if len(texts) == 1 else f"Text {index}"
-            raise ValueError(f"{which} is empty; give a text such as 'A dog'.")
+            which = "질의가" if len(texts) == 1 else f"{index}번 문장이"
+            raise ValueError(f"{which} 비어 있습니다: 'A dog'처럼 문장을 주세요.")
     return texts

@@ -70,7 +70,7 @@ def embed_images(images, model, processor) -> torch.Tensor:
     batch_size = 32
     chunks = []
     with torch.inference_mode():  # 학습이 아니므로 기울기(gradient)를 계산하지 않습니다
-        for start in tqdm(range(0, len(images), batch_size), desc="Embedding images"):
+        for start in tqdm(range(0, len(images), batch_size), desc="사진 임베딩"):
             batch = images[start : start + batch_size]
             pixel_values = processor(images=batch, return_tensors="pt")["pixel_values"].to(model.device)
             output = model.get_image_features(pixel_values=pixel_values)

@@ -69,7 +69,7 @@ def build_index_with_ray(
     folder, output = Path(folder).resolve(), Path(output)
     files = picture_files(folder)
     if not files:
-        raise FileNotFoundError(f"No pictures under {folder}")
+        raise FileNotFoundError(f"{folder} 아래에 사진이 없습니다")
     model = load_model(model_name)  # on the driver too: its fingerprint goes into index.json and the manifest
     from ..fingerprint import model_fingerprint
 
@@ -130,13 +130,13 @@ def index_from_embeddings(embeddings, output, model_name: str, kind: str = "auto
     The layout records no model, so the model is required: it names the index and checks query embeddings later.
     The pictures' folder is the deepest folder holding all their paths; names in the index are relative to it."""
     if not model_name:
-        raise ValueError("--from-embeddings needs --model: clip-retrieval's layout does not record the model.")
+        raise ValueError("--from-embeddings에는 --model이 필요합니다: clip-retrieval 형식은 모델을 적지 않습니다.")
     vectors, image_paths = read_embeddings(embeddings)
     model = load_model(model_name)
     if vectors.shape[1] != model.config.projection_dim:
         raise ValueError(
-            f"The embeddings in {embeddings} have {vectors.shape[1]} dimensions; {model_name} makes "
-            f"{model.config.projection_dim}: they were made by another model."
+            f"{embeddings}의 임베딩은 {vectors.shape[1]}차원인데 {model_name} 모델은 "
+            f"{model.config.projection_dim}차원을 만듭니다: 다른 모델이 만든 임베딩입니다."
         )
     folder = Path(os.path.commonpath([str(Path(path).parent) for path in image_paths]))
     names = [Path(path).relative_to(folder).as_posix() for path in image_paths]

@@ -67,7 +67,7 @@ def embeddings_files(folder: Path) -> dict[int, Path]:
     """{shard number: its img_emb file} in `folder`/img_emb, in shard order, whatever their zero padding."""
     embeddings = Path(folder) / EMBEDDINGS_FOLDER
     if not embeddings.is_dir():
-        raise LayoutError(f"No {EMBEDDINGS_FOLDER}/ folder in {folder}: not embeddings in clip-retrieval's layout.")
+        raise LayoutError(f"{folder}에 {EMBEDDINGS_FOLDER}/ 폴더가 없습니다: clip-retrieval 형식의 임베딩이 아닙니다.")
     found = {int(match.group(1)): p for p in embeddings.iterdir() if (match := SHARD_NUMBER.match(p.name))}
     return dict(sorted(found.items()))
 
@@ -82,10 +82,10 @@ def read_shard(embeddings_file: Path) -> tuple[np.ndarray, list[str]]:
     try:
         image_paths = pq.read_table(metadata_file, columns=[PATH_COLUMN]).column(PATH_COLUMN).to_pylist()
     except FileNotFoundError:
-        raise LayoutError(f"{embeddings_file.name} has no {metadata_file.name} in {METADATA_FOLDER}/") from None
+        raise LayoutError(f"{embeddings_file.name}에 맞는 {METADATA_FOLDER}/{metadata_file.name}이 없습니다") from None
     if vectors.ndim != 2 or len(vectors) != len(image_paths):
         raise LayoutError(
-            f"{embeddings_file.name} holds {vectors.shape} embeddings, {metadata_file.name} {len(image_paths)} rows"
+            f"{embeddings_file.name}의 임베딩은 {vectors.shape}인데 {metadata_file.name}은 {len(image_paths)}행입니다"
         )
     return vectors, image_paths
 
@@ -95,9 +95,9 @@ def read_embeddings(folder: str | Path) -> tuple[np.ndarray, list[str]]:
     folder = Path(folder)
     files = embeddings_files(folder)
     if not files:
-        raise LayoutError(f"No img_emb_N.npy in {folder / EMBEDDINGS_FOLDER}.")
+        raise LayoutError(f"{folder / EMBEDDINGS_FOLDER}에 img_emb_N.npy 파일이 없습니다.")
     shards = [read_shard(path) for path in files.values()]
     dimensions = {vectors.shape[1] for vectors, _ in shards}
     if len(dimensions) > 1:
-        raise LayoutError(f"The shards in {folder} have different dimensions: {sorted(dimensions)}")
+        raise LayoutError(f"{folder}의 샤드들의 차원이 서로 다릅니다: {sorted(dimensions)}")
     return np.concatenate([vectors for vectors, _ in shards]), [path for _, paths in shards for path in paths]

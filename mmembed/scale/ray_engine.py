@@ -100,7 +100,9 @@ def plan_workers(ray, workers: int | None, gpus_per_worker: float = 0) -> Worker
         else:
             workers = sum(1 for node in ray.nodes() if node.get("Alive"))
     if workers < 1:
-        raise ValueError(f"Need at least one worker, got {workers} (GPUs in the cluster: {resources.get('GPU', 0)}).")
+        raise ValueError(
+            f"작업자가 하나 이상 있어야 하는데 {workers}개입니다 (클러스터의 GPU: {resources.get('GPU', 0)}개)."
+        )
     cpus = resources.get("CPU", 1) / workers
     return Workers(workers, cpus if cpus < 1 else float(int(cpus)), gpus_per_worker)
 
@@ -155,8 +157,8 @@ def embed_shards(
     for batch in embedded.iter_batches(batch_size=None, batch_format="numpy"):
         if set(batch["fingerprint"]) != {fingerprint}:
             raise ValueError(
-                f"A worker loaded other weights for {model_name!r} than this computer: the embeddings would not be "
-                "comparable. Give every machine of the cluster the same model (a local folder or a hub revision)."
+                f"한 작업자가 {model_name!r}의 가중치를 이 컴퓨터와 다르게 불러왔습니다: 임베딩을 서로 비교할 수 "
+                "없습니다. 클러스터의 모든 컴퓨터에 같은 모델(모델 폴더나 허브의 같은 리비전)을 주세요."
             )
         for path, number, vector, error in zip(batch["path"], batch["shard"], batch["embedding"], batch["error"]):
             rows = arrived[int(number)]

@@ -78,7 +78,7 @@ def download(models: tuple[str, ...] = COURSE_MODELS) -> list[str]:
     from huggingface_hub import HfApi, snapshot_download
 
     if not hub_reachable():
-        raise HubUnreachableError("The Hugging Face Hub cannot be reached, so nothing can be downloaded now.")
+        raise HubUnreachableError("Hugging Face Hub에 연결할 수 없어서 지금은 아무것도 내려받을 수 없습니다.")
     folders = []
     for repo_id in models:
         repo_files = HfApi().list_repo_files(repo_id)

@@ -19,10 +19,10 @@ from ..paths import MINI_DIR, STANDINS_DIR, TINY_DIR
 # quizzes. The model that grades the quizzes is another setting: mmembed.grading.GRADING_MODEL.
 DEFAULT_MODEL = "openai/clip-vit-base-patch32"
 
-RANDOM_WEIGHTS = "random weights: its numbers mean nothing"
-TRAINED_HERE = (
-    "the small CLIP trained in this repo on the course pictures: real answers, far weaker than the real model"
-)
+# What an offline model's outputs are worth, said in the note whenever it stands in for a hub model (in Korean:
+# students read it).
+RANDOM_WEIGHTS = "무작위 가중치라서 출력 숫자에는 뜻이 없습니다"
+TRAINED_HERE = "강의 사진으로 학습한 작은 CLIP: 제대로 검색하지만 실제 모델보다 훨씬 약합니다"
 THIS_REPO = "MIT, as this repository"
 
 
@@ -53,7 +53,7 @@ class ModelEntry:
             return getattr(importlib.import_module(module), attribute).ensure(folder)
         if not (folder / "config.json").is_file():
             raise FileNotFoundError(
-                f"The offline model '{self.name}' is not in {folder}: rebuild it with {self.rebuild}"
+                f"'{self.name}' 오프라인 모델이 {folder}에 없습니다: {self.rebuild}로 다시 만드세요"
             )
         return folder
 
@@ -129,7 +129,7 @@ def available_models() -> list[str]:
 def lookup(name: str) -> ModelEntry:
     """The table's entry for `name`; KeyError naming every known model if there is none."""
     if name not in _MODELS:
-        raise KeyError(f"The course knows no model called '{name}'; it knows {', '.join(_MODELS)}.")
+        raise KeyError(f"'{name}' 모델은 강의에 없습니다. 강의의 모델: {', '.join(_MODELS)}")
     return _MODELS[name]
 
 

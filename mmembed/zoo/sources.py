@@ -16,7 +16,7 @@ from ..notes import say
 from . import hub, registry
 from .hub import HubUnreachableError
 
-DOWNLOAD_HINT = 'to use the real model, run "python -m mmembed download" once while online'
+DOWNLOAD_HINT = '실제 모델을 쓰려면 인터넷이 될 때 "python -m mmembed download"를 한 번 실행하세요'
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def resolve(name: str, *, may_stand_in: bool = True) -> Source:
     if _looks_like_path(name):
         folder = Path(name).expanduser()
         if not (folder / "config.json").is_file():
-            raise FileNotFoundError(f"No model folder at {folder} (a model folder holds config.json and the weights).")
+            raise FileNotFoundError(f"모델 폴더가 없습니다: {folder} (모델 폴더에는 config.json과 가중치가 있습니다)")
         return Source(str(folder), str(folder))
 
     stand_in = registry.stand_in_for(name) if may_stand_in else None
@@ -53,13 +53,13 @@ def resolve(name: str, *, may_stand_in: bool = True) -> Source:
     if not offline and hub.hub_reachable():
         return Source(name, name)
     if stand_in is None:
-        why = f"{hub.OFFLINE_ENV}=1 is set" if offline else "the Hugging Face Hub cannot be reached"
+        why = f"{hub.OFFLINE_ENV}=1이 켜져 있습니다" if offline else "Hugging Face Hub에 연결할 수 없습니다"
         raise HubUnreachableError(
-            f"The model '{name}' is not downloaded and {why}: while online, run "
-            f'"python -m mmembed download --models {name}" once; offline, name an offline model instead '
-            '("mini", "tiny" or a local folder; load_clip also takes it from MMEMBED_MODEL)'
+            f"'{name}' 모델을 내려받지 않았고 {why}: 인터넷이 될 때 "
+            f'"python -m mmembed download --models {name}"를 한 번 실행하거나, 오프라인 모델을 이름으로 주세요 '
+            '("mini", "tiny" 또는 모델 폴더, load_clip은 MMEMBED_MODEL에서도 읽습니다)'
         )
-    return _replaced(name, stand_in, "The Hugging Face Hub cannot be reached", hint=DOWNLOAD_HINT)
+    return _replaced(name, stand_in, "Hugging Face Hub에 연결할 수 없습니다", hint=DOWNLOAD_HINT)
 
 
 def course_model(hub_id: str) -> str:
@@ -75,9 +75,7 @@ def course_model(hub_id: str) -> str:
 def ensure_standin(name: str, directory: Path | None = None) -> Path:
     """The folder of an offline model ("mini", "tiny", "altclip-tiny", ...), built on first use."""
     if name not in registry.offline_models():
-        raise KeyError(
-            f"No offline model is called '{name}'; the offline models are {', '.join(registry.offline_models())}."
-        )
+        raise KeyError(f"'{name}' 오프라인 모델은 없습니다. 오프라인 모델: {', '.join(registry.offline_models())}")
     return registry.lookup(name).ensure(directory)
 
 
@@ -87,6 +85,6 @@ def _looks_like_path(name: str) -> bool:
 
 def _replaced(hub_id: str, stand_in: str, reason: str, hint: str = "") -> Source:
     meaning = registry.lookup(stand_in).meaning
-    note = f"{reason}: {hub_id} is replaced by the offline stand-in, the offline model '{stand_in}' ({meaning})"
-    say(f"{note}; {hint}." if hint else note)
+    note = f"{reason}: {hub_id} 대신 오프라인 대체 모델 '{stand_in}'를 씁니다 ({meaning})"
+    say(f"{note}. {hint}." if hint else f"{note}.")
     return Source(str(ensure_standin(stand_in)), stand_in)

@@ -139,7 +139,7 @@ def test_offline_switch_picks_the_sample(monkeypatch, capsys):
     )
     assert coyo.course_dataset() == str(coyo.SAMPLE_DIR)
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "MMEMBED_OFFLINE=1" in err and "200 rows" in err
+    assert err.count("\n") == 1 and "MMEMBED_OFFLINE=1: kakaobrain/coyo-700m 대신 로컬 표본(200행" in err
 
 
 def test_reachable_hub_gives_the_hub_id(monkeypatch, capsys):
@@ -154,7 +154,7 @@ def test_unreachable_hub_falls_back_to_the_sample(monkeypatch, capsys):
     monkeypatch.setattr(coyo, "hub_reachable", lambda: False)
     assert coyo.course_dataset() == str(coyo.SAMPLE_DIR)
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "cannot be reached" in err and "200 rows" in err
+    assert err.count("\n") == 1 and "Hugging Face Hub에 연결할 수 없습니다" in err and "로컬 표본(200행" in err
 
 
 @pytest.mark.online

@@ -130,7 +130,7 @@ def test_solution_prints_the_four_lines_offline(model_env, mini_top1, offline_en
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == expected_lines(mini_top1)
     if model_env is None:
-        assert "offline model 'mini'" in result.stderr
+        assert "오프라인 대체 모델 'mini'" in result.stderr
 
 
 def test_load_images_matches_mmembed():

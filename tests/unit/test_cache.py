@@ -150,7 +150,7 @@ def test_a_corrupt_entry_is_recomputed_with_a_warning(tiny, pictures, store):
     broken, truncated = entries(store)[:2]
     broken.write_bytes(b"not an npy file")
     truncated.write_bytes(truncated.read_bytes()[:100])
-    with pytest.warns(UserWarning, match=r"Recomputing 2 unreadable cached embedding") as caught:
+    with pytest.warns(UserWarning, match=r"읽지 못한 임베딩 2개를 다시 계산합니다") as caught:
         again = embed(pictures, tiny, store, precision="fp32")
     assert len(caught) == 1 and "\n" not in str(caught[0].message)
     assert (again.computed, again.cached) == (2, 10)
@@ -163,18 +163,18 @@ def test_a_corrupt_entry_is_recomputed_with_a_warning(tiny, pictures, store):
 def test_an_entry_of_the_wrong_kind_is_recomputed(tiny, pictures, store):
     embed(pictures, tiny, store, precision="fp32")
     np.save(entries(store)[0], np.full((3, 3), np.nan))
-    with pytest.warns(UserWarning, match="Recomputing 1 unreadable"):
+    with pytest.warns(UserWarning, match="읽지 못한 임베딩 1개를"):
         assert embed(pictures, tiny, store, precision="fp32").computed == 1
 
 
 def test_unreadable_pictures_are_skipped_with_a_warning_and_not_cached(tiny, pictures, store):
     (pictures / "val_5.JPEG").write_bytes(b"garbage")
-    with pytest.warns(UserWarning, match=r"Skipping .*val_5\.JPEG: not a readable image"):
+    with pytest.warns(UserWarning, match=r"읽을 수 있는 사진이 아니어서 건너뜁니다: .*val_5\.JPEG"):
         result = embed(pictures, tiny, store, precision="fp32")
     assert "val_5.JPEG" not in result.names and len(result.names) == 11
     assert (result.computed, result.cached) == (11, 0)
     assert len(entries(store)) == 11 and len(result.embeddings) == 11
-    with pytest.warns(UserWarning, match=r"Skipping .*val_5\.JPEG"):  # said again: the file is still there
+    with pytest.warns(UserWarning, match=r"건너뜁니다: .*val_5\.JPEG"):  # said again: the file is still there
         again = embed(pictures, tiny, store, precision="fp32")
     assert (again.computed, again.cached) == (0, 11) and again.names == result.names
 
@@ -182,7 +182,7 @@ def test_unreadable_pictures_are_skipped_with_a_warning_and_not_cached(tiny, pic
 def test_a_folder_without_readable_pictures_is_an_error(tiny, tmp_path, store):
     folder = tmp_path / "empty"
     folder.mkdir()
-    with pytest.raises(FileNotFoundError, match="No readable images"):
+    with pytest.raises(FileNotFoundError, match="읽을 수 있는 사진이 없습니다"):
         embed(folder, tiny, store)
 
 
@@ -197,7 +197,7 @@ def test_without_the_cache_nothing_is_written(tiny, pictures, store, monkeypatch
 def test_an_unwritable_cache_only_warns(tiny, pictures, tmp_path):
     blocked = tmp_path / "a-file"
     blocked.write_text("the cache folder cannot be made here")
-    with pytest.warns(UserWarning, match="Embeddings are not cached") as caught:
+    with pytest.warns(UserWarning, match="임베딩을 캐시에 저장하지 않습니다") as caught:
         result = embed(pictures, tiny, blocked, precision="fp32")
     assert len(caught) == 1 and result.computed == 12
 

@@ -11,7 +11,7 @@ from mmembed.zoo.hub import ignore_patterns_for
 from tests.helpers import run_python
 
 RESULT_LINE = re.compile(r"^\s*(\d+)\. (\S+)\s+(-?\d\.\d{4})(?:  (.+))?$")
-EMBEDDINGS_LINE = re.compile(r"^Embeddings: (\d+) computed, (\d+) from the cache \((fp32|bf16)\)$", re.MULTILINE)
+EMBEDDINGS_LINE = re.compile(r"^임베딩: 새로 계산 (\d+)장, 캐시에서 (\d+)장 \((fp32|bf16)\)$", re.MULTILINE)
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_search_prints_model_and_top_k_with_scores(picture_folder, offline_env):
         ["-m", "mmembed", "search", "A dog", str(picture_folder), "-k", "3", "--model", "tiny"], env=offline_env
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "Model: tiny"
+    assert result.stdout.splitlines()[0] == "모델: tiny"
     rows = result_lines(result.stdout)
     assert [int(row[1]) for row in rows] == [1, 2, 3]
     assert all(row[2] in {f"val_{i}.JPEG" for i in range(8)} for row in rows)
@@ -49,8 +49,8 @@ def test_search_prints_model_and_top_k_with_scores(picture_folder, offline_env):
 def test_search_falls_back_offline_and_says_which_model(picture_folder, offline_env):
     result = run_python(["-m", "mmembed", "search", "A dog", str(picture_folder)], env=offline_env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "Model: mini"
-    assert "offline model 'mini'" in result.stderr
+    assert result.stdout.splitlines()[0] == "모델: mini"
+    assert "openai/clip-vit-base-patch32 대신 오프라인 대체 모델 'mini'를 씁니다" in result.stderr
     assert len(result_lines(result.stdout)) == 5
 
 
@@ -58,19 +58,19 @@ def test_search_reports_a_skipped_file_and_goes_on(picture_folder, offline_env):
     (picture_folder / "val_8.JPEG").write_bytes(b"garbage")
     result = run_python(["-m", "mmembed", "search", "A dog", str(picture_folder), "--model", "tiny"], env=offline_env)
     assert result.returncode == 0, result.stderr
-    assert "warning: Skipping" in result.stderr and "val_8.JPEG" in result.stderr
-    assert "Searching 8 images" in result.stdout
+    assert "경고: 읽을 수 있는 사진이 아니어서 건너뜁니다" in result.stderr and "val_8.JPEG" in result.stderr
+    assert "의 사진 8장에서 찾습니다" in result.stdout
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["A dog", "{missing}"], "Image folder not found"),
-        (["", "{folder}"], "query is empty"),
-        (["   ", "{folder}"], "query is empty"),
-        (["A dog", "{folder}", "-k", "0"], "-k must be between 1 and the number of images (8)"),
-        (["A dog", "{folder}", "-k", "9"], "-k must be between 1 and the number of images (8)"),
-        (["A dog", "{folder}", "--model", "{missing}"], "No model folder"),
+        (["A dog", "{missing}"], "사진 폴더가 없습니다"),
+        (["", "{folder}"], "질의가 비어 있습니다"),
+        (["   ", "{folder}"], "질의가 비어 있습니다"),
+        (["A dog", "{folder}", "-k", "0"], "-k는 1부터 사진 수(8)까지여야 하는데 0입니다"),
+        (["A dog", "{folder}", "-k", "9"], "-k는 1부터 사진 수(8)까지여야 하는데 9입니다"),
+        (["A dog", "{folder}", "--model", "{missing}"], "모델 폴더가 없습니다"),
     ],
 )
 def test_search_errors_are_one_line(picture_folder, offline_env, tmp_path, args, message):
@@ -78,7 +78,7 @@ def test_search_errors_are_one_line(picture_folder, offline_env, tmp_path, args,
     result = run_python(["-m", "mmembed", "search", *args], env=offline_env)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # exactly one line
-    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert result.stderr.startswith("오류: ") and message in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -103,7 +103,7 @@ def test_a_mistyped_command_is_answered_before_torch_loads(picture_folder, offli
     )
     result = run_python(["-c", code, *args], env=offline_env)
     assert result.stderr.strip().splitlines()[-1] == "torch imported: False", result.stderr
-    assert result.stdout.startswith("usage:") if "--help" in args else result.stderr.startswith("error: ")
+    assert result.stdout.startswith("usage:") if "--help" in args else result.stderr.startswith("오류: ")
 
 
 def test_help_imports_no_torch(offline_env):
@@ -134,11 +134,11 @@ def test_check_prints_one_verdict_per_requirement(offline_env):
     result = run_python(["-m", "mmembed", "check"], env=offline_env)
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 6 and all(re.match(r"^\[(OK|FAIL)\] ", line) for line in lines)
-    for topic in ["Python", "PyTorch", "transformers", "Jupyter kernel", "course images", "Hub"]:
+    for topic in ["Python", "PyTorch", "transformers", "Jupyter 커널", "강의 사진", "Hub"]:
         assert any(topic in line for line in lines), topic
     assert result.returncode == (1 if any(line.startswith("[FAIL]") for line in lines) else 0)
     hub_line = next(line for line in lines if "Hub" in line)
-    assert "unreachable" in hub_line  # this child has no hub
+    assert "Hugging Face Hub에 연결할 수 없" in hub_line  # this child has no hub
 
 
 def test_download_without_hub_fails_in_one_line(offline_env):
@@ -146,7 +146,7 @@ def test_download_without_hub_fails_in_one_line(offline_env):
         ["-m", "mmembed", "download", "--models", "openai/clip-vit-base-patch32"], env=offline_env, timeout=30
     )
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: The Hugging Face Hub cannot be reached, so nothing can be downloaded now."
+    assert result.stderr.strip() == "오류: Hugging Face Hub에 연결할 수 없어서 지금은 아무것도 내려받을 수 없습니다."
 
 
 def test_download_takes_one_weight_format():
@@ -164,7 +164,7 @@ def test_usage_error_for_an_unknown_command(offline_env):
 def test_search_defaults_to_the_course_pictures(offline_env):
     result = run_python(["-m", "mmembed", "search", "A dog", "--model", "tiny", "-k", "2"], env=offline_env)
     assert result.returncode == 0, result.stderr
-    assert "Searching 200 images in images/quiz-image for 'A dog'" in result.stdout
+    assert "질의 'A dog': images/quiz-image의 사진 200장에서 찾습니다" in result.stdout
     rows = result_lines(result.stdout)
     assert len(rows) == 2 and all(row[2].startswith("val_") for row in rows)
     assert all(row[4] for row in rows)  # course pictures are shown with their caption from the manifest
@@ -195,7 +195,7 @@ def test_an_unknown_precision_is_refused(picture_folder, offline_env):
     assert option.returncode == 2 and "invalid choice: 'fp16'" in option.stderr
     variable = run_python(command, env={**offline_env, "MMEMBED_PRECISION": "fp16"})
     assert variable.returncode == 1
-    assert variable.stderr.strip() == "error: MMEMBED_PRECISION='fp16' is not one of fp32, bf16, auto."
+    assert variable.stderr.strip() == "오류: MMEMBED_PRECISION='fp16': 정밀도는 fp32, bf16, auto 중 하나여야 합니다."
 
 
 @pytest.mark.slow  # over 8 s: kept out of make test-fast
@@ -203,9 +203,9 @@ def test_cache_info_and_clear(picture_folder, offline_env):
     command = ["-m", "mmembed", "search", "A dog", str(picture_folder), "--model", "tiny", "--precision", "fp32"]
     assert embeddings_line(run_python(command, env=offline_env).stdout) == (8, 0, "fp32")
     info = run_python(["-m", "mmembed", "cache", "info"], env=offline_env)
-    assert info.stdout.splitlines()[0].startswith(f"Embedding cache: {offline_env['MMEMBED_CACHE']} ")
-    assert re.search(r"^\s+8 pictures .* tiny, fp32 on cpu$", info.stdout, re.MULTILINE), info.stdout
-    assert "Total: 8 embeddings" in info.stdout
+    assert info.stdout.splitlines()[0].startswith(f"임베딩 캐시: {offline_env['MMEMBED_CACHE']} ")
+    assert re.search(r"^\s+사진\s+8장 .* tiny, fp32, 장치 cpu$", info.stdout, re.MULTILINE), info.stdout
+    assert "합계: 임베딩 8개" in info.stdout
     cleared = run_python(["-m", "mmembed", "cache", "clear"], env=offline_env)
-    assert cleared.returncode == 0 and cleared.stdout.startswith("Removed 8 cached embeddings from ")
+    assert cleared.returncode == 0 and cleared.stdout.startswith("캐시한 임베딩 8개를 지웠습니다: ")
     assert list(Path(offline_env["MMEMBED_CACHE"]).rglob("*.npy")) == []

@@ -34,9 +34,9 @@ def test_batching_does_not_change_the_result(tiny):
 def test_progress_bar_only_for_several_batches(tiny, capsys):
     model, processor = tiny
     embed_images(colour_pictures(2), model, processor, batch_size=8)
-    assert "Embedding images" not in capsys.readouterr().err
+    assert "사진 임베딩" not in capsys.readouterr().err
     embed_images(colour_pictures(3), model, processor, batch_size=1)
-    assert "Embedding images" in capsys.readouterr().err
+    assert "사진 임베딩" in capsys.readouterr().err
 
 
 def test_single_picture_is_accepted(tiny):
@@ -45,7 +45,7 @@ def test_single_picture_is_accepted(tiny):
 
 
 def test_empty_picture_list_is_an_error(tiny):
-    with pytest.raises(ValueError, match="at least one image"):
+    with pytest.raises(ValueError, match="임베딩할 사진이 없습니다"):
         embed_images([], *tiny)
 
 
@@ -76,11 +76,11 @@ def test_texts_longer_than_the_context_are_truncated(tiny):
 @pytest.mark.parametrize(
     "texts, message",
     [
-        ([], "at least one text"),
-        ([""], "empty"),
-        (["   "], "empty"),
-        (["A dog", ""], "Text 1 is empty"),
-        ([None], "not a string"),
+        ([], "임베딩할 문장이 없습니다"),
+        ([""], "질의가 비어 있습니다"),
+        (["   "], "질의가 비어 있습니다"),
+        (["A dog", ""], "1번 문장이 비어 있습니다"),
+        ([None], "문자열\\(str\\)이 아니라 NoneType"),
     ],
 )
 def test_bad_texts_get_a_clear_error(tiny, texts, message):

@@ -104,5 +104,5 @@ def test_folder_of_only_broken_files_is_an_error(tmp_path):
     (tmp_path / "a.png").write_bytes(b"\x89PNG broken")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with pytest.raises(FileNotFoundError, match="No readable images"):
+        with pytest.raises(FileNotFoundError, match="읽을 수 있는 사진이 없습니다"):
             load_images(tmp_path)

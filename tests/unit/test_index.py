@@ -32,7 +32,7 @@ from mmembed.manifest import read_manifest
 from mmembed.paths import IMAGES_DIR, REPO_ROOT, TINY_DIR
 from tests.helpers import run_python
 
-EMBEDDINGS_LINE = re.compile(r"^Embeddings: (\d+) computed, (\d+) from the cache \((fp32|bf16)\)$", re.MULTILINE)
+EMBEDDINGS_LINE = re.compile(r"^임베딩: 새로 계산 (\d+)장, 캐시에서 (\d+)장 \((fp32|bf16)\)$", re.MULTILINE)
 RESULT_LINE = re.compile(r"^\s*(\d+)\. (\S+)\s+(-?\d\.\d{4})(?:  (.+))?$", re.MULTILINE)
 
 
@@ -123,7 +123,7 @@ def test_pictures_are_found_in_subfolders_in_natural_order_and_hidden_ones_are_n
 
 
 def test_saving_refuses_names_that_do_not_match_the_vectors(tiny, tmp_path):
-    with pytest.raises(ValueError, match="one name per vector, and at least one: 1 names, 2"):
+    with pytest.raises(ValueError, match="이름 1개, 벡터 2개"):
         save_index(tmp_path / "index", tmp_path, ["val_0.JPEG"], np.ones((2, 512), np.float32), tiny[0], "fp32")
     assert not (tmp_path / "index").exists()
 
@@ -131,13 +131,13 @@ def test_saving_refuses_names_that_do_not_match_the_vectors(tiny, tmp_path):
 def test_flat_up_to_the_limit_then_hnsw():
     assert [choose_kind(n) for n in (1, FLAT_LIMIT, FLAT_LIMIT + 1)] == ["flat", "flat", "hnsw"]
     assert choose_kind(5, "hnsw") == "hnsw" and choose_kind(10**6, "flat") == "flat"
-    with pytest.raises(ValueError, match="must be one of auto, flat, hnsw"):
+    with pytest.raises(ValueError, match="auto, flat, hnsw 중 하나여야"):
         choose_kind(5, "ivf")
 
 
 def test_the_command_line_help_states_the_limit(offline_env):
     result = run_python(["-m", "mmembed", "index", "--help"], env=offline_env)
-    assert f"flat up to {FLAT_LIMIT:,} pictures" in " ".join(result.stdout.split())
+    assert f"{FLAT_LIMIT:,}장까지 flat" in " ".join(result.stdout.split())
 
 
 # ---- the command line ------------------------------------------------------------------------------------------
@@ -150,16 +150,16 @@ def test_index_then_search_on_the_course_pictures_as_from_a_fresh_clone(offline_
     output = tmp_path / "course-index"
     built = run_python(["-m", "mmembed", "index", "images", "--output", str(output)], env=offline_env)
     assert built.returncode == 0, built.stderr
-    assert built.stdout.splitlines()[:2] == ["Model: mini", "Indexing 210 pictures under images, subfolders included"]
+    assert built.stdout.splitlines()[:2] == ["모델: mini", "images 아래의 사진 210장을 인덱싱합니다 (하위 폴더까지)"]
     assert EMBEDDINGS_LINE.search(built.stdout).group(1, 2) == ("210", "0")
-    assert f"Index: flat, 210 vectors of 512 dimensions, 0.4 MB in {output}" in built.stdout
+    assert f"인덱스: flat, 512차원 벡터 210개, 0.4 MB ({output}에 저장)" in built.stdout
     about = json.loads((output / "index.json").read_text(encoding="utf-8"))
     assert (about["model"], about["kind"], about["vectors"]) == ("mini", "flat", 210)
 
     searched = run_python(["-m", "mmembed", "search", "a red car", "--index", str(output), "-k", "5"], env=offline_env)
     direct = run_python(["-m", "mmembed", "search", "a red car", "images/quiz-image", "-k", "5"], env=offline_env)
     assert searched.returncode == 0 and direct.returncode == 0, searched.stderr + direct.stderr
-    assert searched.stdout.splitlines()[0] == "Model: mini"
+    assert searched.stdout.splitlines()[0] == "모델: mini"
     from_index = [(m[2], m[3], m[4]) for m in RESULT_LINE.finditer(searched.stdout)]
     from_folder = [("quiz-image/" + m[2], m[3], m[4]) for m in RESULT_LINE.finditer(direct.stdout)]
     assert len(from_index) == 5 and from_index == from_folder  # the red car is among the quiz pictures
@@ -175,9 +175,9 @@ def test_a_corrupt_picture_is_skipped_with_a_one_line_warning(offline_env, tmp_p
         env=offline_env,
     )
     assert result.returncode == 0, result.stderr
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 1 and "Skipping" in warnings[0] and "val_2.JPEG" in warnings[0]
-    assert "Indexing 6 pictures" in result.stdout and "Index: flat, 5 vectors" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("경고:")]
+    assert len(warnings) == 1 and "사진이 아니어서 건너뜁니다" in warnings[0] and "val_2.JPEG" in warnings[0]
+    assert "사진 6장을 인덱싱합니다" in result.stdout and "인덱스: flat, 512차원 벡터 5개" in result.stdout
     assert PictureIndex.open(output).names == [
         "one/val_0.JPEG",
         "one/val_1.JPEG",
@@ -201,12 +201,12 @@ def test_a_query_from_another_model_is_refused(offline_env, tmp_path):
     )
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines() == [
-        "error: This index was built with the model 'tiny'; the query comes from 'mini', whose embeddings are in "
-        "another space. Search with --model tiny (or rebuild the index with this model)."
+        "오류: 이 인덱스는 'tiny' 모델로 만들었는데 질의는 'mini' 모델에서 나왔습니다: 두 모델의 임베딩은 서로 다른 "
+        "공간에 있습니다. --model tiny로 검색하세요 (또는 이 모델로 인덱스를 다시 만드세요)."
     ]
     assert not RESULT_LINE.search(refused.stdout)
     own = run_python(["-m", "mmembed", "search", "A dog", "--index", str(output), "-k", "6"], env=offline_env)
-    assert own.returncode == 0 and own.stdout.splitlines()[0] == "Model: tiny", own.stderr
+    assert own.returncode == 0 and own.stdout.splitlines()[0] == "모델: tiny", own.stderr
     assert len(RESULT_LINE.findall(own.stdout)) == 6
 
 
@@ -216,11 +216,11 @@ def test_the_same_weights_under_another_name_are_the_same_model(tiny, mini, cach
     index = PictureIndex.open(tmp_path / "index")
     same, _ = mmembed.load_clip(str(TINY_DIR), device="cpu")  # tiny, named by its folder
     index.check_model(same)
-    with pytest.raises(WrongModelError, match="built with the model 'tiny'"):
+    with pytest.raises(WrongModelError, match="이 인덱스는 'tiny' 모델로 만들었는데"):
         index.check_model(mini[0])
-    with pytest.raises(WrongModelError, match="has 3 dimensions"):
+    with pytest.raises(WrongModelError, match="질의는 3차원인데"):
         index.search(np.ones((1, 3), dtype=np.float32), k=1)
-    with pytest.raises(KOutOfRangeError, match=r"^k must be between 1 and the number of pictures in the index \(4\)"):
+    with pytest.raises(KOutOfRangeError, match=r"^k는 1부터 인덱스의 사진 수\(4\)까지여야 하는데 5입니다"):
         index.search(np.ones((1, 512), dtype=np.float32), k=5)
 
 
@@ -252,7 +252,7 @@ def test_an_index_of_an_older_fingerprint_is_refused_for_that_reason(tiny, cache
     monkeypatch.setattr(fingerprint, "PARAMETER_SAMPLES", 64)
     monkeypatch.setattr(fingerprint, "FINGERPRINT_VERSION", 2)
     index = PictureIndex.open(tmp_path / "index")
-    with pytest.raises(OutdatedIndexError, match="a fingerprint of version 1; this mmembed computes version 2"):
+    with pytest.raises(OutdatedIndexError, match="버전 1 방식으로 기록했는데 이 mmembed는 버전 2 방식으로 계산하므로"):
         index.check_model(model)
 
     monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # cli.main sets its own
@@ -260,8 +260,8 @@ def test_an_index_of_an_older_fingerprint_is_refused_for_that_reason(tiny, cache
         cli.main(["search", "A dog", "--index", str(tmp_path / "index"), "--model", "tiny", "-k", "2"])
     error = capsys.readouterr().err.strip()
     assert exited.value.code == 1 and error.splitlines() == [error]
-    assert error.startswith("error: The index in") and "another space" not in error
-    assert f"rebuild the index (python -m mmembed index {tmp_path / 'pictures'} --output {tmp_path / 'index'})" in error
+    assert error.startswith(f"오류: {tmp_path / 'index'}의 인덱스는") and "다른 공간" not in error
+    assert f"다시 만드세요 (python -m mmembed index {tmp_path / 'pictures'} --output {tmp_path / 'index'})" in error
 
 
 def test_an_index_of_format_1_still_opens(tiny, mini, cache, tmp_path):
@@ -282,10 +282,10 @@ def test_an_index_of_format_1_still_opens(tiny, mini, cache, tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["search", "A dog", "--index", "{missing}"], "No index in {missing}: build one with python -m mmembed index"),
-        (["search", "A dog", "{folder}", "--index", "{folder}"], "Give a folder or --index, not both."),
-        (["search", "A dog", "--index", "{index}", "-k", "5"], "-k must be between 1 and the number of images (4)"),
-        (["index", "{missing}", "--output", "{index}"], "Image folder not found"),
+        (["search", "A dog", "--index", "{missing}"], "{missing}에 인덱스가 없습니다: python -m mmembed index"),
+        (["search", "A dog", "{folder}", "--index", "{folder}"], "폴더와 --index 중 하나만 주세요."),
+        (["search", "A dog", "--index", "{index}", "-k", "5"], "-k는 1부터 사진 수(4)까지여야 하는데 5입니다"),
+        (["index", "{missing}", "--output", "{index}"], "사진 폴더가 없습니다"),
     ],
 )
 def test_index_errors_are_one_line(tiny, cache, tmp_path, monkeypatch, capsys, args, message):
@@ -301,7 +301,7 @@ def test_index_errors_are_one_line(tiny, cache, tmp_path, monkeypatch, capsys, a
         cli.main([*[a.format(**names) for a in args], "--model", "tiny"])
     error = capsys.readouterr().err.strip()
     assert exited.value.code == 1 and error.splitlines() == [error]
-    assert error.startswith("error: ") and message.format(**names) in error
+    assert error.startswith("오류: ") and message.format(**names) in error
 
 
 # ---- interruptions -------------------------------------------------------------------------------------------

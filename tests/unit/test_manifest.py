@@ -56,7 +56,7 @@ def test_captions_are_keyed_by_the_resolved_file_in_either_language():
     assert len(english) == len(korean) == len(read_manifest())
     dog = (TOPK_IMAGE_DIR / "dog_0.png").resolve()
     assert english[dog].startswith("a photo of a grey") and korean[dog]
-    with pytest.raises(ValueError, match="not 'fr'"):
+    with pytest.raises(ValueError, match="받은 값: 'fr'"):
         captions("fr")
 
 

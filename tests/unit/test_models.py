@@ -108,7 +108,7 @@ def test_a_local_folder_is_a_model_name(tmp_path):
 
 
 def test_a_missing_folder_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="No model folder"):
+    with pytest.raises(FileNotFoundError, match="모델 폴더가 없습니다"):
         mmembed.load_clip(str(tmp_path / "nothing-here"))
 
 
@@ -135,7 +135,7 @@ def test_named_hub_model_offline_fails_fast_with_one_sentence(offline_env):
     assert time.monotonic() - started < 30
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("mmembed.zoo.hub.HubUnreachableError: The model 'openai/clip-vit-base-patch32'")
+    assert last_line.startswith("mmembed.zoo.hub.HubUnreachableError: 'openai/clip-vit-base-patch32' 모델을")
     assert "MMEMBED_MODEL" in last_line and "python -m mmembed download" in last_line
     assert last_line.count(". ") == 0  # one sentence
     assert "During handling" not in result.stderr and len(result.stderr.splitlines()) <= 8  # no traceback wall
@@ -148,4 +148,4 @@ def test_no_name_and_no_hub_falls_back_to_an_offline_model_and_says_so(offline_e
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("using")[-1].strip() == "mini"  # the trained offline model, not random tiny
     notes = [line for line in result.stderr.splitlines() if line.startswith("[mmembed]")]
-    assert len(notes) == 1 and "'mini'" in notes[0] and "cannot be reached" in notes[0]
+    assert len(notes) == 1 and "'mini'" in notes[0] and "Hugging Face Hub에 연결할 수 없습니다" in notes[0]

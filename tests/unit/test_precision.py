@@ -94,10 +94,10 @@ def test_the_environment_variable_is_the_default(cpuinfo, monkeypatch):
 
 
 def test_an_unknown_precision_is_a_clear_error(tiny, monkeypatch):
-    with pytest.raises(ValueError, match=r"precision='fp16' is not one of fp32, bf16, auto"):
+    with pytest.raises(ValueError, match=r"precision='fp16': 정밀도는 fp32, bf16, auto 중 하나"):
         resolve_precision("fp16", "cpu")
     monkeypatch.setenv(PRECISION_ENV, "half")
-    with pytest.raises(ValueError, match=r"MMEMBED_PRECISION='half' is not one of"):
+    with pytest.raises(ValueError, match=r"MMEMBED_PRECISION='half': 정밀도는"):
         mmembed.embed_texts("A dog", *tiny)
 
 

@@ -81,8 +81,8 @@ def test_download_fetches_the_tables_hub_models():
 def test_check_reports_from_the_table(no_hub, monkeypatch):
     monkeypatch.setattr(hub, "hub_reachable", lambda: False)
     ok, message = check.check_model()
-    assert ok and "Hub unreachable" in message and "'mini'" in message
-    assert f"0 of the {len(registry.hub_models())} course models downloaded" in message
+    assert ok and "Hugging Face Hub에 연결할 수 없어" in message and "'mini'" in message
+    assert f"강의의 허브 모델 {len(registry.hub_models())}개 중 0개를 내려받아 둠" in message
 
 
 def test_an_unknown_name_gets_the_known_ones():
@@ -93,7 +93,7 @@ def test_an_unknown_name_gets_the_known_ones():
 
 
 def test_a_missing_committed_folder_says_how_to_rebuild_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match="The offline model 'mini' is not in .*: rebuild it with python"):
+    with pytest.raises(FileNotFoundError, match="'mini' 오프라인 모델이 .*에 없습니다: python -m tools.train_mini로"):
         registry.lookup("mini").ensure(tmp_path / "mini")
 
 
@@ -101,7 +101,7 @@ def test_a_named_model_is_never_replaced(no_hub, monkeypatch):
     monkeypatch.setenv("MMEMBED_OFFLINE", "1")
     monkeypatch.setattr(hub, "hub_reachable", lambda: False)
     assert resolve("BAAI/AltCLIP").name == "altclip-tiny"
-    with pytest.raises(HubUnreachableError, match="'BAAI/AltCLIP' is not downloaded and the Hugging Face Hub"):
+    with pytest.raises(HubUnreachableError, match="'BAAI/AltCLIP' 모델을 내려받지 않았고 Hugging Face Hub에 연결할 수"):
         resolve("BAAI/AltCLIP", may_stand_in=False)
-    with pytest.raises(HubUnreachableError, match="MMEMBED_OFFLINE=1 is set"):
+    with pytest.raises(HubUnreachableError, match="MMEMBED_OFFLINE=1이 켜져 있습니다"):
         resolve("no-such-org/no-such-model")

@@ -78,7 +78,7 @@ def test_from_embeddings_needs_the_model_that_made_them(tmp_path):
     write_shard(tmp_path, 0, 1, np.ones((2, 7), np.float32), ["/p/a.jpg", "/p/b.jpg"])
     with pytest.raises(ValueError, match="--model"):
         index_from_embeddings(tmp_path, tmp_path / "index", "")
-    with pytest.raises(ValueError, match="7 dimensions"):
+    with pytest.raises(ValueError, match="7차원"):
         index_from_embeddings(tmp_path, tmp_path / "index", "tiny")
 
 

@@ -25,7 +25,7 @@ def test_one_dimensional_inputs_are_single_rows():
 
 
 def test_mismatched_sizes_are_an_error():
-    with pytest.raises(ValueError, match="sizes differ"):
+    with pytest.raises(ValueError, match="임베딩의 길이가 다릅니다"):
         cosine_similarity_matrix(torch.ones(1, 3), torch.ones(2, 4))
 
 
@@ -36,7 +36,7 @@ def test_top_k_values_and_indices():
 
 @pytest.mark.parametrize("k", [0, -1, 5])
 def test_k_outside_the_item_count_is_an_error(k):
-    with pytest.raises(ValueError, match="between 1 and the number of items"):
+    with pytest.raises(ValueError, match="k는 1부터 항목 수"):
         top_k(torch.tensor([0.1, 0.2, 0.3, 0.4]), k)
 
 
@@ -48,7 +48,7 @@ def test_search_returns_names_best_first():
 
 
 def test_search_needs_one_name_per_item():
-    with pytest.raises(ValueError, match="2 names for 3 embeddings"):
+    with pytest.raises(ValueError, match="이름은 2개인데 임베딩은 3개"):
         search(torch.ones(1, 2), torch.ones(3, 2), ["a", "b"])
 
 

@@ -243,15 +243,14 @@ def test_special_tokens_have_the_real_ids():
 def test_offline_switch_gives_the_stand_in_and_says_so_once(offline, capsys):
     assert course_model("BAAI/AltCLIP") == str(REPO_ROOT / "models" / "standins" / "altclip-tiny")
     assert _notes(capsys) == [
-        "[mmembed] MMEMBED_OFFLINE=1: BAAI/AltCLIP is replaced by the offline stand-in, the offline model "
-        "'altclip-tiny' "
-        "(random weights: its numbers mean nothing)"
+        "[mmembed] MMEMBED_OFFLINE=1: BAAI/AltCLIP 대신 오프라인 대체 모델 'altclip-tiny'를 씁니다 "
+        "(무작위 가중치라서 출력 숫자에는 뜻이 없습니다)."
     ]
     assert course_model("BAAI/AltCLIP") == str(REPO_ROOT / "models" / "standins" / "altclip-tiny")
     assert _notes(capsys) == [], "the processor's load, right after the model's, says nothing new"
     assert course_model("Bingsu/clip-vit-base-patch32-ko") == str(MINI_DIR)
     (note,) = _notes(capsys)
-    assert "'mini'" in note and "trained in this repo" in note and "random" not in note
+    assert "'mini'" in note and "강의 사진으로 학습한 작은 CLIP" in note and "무작위" not in note
 
 
 def test_a_cached_model_is_used_without_the_hub(monkeypatch, empty_cache, tmp_path, capsys):
@@ -294,8 +293,8 @@ def test_unreachable_hub_gives_the_stand_in_and_says_how_to_get_the_real_one(mon
     monkeypatch.setattr(hub, "hub_reachable", lambda: False)
     assert course_model("kakaobrain/align-base") == str(ensure_standin("align-tiny"))
     (note,) = _notes(capsys)
-    assert "cannot be reached" in note and "'align-tiny'" in note and "random weights" in note
-    assert "python -m mmembed download" in note
+    assert note.startswith("[mmembed] Hugging Face Hub에 연결할 수 없습니다: kakaobrain/align-base 대신 ")
+    assert "'align-tiny'" in note and "무작위 가중치" in note and "python -m mmembed download" in note
 
 
 def test_unknown_model_without_cache_or_hub_fails_in_one_sentence(monkeypatch, empty_cache):
