@@ -246,12 +246,11 @@ def test_mmembed_index_and_search_index_run_as_section_11_says(nb):
     """Section 11: the course pictures (210, subfolders included) in a flat index of the lecture's model, searched
     with the index; the Python API opens it and accepts the lecture's model."""
     text = printed_text(nb, 'mmembed_command(["index", str(IMAGES_DIR)')
-    computed, cached = (
-        int(value) for value in re.search(r"Embeddings: (\d+) computed, (\d+) from the cache", text).groups()
-    )
+    embeddings = re.search(r"임베딩: 새로 계산 (\d+)장, 캐시에서 (\d+)장", text)
+    computed, cached = (int(value) for value in embeddings.groups())
     assert computed + cached == 210
-    assert "Indexing 210 pictures under" in text and "Index: flat, 210 vectors of 512 dimensions" in text
-    assert "Searching 210 images in the flat index" in text
+    assert "아래의 사진 210장을 인덱싱합니다 (하위 폴더까지)" in text and "인덱스: flat, 512차원 벡터 210개" in text
+    assert re.search(r"질의 '[^']+': flat 인덱스 \S+의 사진 210장에서 찾습니다", text), text
     assert len(re.findall(r"^\s*\d\. \S+\s+-?\d\.\d{4}", text, re.M)) == 5
     assert '"kind": "flat"' in text and '"model": "mini"' in text
     assert "인덱스: flat 210 장, 모델 mini" in printed_text(nb, "course_index = PictureIndex.open(index_dir)")
