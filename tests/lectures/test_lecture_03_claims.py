@@ -10,18 +10,23 @@
 """
 
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 import torch.nn.functional as F
 
 import mmembed
+from mmembed.manifest import read_manifest
 from mmembed.paths import TOPK_IMAGE_DIR
-from tests.helpers import REPO_ROOT, assert_contains, cell_text, normalise
+from tests.helpers import REPO_ROOT, assert_contains, cell_text, code_cell, markdown_text, normalise
 from tests.lectures.conftest import lecture_path, reads_the_lecture_run
 
 NOTEBOOK = lecture_path("03")
 QUIZ_2 = REPO_ROOT / "quizzes" / "quiz_notebooks" / "quiz2_topk_text.ipynb"
+QUIZ_2_SOURCE = REPO_ROOT / "solutions" / "quiz_notebooks" / "quiz2_topk_text.ipynb"
+QUIZ_7 = REPO_ROOT / "quizzes" / "quiz_notebooks" / "quiz7_find_pictures.ipynb"
 # Section 5: the queries, each with its name alone (all that mini hears of it).
 DOG_QUERIES = {
     "A dog is sleeping": "a dog",
@@ -86,6 +91,29 @@ def test_topk_along_dim_1_gives_each_query_its_pictures(nb):
     )
 
 
+@reads_the_lecture_run(NOTEBOOK)
+def test_the_answers_to_the_predictions_of_sections_2_and_3_are_what_the_cells_print(nb):
+    """Sections 2 and 3.1: the prose after each prediction gives what the cell printed (argmax 2; argmax(dim=1)
+    [1, 0], indices [[1, 3], [0, 2]]), and the wrong guess it names, [1, 0, 1, 0], is what dim=0 gives."""
+    prose = markdown_text(nb)
+    assert "`argmax().item()`은 `2`입니다." in prose and "argmax().item() = 2" in cell_text(nb, "position = scores")
+    assert "`argmax(dim=1)`은 `[1, 0]`, `indices`는 `[[1, 3], [0, 2]]`입니다" in prose
+    assert "`[1, 0, 1, 0]`처럼 열마다" in prose
+    similarity = torch.tensor([[0.10, 0.70, 0.30, 0.50], [0.90, 0.20, 0.80, 0.40]])
+    assert "[0.10, 0.70, 0.30, 0.50],   # 질의 0" in code_cell(nb, "similarity = torch.tensor([").source
+    assert similarity.argmax(dim=0).tolist() == [1, 0, 1, 0]
+
+
+@reads_the_lecture_run(NOTEBOOK)
+def test_no_loading_bar_and_nothing_on_stderr(nb):
+    """The first cell turns off transformers' "Loading weights" bars (two models are loaded in section 4.2)."""
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert "Loading weights" not in str(outputs)
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    first_code = next(cell for cell in nb.cells if cell.cell_type == "code")
+    assert "transformers_logging.disable_progress_bar()" in first_code.source
+
+
 # --- section 4: the lecture's steps and the helpers the quizzes use -------------------------------------------
 
 
@@ -111,13 +139,29 @@ def test_load_clip_is_the_lectures_from_pretrained(nb):
 
 @reads_the_lecture_run(NOTEBOOK)
 def test_mmembed_search_gives_the_lectures_top3(nb):
-    """Section 4.4: the hand-made normalise -> @ -> topk gives the names and scores mmembed.search gives."""
+    """Section 4.4: the hand-made normalise -> @ -> topk gives the names and scores mmembed.search gives; the
+    answer to the prediction names the order printed (dog_3, dog_8, dog_1)."""
     by_hand = re.findall(
         r"\d위  (\S+)  코사인 유사도 = (\d\.\d{3})", cell_text(nb, "values, indices = dog_scores.topk(3)")
     )
     helper = re.findall(r"^  (\S+)  (\d\.\d{3})$", cell_text(nb, "in mmembed.search(text_embedding"), re.M)
     assert len(by_hand) == 3 and by_hand == helper
-    assert by_hand[0][0] == "dog_3.png"
+    assert [name for name, _ in by_hand] == A_DOG_TOP3
+    assert "1위는 `dog_3`, 2위는 앉아 있는 불도그 강아지 `dog_8`, 3위가 `dog_1`입니다" in markdown_text(nb)
+
+
+def test_the_pictures_are_what_the_prose_says_they_are():
+    """Sections 4.4 and 5 describe the pictures as their captions do: dog_1 a brown and white dog (drawn with its
+    eyes closed, which is why a guess of "sleeping" may go to it), dog_3 a big brown dog lying down, dog_8 a bulldog
+    puppy sitting; dog_2 is the one running dog (section 6)."""
+    captions = {Path(p.path).name: p.caption_en for p in read_manifest() if p.path.startswith("topk-image/")}
+    assert "brown and white dog" in captions["dog_1.png"]
+    assert "big brown dog lying down" in captions["dog_3.png"]
+    assert "bulldog puppy sitting" in captions["dog_8.png"]
+    assert [name for name, caption in sorted(captions.items()) if "running" in caption] == ["dog_2.png"]
+    prose = markdown_text(nbformat.read(NOTEBOOK, as_version=4))
+    assert "눈을 감고 있는 개는 `dog_1`(갈색과 흰색 털의 개) 한 장" in prose
+    assert "자고 있는** 개는 없습니다" not in prose
 
 
 def test_mini_hears_only_the_name_in_each_dog_query(mini):
@@ -173,10 +217,17 @@ def test_mini_placeholder_is_not_the_quiz_2_answer(mini):
 
 
 def test_quiz_2_preview_describes_quiz_2():
-    """Section 6: the same three pictures and points, why the group is not "running dogs", the grading model."""
+    """Section 6: the same three pictures and points, the same hint (what the three share and the other six lack;
+    "a running dog" is one picture, dog_2), the grading model; no story of how the quiz came to be, in the lecture,
+    the released quiz or its source (whose first cell is the release's)."""
     lecture = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells)
     preview = lecture.split("## 6. 미리 보기: 퀴즈 2")[1].split("## 정리")[0]
     quiz = "\n".join(c.source for c in nbformat.read(QUIZ_2, as_version=4).cells)
+    source_intro = nbformat.read(QUIZ_2_SOURCE, as_version=4).cells[0]
+    assert source_intro == nbformat.read(QUIZ_2, as_version=4).cells[0]
+    for text in (preview, quiz):
+        assert "세 장에는 있고 나머지 여섯 장에는 없는 것" in text
+        assert "원래 강의" not in text and "바꿨습니다" not in text
     names = sorted(QUIZ_2_TARGET)
     assert 'TARGET_NAMES = ["dog_1.png", "dog_4.png", "dog_7.png"]' in quiz
     assert 'target_names = ["dog_1.png", "dog_4.png", "dog_7.png"]' in preview
@@ -187,6 +238,17 @@ def test_quiz_2_preview_describes_quiz_2():
 
 
 # --- the real CLIP (needs the hub) ------------------------------------------------------------------------
+
+
+def test_quizzes_2_and_7_load_the_grading_model_as_section_4_2_says():
+    """Section 4.2: quizzes 2 and 7 call mmembed.load_clip(GRADING_MODEL), whose default is mini."""
+    from mmembed.grading import COURSE_GRADING_MODEL
+
+    prose = markdown_text(nbformat.read(NOTEBOOK, as_version=4))
+    assert "퀴즈 2와 7은 채점 모델의 이름을 넣어 `mmembed.load_clip(GRADING_MODEL)`로 부르므로" in prose
+    for quiz in (QUIZ_2, QUIZ_7):
+        assert "mmembed.load_clip(GRADING_MODEL)" in nbformat.read(quiz, as_version=4).cells[1].source
+    assert COURSE_GRADING_MODEL == "mini"
 
 
 @pytest.mark.online
