@@ -2,12 +2,15 @@
 
 import functools
 import os
+import re
 import socket
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # An address where nothing listens: the hub "cannot be reached" at once, online or offline.
@@ -28,25 +31,130 @@ OFFLINE_SETTINGS = {
 }
 
 
-@functools.cache
-def execute_lecture(notebook: Path, timeout: int):
-    """Run a lecture notebook top to bottom offline in a real kernel, once per test session.
+# Answer keys (solutions/lectures/<lecture>.md): a "python check" fence directly followed by a "text" fence.
+ANSWER_KEYS_DIR = REPO_ROOT / "solutions" / "lectures"
+FENCE = "```"
 
-    Returns (executed notebook, seconds, error): the notebook and the time are there even when a cell
-    failed, so a test can report it. Several tests read the same run (tests/lectures/test_notebooks.py checks it ran;
-    the claims tests check what its cells printed against what its prose says).
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """One check of an answer key: the code of a ```python check block, and the ```text block right after it
+    (None when there is none: the test reports the key as malformed)."""
+
+    key: Path
+    line: int  # of the ```python check fence, counted from 1
+    heading: str  # the nearest heading above it: which exercise it checks
+    code: str
+    expected: str | None
+
+
+@dataclass(frozen=True)
+class KeyResult:
+    """What a check printed in the lecture's kernel (stdout, and a last expression's value), or the traceback of
+    the error it raised."""
+
+    check: KeyCheck
+    output: str
+    error: str | None
+
+
+class LectureRun(NamedTuple):
+    nb: Any  # the executed notebook: the lecture's own cells only
+    seconds: float  # the lecture's cells, without the answer keys' checks
+    error: Any  # the CellExecutionError of the first lecture cell that failed, or None
+    key_results: list[KeyResult]  # empty when the lecture failed before its checks ran
+
+
+def answer_key(notebook: Path) -> Path:
+    return ANSWER_KEYS_DIR / f"{notebook.stem}.md"
+
+
+def answer_key_checks(key: Path) -> list[KeyCheck]:
+    """Every ```python check block of `key` (in order) with the ```text block that follows it; [] without a key.
+
+    Only blank lines may stand between the two blocks (solutions/README.md describes the format)."""
+    if not key.is_file():
+        return []
+    lines = key.read_text(encoding="utf-8").splitlines()
+
+    def block(start: int) -> tuple[str, int]:
+        """The body of the fence opened on line `start` (0-based), and the line after its closing fence."""
+        end = start + 1
+        while end < len(lines) and lines[end].strip() != FENCE:
+            end += 1
+        return "\n".join(lines[start + 1 : end]), end + 1
+
+    checks, heading, index = [], "", 0
+    while index < len(lines):
+        line = lines[index]
+        if line.startswith("#"):
+            heading = line.strip()
+        if line.strip() != f"{FENCE}python check":
+            index += 1 if not line.startswith(FENCE) else block(index)[1] - index  # skip other fences whole
+            continue
+        code, index_after = block(index)
+        following = index_after
+        while following < len(lines) and not lines[following].strip():
+            following += 1
+        expected = None
+        if following < len(lines) and lines[following].strip() == f"{FENCE}text":
+            expected, index_after = block(following)
+        checks.append(KeyCheck(key, index + 1, heading, code, expected))
+        index = index_after
+    return checks
+
+
+def key_result(check: KeyCheck, cell) -> KeyResult:
+    printed, error = [], None
+    for output in cell.outputs:
+        if output.output_type == "stream" and output.name == "stdout":
+            printed.append(output.text)
+        elif output.output_type == "execute_result" and "text/plain" in output.get("data", {}):
+            printed.append(output["data"]["text/plain"] + "\n")
+        elif output.output_type == "error":
+            error = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(output.traceback))  # without the terminal colours
+    return KeyResult(check, "".join(printed), error)
+
+
+@functools.cache
+def execute_lecture(notebook: Path, timeout: int) -> LectureRun:
+    """Run a lecture notebook top to bottom offline in a real kernel, once per test session; then, in the same
+    kernel, the check blocks of its answer key (solutions/lectures/<lecture>.md).
+
+    The checks run as extra cells after the lecture (each may fail on its own without stopping the others), and are
+    taken out of the executed notebook again: the notebook other tests read, and that a rendered site is made from,
+    holds the lecture's cells only, with no answer in it. What the checks printed is kept in `key_results`
+    (tests/lectures/test_answer_keys.py compares it with the keys).
+
+    The notebook and the time are there even when a cell failed, so a test can report it. Several tests read the
+    same run (tests/lectures/test_notebooks.py checks it ran; the claims tests check what its cells printed against
+    what its prose says).
     """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(notebook, as_version=4)
+    lecture_cells = len(nb.cells)
+    checks = answer_key_checks(answer_key(notebook))
+    for check in checks:  # "raises-exception": a check that fails is recorded, and the next one still runs
+        nb.cells.append(nbformat.v4.new_code_cell(check.code, metadata={"tags": ["raises-exception"]}))
+    checks_started = []
+
+    def on_cell_start(cell, cell_index):
+        if cell_index == lecture_cells:
+            checks_started.append(time.monotonic())
+
     saved = {key: os.environ.get(key) for key in [*OFFLINE_SETTINGS, "MMEMBED_MODEL"]}
     os.environ.pop("MMEMBED_MODEL", None)  # each lecture's own model (or its stand-in), whatever the shell says
     os.environ.update(OFFLINE_SETTINGS)  # the kernel inherits this process's environment
     try:
         client = NotebookClient(
-            nb, kernel_name="python3", timeout=timeout, resources={"metadata": {"path": str(notebook.parent)}}
+            nb,
+            kernel_name="python3",
+            timeout=timeout,
+            resources={"metadata": {"path": str(notebook.parent)}},
+            on_cell_start=on_cell_start,
         )
         started = time.monotonic()
         error = None
@@ -54,13 +162,17 @@ def execute_lecture(notebook: Path, timeout: int):
             client.execute()
         except CellExecutionError as failure:
             error = failure
-        return nb, time.monotonic() - started, error
+        seconds = (checks_started[0] if checks_started else time.monotonic()) - started
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    check_cells = nb.cells[lecture_cells:]
+    del nb.cells[lecture_cells:]
+    ran = error is None
+    return LectureRun(nb, seconds, error, [key_result(c, cell) for c, cell in zip(checks, check_cells)] if ran else [])
 
 
 def code_cell(nb, marker: str):
@@ -128,8 +240,6 @@ def assert_loads_through_course_model(code: str, at_least: int) -> set[str]:
     """Every `.from_pretrained(...)` argument in `code` (at least `at_least` of them) is `mmembed.course_model(...)`
     or a variable assigned from it, so the same code loads the real model online and its stand-in offline.
     Returns those variables."""
-    import re
-
     from_course_model = set(re.findall(r"^(\w+) = mmembed\.course_model\(\"[^\"]+\"\)", code, flags=re.M))
     arguments = re.findall(r"\.from_pretrained\((mmembed\.course_model\(\"[^\"]+\"\)|\w+)\)", code)
     assert len(arguments) == code.count(".from_pretrained(") >= at_least
@@ -145,8 +255,6 @@ def shows_a_figure(nb, marker: str) -> bool:
 
 def decimals(text: str) -> list[float]:
     """Every decimal number in `text`, in order ("-0." and "0.83" alike)."""
-    import re
-
     return [float(number) for number in re.findall(r"-?\d+\.\d*", text)]
 
 

@@ -1,7 +1,8 @@
 """The lectures, each run once per test session offline (MMEMBED_OFFLINE=1) in a real kernel.
 
 `executed_lecture(name)` owns the time limits: every test that reads a lecture's run gets the same run. Under
-pytest-xdist, the tests of one lecture share a worker through their `xdist_group` (see `lecture_group`).
+pytest-xdist, the tests of one lecture share a worker through their `xdist_group` (see `lecture_group`). The same run
+also runs the checks of the lecture's answer key, after the lecture and outside its notebook (`answer_key_results`).
 """
 
 import pytest
@@ -67,10 +68,17 @@ def lecture_path(number: str):
 
 def executed_lecture(notebook):
     """(executed notebook, seconds) of the lecture's one offline run; the test fails if a cell failed."""
-    nb, seconds, error = execute_lecture(notebook, seconds_limit(notebook))
-    if error is not None:
-        pytest.fail(f"{notebook.name} failed offline: {error}")
-    return nb, seconds
+    run = execute_lecture(notebook, seconds_limit(notebook))
+    if run.error is not None:
+        pytest.fail(f"{notebook.name} failed offline: {run.error}")
+    return run.nb, run.seconds
+
+
+def answer_key_results(notebook):
+    """What each check block of the lecture's answer key printed, in that same run, after the lecture's last cell
+    (tests.helpers.execute_lecture); the test fails if the lecture itself failed."""
+    executed_lecture(notebook)
+    return execute_lecture(notebook, seconds_limit(notebook)).key_results
 
 
 @pytest.fixture(scope="module")
