@@ -33,6 +33,7 @@ OFFLINE_SETTINGS = {
 
 # Answer keys (solutions/lectures/<lecture>.md): a "python check" fence directly followed by a "text" fence.
 ANSWER_KEYS_DIR = REPO_ROOT / "solutions" / "lectures"
+EXECUTED_LECTURES = REPO_ROOT / "build" / "executed" / "lectures"  # tools/build_site.py's EXECUTED
 FENCE = "```"
 
 
@@ -172,6 +173,9 @@ def execute_lecture(notebook: Path, timeout: int) -> LectureRun:
     check_cells = nb.cells[lecture_cells:]
     del nb.cells[lecture_cells:]
     ran = error is None
+    if ran and notebook.parent == REPO_ROOT / "lectures":
+        EXECUTED_LECTURES.mkdir(parents=True, exist_ok=True)  # what `make site` renders (tools/build_site.py)
+        nbformat.write(nb, EXECUTED_LECTURES / notebook.name)
     return LectureRun(nb, seconds, error, [key_result(c, cell) for c, cell in zip(checks, check_cells)] if ran else [])
 
 

@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from autograder import config
+from tests.edition.test_developer_text import developer_text_hits
 from tests.edition.test_no_answers import found, quiz2_group_texts, quiz7_captions, solution_lines
 from tests.lectures.conftest import LECTURES
 from tools.build_site import OFFLINE_NOTE
@@ -74,3 +75,8 @@ def test_no_answer_on_the_site(page_texts):
     assert found(page_texts, [text for text in quiz2_group_texts() if len(text) > 6]) == []
     together = [name for name, text in page_texts.items() if all(q in text for q in config.HIDDEN_QUERIES)]
     assert together == []
+
+
+def test_no_developer_text_on_the_site(page_texts):
+    """Text written for maintainers stays off the site, as it stays out of the lectures."""
+    assert {name: hits for name, text in page_texts.items() if (hits := developer_text_hits(text))} == {}
