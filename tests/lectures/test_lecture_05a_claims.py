@@ -23,7 +23,15 @@ from mmembed.manifest import read_manifest
 from mmembed.paths import CAT_IMAGE, QUIZ_IMAGE_DIR
 from mmembed.zoo.clip_bpe import clip_tokenizer
 from mmembed.zoo.registry import DEFAULT_MODEL
-from tests.helpers import assert_loads_through_course_model, cell_text, decimals, lecture_code, quiz_captions
+from tests.helpers import (
+    assert_loads_through_course_model,
+    cell_text,
+    decimals,
+    lecture_code,
+    markdown_text,
+    quiz_captions,
+    shows_a_figure,
+)
 from tests.lectures.conftest import lecture_path, lecture_run_marks
 
 NOTEBOOK = lecture_path("05a")
@@ -186,8 +194,8 @@ def test_argmax_finds_the_end_token_in_a_padded_batch(nb):
 
 
 def test_an_added_token_above_the_end_token_moves_argmax():
-    """Section 2.4: "고양이" added to the CLIP tokenizer gets 49408; argmax then points at it (position 1), the
-    end token is at position 5."""
+    """Further reading (the end token): "고양이" added to the CLIP tokenizer gets 49408; argmax then points at it
+    (position 1), the end token is at position 5."""
     tokenizer = clip_tokenizer()
     tokenizer.add_tokens(["고양이"])
     assert tokenizer.convert_tokens_to_ids("고양이") == 49408
@@ -197,8 +205,8 @@ def test_an_added_token_above_the_end_token_moves_argmax():
 
 
 def test_train_new_from_iterator_puts_the_special_tokens_first():
-    """Section 2.4: a tokenizer retrained with train_new_from_iterator has <|startoftext|> 0, <|endoftext|> 1,
-    so argmax never points at the end token."""
+    """Further reading (the end token): a tokenizer retrained with train_new_from_iterator has <|startoftext|> 0,
+    <|endoftext|> 1, so argmax never points at the end token."""
     quiz_en, quiz_ko = quiz_captions()
     retrained = clip_tokenizer().train_new_from_iterator(quiz_ko + quiz_en, vocab_size=1000, show_progress=False)
     assert retrained.convert_tokens_to_ids(["<|startoftext|>", "<|endoftext|>"]) == [0, 1]
@@ -206,6 +214,42 @@ def test_train_new_from_iterator_puts_the_special_tokens_first():
     for text in quiz_ko[:20]:
         ids = retrained([text], return_tensors="pt").input_ids
         assert ids.argmax(dim=-1).item() != (ids == 1).int().argmax(dim=-1).item()
+
+
+def test_byte_level_tokens_are_the_bytes_the_prose_names(nb):
+    """Further reading, after the added-token cell: the odd pieces it prints ('ìĤ', '¬', 'ì§Ħ</w>') are byte-level
+    BPE's characters for the UTF-8 bytes of 사 (EC 82 AC) and 진 (EC A7 84), as the prose says (0xEC -> ì, 0x82 -> Ĥ,
+    0xAC -> ¬), and decode() turns them back into the text."""
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    text = cell_text(nb, "added_tok = clip_tokenizer()")
+    assert "['<|startoftext|>', '고양이', 'ìĤ', '¬', 'ì§Ħ</w>', '<|endoftext|>']" in text
+    byte_character = bytes_to_unicode()
+    assert "".join(byte_character[b] for b in "사".encode()) == "ìĤ¬"
+    assert "".join(byte_character[b] for b in "진".encode()) == "ì§Ħ"
+    assert (byte_character[0xEC], byte_character[0x82], byte_character[0xAC]) == ("ì", "Ĥ", "¬")
+    assert clip_tokenizer().decode(clip_tokenizer()("사진").input_ids[1:-1]) == "사진"
+
+
+def test_run_shows_no_loading_weights_bars_and_names_the_stand_in(nb):
+    """Section 1: the first cell turns transformers' "Loading weights" bars off; the prose says a line beginning with
+    [mmembed] names the stand-in, in the output of the cell that loads the model (ordinary output, no colour)."""
+    outputs = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in outputs if "Loading weights" in str(output)]
+    assert "transformers_logging.disable_progress_bar()" in nb.cells[2].source
+    loads = cell_text(nb, 'ko_repo = mmembed.course_model("Bingsu/clip-vit-base-patch32-ko")')
+    assert loads.startswith("[mmembed] ") and "빨간 글씨" not in "\n".join(c.source for c in nb.cells)
+
+
+def test_every_prediction_is_answered_by_the_next_cell():
+    """At least two "예측해 보기" prompts, each answered by the next (code) cell and read in the markdown after it."""
+    import nbformat
+
+    cells = nbformat.read(NOTEBOOK, as_version=4).cells
+    prompts = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("**예측해 보기:**")]
+    assert len(prompts) >= 2
+    for i in prompts:
+        assert cells[i + 1].cell_type == "code" and cells[i + 2].cell_type == "markdown", i
 
 
 # --- section 3: the Korean CLIP (offline: mini) ----------------------------------------------------------------
@@ -236,17 +280,32 @@ def test_korean_clip_standin_puts_the_cat_first(nb):
 
 def test_contrastive_loss_cells_print_what_the_prose_says(nb):
     """Sections 4.1-4.2: the hand-made logits are the model's; the two cross-entropies averaged are the model's
-    return_loss=True loss; mini puts almost all the probability on the diagonal (loss near 0); the wrong pairing
-    costs far more than ln 4."""
+    return_loss=True loss, printed in exponent notation (2.50e-06 for text -> image, 2.67e-06 on average: the prose
+    quotes both); mini puts almost all the probability on the diagonal (loss near 0); the wrong pairing costs far
+    more than ln 4."""
     logits = cell_text(nb, "pair_output = ko_model(**pair_inputs, return_loss=True)")
     assert "모델의 logits_per_text와 같은가: True" in logits
     text = cell_text(nb, "loss_text_to_image = F.cross_entropy(logits_per_text, targets)")
-    by_hand = float(re.search(r"대조 손실 \(평균\)\s+: (\d\.\d{4})", text).group(1))
-    model_loss = float(re.search(r"return_loss=True : (\d\.\d{4})", text).group(1))
+    number = r"(\d\.\d\de[-+]\d\d)"
+    by_hand = re.search(r"대조 손실 \(평균\)\s+: " + number, text).group(1)
+    model_loss = re.search(r"return_loss=True : " + number, text).group(1)
     wrong = float(re.search(r"틀리게 준 정답으로\s+: (\d+\.\d{4})", text).group(1))
-    assert by_hand == model_loss and by_hand < 0.05
+    assert by_hand == model_loss == "2.67e-06" and "텍스트 -> 이미지 2.50e-06" in text
     assert wrong > 5 * np.log(4)
     assert "ln 4 = 1.3863" in text
+    prose = markdown_text(nb)
+    assert "`2.50e-06`(= 2.50 × 10⁻⁶ = 0.0000025)" in prose and "손실이 `2.67e-06`(0.0000027)으로 거의 0입니다" in prose
+
+
+def test_similar_pictures_make_a_larger_loss(nb):
+    """Section 4.3 (the prediction): four cars give a contrastive loss of about 0.2, tens of thousands of times the
+    four unlike pictures' and still below ln 4; the figure shows both probability matrices."""
+    text = cell_text(nb, "car_names = [")
+    unlike = float(re.search(r"서로 다른 네 장의 대조 손실 : (\S+)", text).group(1))
+    cars = float(re.search(r"자동차 네 대의 대조 손실\s+: (\S+)", text).group(1))
+    assert cars == pytest.approx(0.2, abs=0.03) and cars < np.log(4)
+    assert 10_000 <= cars / unlike < 1_000_000  # "수만 배"
+    assert shows_a_figure(nb, "car_names = [")
 
 
 def test_the_lectures_contrastive_loss_is_clipmodels(monkeypatch):
@@ -281,7 +340,7 @@ def test_distillation_moves_the_student_toward_the_teacher(nb):
     before = decimals(cell_text(nb, "before_cosine, before_accuracy, before_pairs = held_out_report()"))
     assert before[-2:] == [pytest.approx(0.011, abs=0.005), 0.0]
 
-    text = cell_text(nb, "for _ in range(steps):")
+    text = cell_text(nb, "range(steps)")
     last_loss = float(re.search(r"last loss (\d\.\d+)", text).group(1))
     cosine = re.search(r"학습 전 (-?\d\.\d+) -> 학습 후 (-?\d\.\d+)\n", text)
     accuracy = re.search(r"학습 전 (\d\.\d+) -> 학습 후 (\d\.\d+)  \(무작위 0.025\)", text)
@@ -294,6 +353,23 @@ def test_distillation_moves_the_student_toward_the_teacher(nb):
     assert 0.1 <= after_acc <= 0.15  # 4-6 of 40; the prose says 5
 
     assert "모든 토큰이 학습 160쌍에 없던 평가용 캡션: 14 / 40" in cell_text(nb, "all_unseen = ")
+    assert "평균 코사인은 0.011, 거의 0입니다" in markdown_text(nb)  # the answer to the prediction
+
+
+def test_distillation_is_drawn_and_waits_with_a_progress_bar(nb):
+    """Section 5: the method is a matplotlib figure with Korean alt text (no ASCII art); the training cell, the one
+    long wait, is announced in the markdown above it and counts its steps with a progress bar."""
+    import nbformat
+
+    cells = nbformat.read(NOTEBOOK, as_version=4).cells
+    (drawing,) = [c for c in cells if c.cell_type == "code" and "def box(" in c.source]
+    assert "교사 모델" in drawing.source and "학생 모델" in drawing.source
+    assert "지식 증류" in drawing.metadata["mystnb"]["image"]["alt"]
+    assert shows_a_figure(nb, "def box(")
+    assert "──►" not in markdown_text(nb)
+    position = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "range(steps)" in c.source)
+    assert "tqdm(range(steps)" in cells[position].source
+    assert "30-40초쯤 걸립니다" in cells[position - 1].source
 
 
 def test_distillation_replica_matches_the_notebook(nb):
@@ -306,7 +382,7 @@ def test_distillation_replica_matches_the_notebook(nb):
     before_cos, before_acc, after_cos, after_acc, _ = distill(
         teacher, CLIPProcessor.from_pretrained(folder), mini_tokenizer()
     )
-    text = cell_text(nb, "for _ in range(steps):")
+    text = cell_text(nb, "range(steps)")
     assert f"학습 전 {before_cos:.3f} -> 학습 후 {after_cos:.3f}" in text
     assert f"학습 전 {before_acc:.3f} -> 학습 후 {after_acc:.3f}" in text
 
@@ -316,7 +392,7 @@ def test_distillation_replica_matches_the_notebook(nb):
 
 @pytest.mark.online
 def test_real_clip_config_keeps_the_legacy_eos_token_id():
-    """Section 2.4 (the transformers paragraph): openai/clip-vit-base-patch32's config still says eos_token_id = 2,
+    """Further reading (the transformers paragraph): openai/clip-vit-base-patch32's config still says eos_token_id = 2,
     so transformers pools its text at input_ids.argmax(-1)."""
     from transformers import AutoConfig
 
