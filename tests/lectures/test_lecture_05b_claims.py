@@ -24,6 +24,7 @@ from tests.helpers import (
     decimals,
     lecture_code,
     markdown_text,
+    shows_a_figure,
 )
 from tests.lectures.conftest import lecture_path, lecture_run_marks
 
@@ -166,6 +167,72 @@ def test_text_to_patch_finds_each_picture_of_the_collage(nb):
         if query == "열기구":
             assert scores[2, :2].tolist() == pytest.approx([0.84, 0.79], abs=0.01)
             assert scores[3, :2].tolist() == pytest.approx([0.52, 0.52], abs=0.01)
+
+
+# --- section 4: across languages (offline: mini) ----------------------------------------------------------------
+
+
+def quiz_categories_by_caption():
+    return {p.caption_en: p.category for p in read_manifest() if p.path.startswith("quiz-image/")}
+
+
+def test_korean_and_english_captions_meet(nb):
+    """Section 4.1 (the prediction) with mini: the eight translation pairs have cosine 0.84 to 0.99 (the diagonal);
+    the other 56 cells range from -0.77 to 0.65, the zebra's Korean caption with "a tennis racket" above 0.5; the
+    matrix is drawn."""
+    text = cell_text(nb, "cross_names = ")
+    diagonal = decimals(re.search(r"대각선 \(같은 사진의 한국어 캡션과 영어 캡션\): \[(.*)\]", text).group(1))
+    assert len(diagonal) == 8 and min(diagonal) == 0.84 and max(diagonal) == 0.99
+    assert "대각선 밖 (다른 사진의 캡션끼리): 가장 작은 값 -0.77, 가장 큰 값 0.65" in text
+    assert shows_a_figure(nb, "cross_names = ")
+    prose = markdown_text(nb)
+    assert "대각선은 0.84 ~ 0.99로" in prose and "-0.77에서 0.65까지" in prose
+
+    from transformers import AutoModel, AutoProcessor
+
+    folder = mmembed.course_model("mini")
+    model, processor = AutoModel.from_pretrained(folder).eval(), AutoProcessor.from_pretrained(folder)
+    zebra, racket = (
+        torch.nn.functional.normalize(mmembed.embed_texts([text], model, processor), dim=-1)
+        for text in ("검은색과 흰색 줄무늬의 얼룩말", "a tennis racket")
+    )
+    assert (zebra @ racket.T).item() > 0.5
+
+
+def test_korean_captions_find_their_translations(nb):
+    """Section 4.2 with mini: 191 of 200 Korean captions find their own English caption first; eight of the nine
+    misses pick a caption of a picture of the same category; Korean and English captions find the same top-1
+    picture for 183 of 200."""
+    text = cell_text(nb, "translation = all_ko @ all_en.T")
+    assert "자기 번역이 1위인 한국어 캡션: 191 / 200 (0.955)" in text
+    misses = re.findall(r"^  (.+) -> (.+) / (.+)$", text, re.M)
+    assert len(misses) == 9
+    categories = quiz_categories_by_caption()
+    assert sum(categories[chosen] == categories[right] for _, chosen, right in misses) == 8
+    assert "한국어 캡션과 영어 캡션이 같은 사진을 1위로 찾은 쌍: 183 / 200" in text
+    prose = markdown_text(nb)
+    assert "200개 중 191개(0.955)" in prose and "200개 중 183개" in prose
+    assert "틀린 아홉 개도 여덟 개는 같은 범주" in prose
+
+
+def test_run_shows_no_loading_weights_bars_and_names_the_stand_ins(nb):
+    """Section 1: transformers' "Loading weights" bars are off; a line beginning with [mmembed] (ordinary output, no
+    colour) names each stand-in in the output of the cell that loads it."""
+    outputs = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in outputs if "Loading weights" in str(output)]
+    assert "transformers_logging.disable_progress_bar()" in nb.cells[2].source
+    for marker in ('alt_repo = mmembed.course_model("BAAI/AltCLIP")', 'ko_repo = mmembed.course_model("Bingsu'):
+        assert cell_text(nb, marker).startswith("[mmembed] "), marker
+    assert "빨간 글씨" not in markdown_text(nb)
+
+
+def test_every_prediction_is_answered_by_the_next_cell():
+    """At least two "예측해 보기" prompts, each answered by the next (code) cell and read in the markdown after it."""
+    cells = nbformat.read(NOTEBOOK, as_version=4).cells
+    prompts = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("**예측해 보기:**")]
+    assert len(prompts) >= 2
+    for i in prompts:
+        assert cells[i + 1].cell_type == "code" and cells[i + 2].cell_type == "markdown", i
 
 
 # --- the real models (need the hub) ---------------------------------------------------------------------------
