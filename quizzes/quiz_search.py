@@ -16,8 +16,8 @@ mmembed의 함수(mmembed.load_images, mmembed.embed_images, ...)를 부르지 �
     Text Embedding's shape: (1, 512)
     Top-1: <파일 이름>
 함수 안에서 직접 print한 줄이 사이에 더 있어도 괜찮지만, `Top-1:`로 시작하는 줄은 main()이 출력하는 한 줄뿐이어야 합니다.
-스스로 채점하기: 이 파일이 있는 quizzes/ 폴더에서 `python -m autograder quiz_search.py`,
-또는 저장소 맨 위 폴더에서 `python -m autograder quizzes/quiz_search.py`나 `pytest autograder/`.
+스스로 확인하기: 강의 자료 맨 위 폴더에서 `make self-check` (모양, 순서, 값, QUERY의 top-1을 확인합니다).
+그 결과는 스스로 확인하는 용도이고, 점수는 교수자의 채점기가 매깁니다.
 채점기는 QUERY 말고 다른 문장으로도 검사하므로, 파일 이름을 직접 써 넣으면 점수를 받을 수 없습니다.
 """
 
