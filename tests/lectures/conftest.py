@@ -24,6 +24,8 @@ SECONDS_LIMIT = {
     "06a": 90,
     "06b": 90,
     "07": 180,
+    "08a": 240,
+    "08b": 180,
 }
 DEFAULT_SECONDS_LIMIT = 180
 
