@@ -1,5 +1,5 @@
 """A vector index over a folder of pictures: `python -m mmembed index FOLDER --output INDEX_DIR`, searched with
-`python -m mmembed search "text" --index INDEX_DIR` (lecture 08).
+`python -m mmembed search "text" --index INDEX_DIR` (lectures 08a and 08b).
 
 The folder is read recursively and every picture is embedded through the embedding cache (mmembed.cache's
 embed_paths, the one pipeline from picture files to embeddings), which saves each batch as soon as it is embedded:
@@ -8,8 +8,9 @@ from the cache. Unreadable files are skipped with a one-line warning. The vector
 product FAISS computes is the cosine similarity, the same number as `text @ image.T` in lectures 02-04.
 build_index embeds and saves; save_index, its second half, saves embeddings computed elsewhere (mmembed.scale).
 
-Which index, measured in lecture 08 (section 8: one query at a time, one CPU core, 512-dimensional embeddings of
-the course pictures, their augmented copies and synthetic neighbours; a loaded 2-core machine, December 2026):
+Which index, measured in lecture 08a (its further reading: one query at a time, one CPU core, 512-dimensional
+embeddings of the course pictures, their augmented copies and synthetic neighbours; a loaded 2-core machine,
+December 2026):
 
     vectors   exact (IndexFlatIP)   HNSW (M 32, efSearch 128)   HNSW recall@10
     1,000     0.03-0.04 ms          0.1-0.4 ms                   1.00

@@ -351,7 +351,7 @@ def test_an_unfinished_build_leaves_the_previous_index_whole(tiny, cache, tmp_pa
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])
 def test_a_flat_index_is_filled_in_chunks_and_an_hnsw_graph_in_one_add(monkeypatch, kind):
-    """Lecture 08, section 6: an HNSW graph added in several calls finds fewer true neighbours (measured recall@10
+    """Lecture 08a, section 6: an HNSW graph added in several calls finds fewer true neighbours (measured recall@10
     0.84 instead of 0.96 on 100,000 vectors), so the graph gets every vector in one call; a flat index has no
     graph and is filled in chunks under the progress bar."""
     import mmembed.index as index_module
