@@ -3,6 +3,7 @@
     python -m tools.make_student_edition OUT                              # every lecture and released quiz
     python -m tools.make_student_edition OUT --lectures 01 02 03 --quizzes 1 2   # release by week
     python -m tools.make_student_edition OUT --git                        # a git repository with one commit
+    python -m tools.make_student_edition OUT --git --colab-url https://github.com/OWNER/REPO   # for Colab
     make student-edition                                                  # into build/student-edition
 
 What goes in: the chosen lectures (outputs stripped) and the glossary; the chosen quizzes in their released form
@@ -23,7 +24,19 @@ the course's own copies carry answers (tests/edition/test_no_answers.py checks t
   too, so lecture 06b still finds every row's text equal to the picture's caption, and its counts do not change.
 images/catalog.csv and images/README.md are left out: they are the picture build's inputs and notes, with groups.
 
-`--git` starts a fresh history (one commit): the course's own history holds the solutions.
+`--git` starts a fresh history (one commit, branch main): the course's own history holds the solutions.
+
+Colab: every notebook of the edition (lectures and released quizzes) opens with one setup code cell,
+tools/student_edition/colab_setup.py (its docstring says what it does). It does nothing outside Colab. In Colab it
+clones the edition from `--colab-url` (where the instructor publishes the edition: a GitHub repository, or any git
+URL Colab can clone), installs it editable (pip adds only what Colab lacks: the `colab` extra of the edition's
+pyproject is what the lectures import beyond mmembed's dependencies and Colab's Jupyter), moves to the notebook's
+folder in the clone and names the embedding cache's folder. Without `--colab-url`, the cell says in Colab that this
+copy has no address. The edition's README gets one "Open in Colab" badge per notebook (lectures, then quizzes)
+when the URL is GitHub's (https://github.com/OWNER/REPO, branch main); otherwise it says how to open a notebook in
+Colab, or, without a URL, how the instructor adds one. The cell reads MMEMBED_COLAB_ROOT in place of /content: for
+tests/edition/test_colab.py, which runs the cell in a fresh virtual environment standing in for Colab, against a
+local clone URL. Quiz notebooks handed in from Colab carry the cell; nbgrader grades them as the release (tested).
 """
 
 import argparse
@@ -36,12 +49,18 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from urllib.parse import quote
 
 import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "student_edition"  # the edition's own files, at their edition paths
 STAMP = ".student-edition"  # marks a folder this tool made, so --force never deletes anything else
+BRANCH = "main"  # the branch --git makes, which Colab badges point at
+COLAB_SETUP = TEMPLATES / "colab_setup.py"  # the setup cell (below its docstring) of every notebook
+NOT_COPIED = {"pyproject.toml.in", "colab_setup.py"}  # templates the builder fills in
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+README_COLAB = "<!-- @COLAB@ -->"  # where the edition's README gets its Colab section
 
 QUIZ7_NOTEBOOK = REPO / "quizzes" / "quiz_notebooks" / "quiz7_find_pictures.ipynb"
 QUIZ7_CAPTION = {"caption_en": "a picture of quiz 7", "caption_ko": "퀴즈 7의 사진"}
@@ -69,6 +88,9 @@ QUIZ_FILES = {
 QUIZ_ALIASES = {"3": "3-6", "4": "3-6", "5": "3-6", "6": "3-6", "search": "3-6"}
 # The course's dependencies a student does not need: the grader's JUnit writer, the COYO sample builder's hashing.
 NOT_FOR_STUDENTS = {"junitparser", "imagehash"}
+# The `colab` extra: what the lectures import beyond mmembed's own dependencies, Jupyter being Colab's own
+# (lecture 06b's datasets, lecture 07's scikit-image); their ranges are the course's.
+COLAB_EXTRA = {"scikit-image", "datasets"}
 
 
 class EditionError(Exception):
@@ -117,14 +139,83 @@ def quiz7_targets() -> list[str]:
     raise EditionError(f"{QUIZ7_NOTEBOOK} names no TARGET_NAMES")
 
 
-def strip_outputs(source: Path, target: Path) -> None:
+def colab_setup_source(url: str | None, folder: str) -> str:
+    """The setup cell's code: colab_setup.py below its docstring, with COURSE_URL and NOTEBOOK_FOLDER filled in."""
+    source = COLAB_SETUP.read_text(encoding="utf-8").split('"""', 2)[2].lstrip("\n")
+    for name, value in (("COURSE_URL", url or ""), ("NOTEBOOK_FOLDER", folder)):
+        source, count = re.subn(rf'^{name} = "[^"\n]*"', f"{name} = {json.dumps(value)}", source, flags=re.MULTILINE)
+        if count != 1:
+            raise EditionError(f'{COLAB_SETUP} must assign {name} = "..." once at the start of a line')
+    return source.rstrip("\n")
+
+
+def copy_notebook(source: Path, out: Path, name: str, colab_url: str | None) -> None:
+    """`source` as the edition's `name` (its path in the edition): without outputs, opened by the Colab setup cell."""
     notebook = nbformat.read(source, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     notebook.metadata.pop("widgets", None)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook, target)
+    setup = colab_setup_source(colab_url, Path(name).parent.as_posix())
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(setup, id="colab-setup"))
+    (out / name).parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, out / name)
+
+
+def github_repository(url: str | None) -> tuple[str, str] | None:
+    """(owner, repository) of https://github.com/OWNER/REPO[.git], or None for any other URL."""
+    found = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?", url or "")
+    return (found.group(1), found.group(2)) if found else None
+
+
+def notebook_title(notebook: Path) -> str:
+    """The notebook's first heading, e.g. "01. 모달리티와 CLIP: ..." or "퀴즈 1. 코사인 유사도: ..."."""
+    first = nbformat.read(notebook, as_version=4).cells[0].source.splitlines()[0]
+    return first.lstrip("#").strip()
+
+
+def colab_section(names: list[str], url: str | None) -> str:
+    """The README's Colab section: for a GitHub URL a badge per notebook (`names`: the lectures', then the quizzes',
+    paths in the edition); for another URL, how to open a notebook in Colab; without one, how the instructor adds it."""
+    lines = ["## Colab에서 열기", ""]
+    repository = github_repository(url)
+    if repository:
+        owner, repo = repository
+        lines += ["아래 배지를 누르면 노트북이 Colab에서 열립니다.", "", "| 노트북 | Colab |", "| --- | --- |"]
+        for name in names:
+            link = f"https://colab.research.google.com/github/{owner}/{repo}/blob/{BRANCH}/{quote(name)}"
+            lines.append(f"| {notebook_title(REPO / name)} | [![Open In Colab]({COLAB_BADGE})]({link}) |")
+        lines.append("")
+    elif url:
+        lines += [
+            "Colab의 *파일 → 노트북 업로드*로 `lectures/`(퀴즈는 `quizzes/quiz_notebooks/`)의 노트북을 여세요.",
+            "",
+        ]
+    else:
+        lines += [
+            "이 자료에는 아직 Colab 주소가 없어서, 노트북 맨 위의 준비 셀이 Colab에서 아무것도 하지 않습니다.",
+            "교수자가 자료를 GitHub에 올린 뒤 `python -m tools.make_student_edition 폴더 --git --colab-url "
+            "https://github.com/계정/저장소`로 다시 만들면, 준비 셀에 그 주소가 들어가고 여기에 노트북마다 "
+            "Colab 배지가 생깁니다.",
+            "",
+        ]
+    if url:
+        lines += [
+            "노트북 맨 위의 **준비 셀**을 먼저 실행하세요. Colab에서는 이 자료를 내려받아 설치하고(처음 한 번, 1-2분),",
+            "작업 폴더를 노트북이 있는 폴더로 옮기고, 임베딩 캐시가 있는 폴더를 알려 줍니다. Colab에 이미 있는",
+            "PyTorch는 그대로 쓰며, 런타임을 다시 시작할 필요가 없습니다. 런타임이 끝나면 내려받은 자료와 임베딩 캐시,",
+            "고친 파일이 모두 지워지니, 퀴즈 노트북은 *파일 → 다운로드 → .ipynb 다운로드*로 저장해 제출하세요.",
+            "내 컴퓨터에서는 준비 셀이 아무 일도 하지 않습니다.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def student_readme(names: list[str], url: str | None) -> str:
+    template = (TEMPLATES / "README.md").read_text(encoding="utf-8")
+    if template.count(README_COLAB) != 1:
+        raise EditionError(f"{TEMPLATES / 'README.md'} must hold {README_COLAB} once")
+    return template.replace(README_COLAB, colab_section(names, url).rstrip("\n"))
 
 
 def csv_text(fieldnames: list[str], rows: list[dict]) -> str:
@@ -181,16 +272,21 @@ def student_pyproject() -> str:
     """tools/student_edition/pyproject.toml.in with the course's own dependency ranges, less NOT_FOR_STUDENTS."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 
+    def name(requirement: str) -> str:
+        return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower()
+
     def wanted(requirement: str) -> bool:
-        return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower() not in NOT_FOR_STUDENTS
+        return name(requirement) not in NOT_FOR_STUDENTS
 
     def toml_list(requirements: list[str]) -> str:
         return "[\n" + "".join(f"    {json.dumps(r)},\n" for r in requirements if wanted(r)) + "]"
 
     template = (TEMPLATES / "pyproject.toml.in").read_text(encoding="utf-8")
+    course = project["optional-dependencies"]["course"]
     return (
         template.replace("@DEPENDENCIES@", toml_list(project["dependencies"]))
-        .replace("@COURSE@", toml_list(project["optional-dependencies"]["course"]))
+        .replace("@COURSE@", toml_list(course))
+        .replace("@COLAB@", toml_list([r for r in course if name(r) in COLAB_EXTRA]))
         .replace("@REQUIRES_PYTHON@", json.dumps(project["requires-python"]))
     )
 
@@ -210,8 +306,16 @@ def copy_file(source: Path, target: Path) -> None:
     shutil.copy2(source, target)
 
 
-def build(out: Path, lectures: list[str] | None = None, quizzes: list[str] | None = None, force: bool = False) -> Path:
-    """Write the edition into `out` (empty, missing, or an earlier edition with force) and return `out`."""
+def build(
+    out: Path,
+    lectures: list[str] | None = None,
+    quizzes: list[str] | None = None,
+    force: bool = False,
+    colab_url: str | None = None,
+) -> Path:
+    """Write the edition into `out` (empty, missing, or an earlier edition with force) and return `out`.
+
+    `colab_url`: where the edition is published, for its notebooks' Colab setup cell and its README's badges."""
     out = Path(out).resolve()
     notebooks, quiz_paths, targets = lecture_notebooks(lectures), quiz_files(quizzes), quiz7_targets()
     prepare(out, force)
@@ -220,10 +324,10 @@ def build(out: Path, lectures: list[str] | None = None, quizzes: list[str] | Non
         for name in tracked_files(path):
             copy_file(REPO / name, out / name)
     for notebook in notebooks:
-        strip_outputs(notebook, out / "lectures" / notebook.name)
+        copy_notebook(notebook, out, f"lectures/{notebook.name}", colab_url)
     for name in quiz_paths:
         if name.endswith(".ipynb"):
-            strip_outputs(REPO / name, out / name)
+            copy_notebook(REPO / name, out, name, colab_url)
         else:
             copy_file(REPO / name, out / name)
 
@@ -232,9 +336,11 @@ def build(out: Path, lectures: list[str] | None = None, quizzes: list[str] | Non
     (out / "data" / "coyo-sample" / "train.jsonl").write_text(student_coyo_sample(targets), encoding="utf-8")
 
     for source in sorted(TEMPLATES.rglob("*")):
-        if source.is_file() and "__pycache__" not in source.parts and source.name != "pyproject.toml.in":
+        if source.is_file() and "__pycache__" not in source.parts and source.name not in NOT_COPIED:
             copy_file(source, out / source.relative_to(TEMPLATES))
     (out / "pyproject.toml").write_text(student_pyproject(), encoding="utf-8")
+    opened = [f"lectures/{notebook.name}" for notebook in notebooks] + [n for n in quiz_paths if n.endswith(".ipynb")]
+    (out / "README.md").write_text(student_readme(opened, colab_url), encoding="utf-8")
     (out / STAMP).write_text("made by python -m tools.make_student_edition; safe to delete\n", encoding="utf-8")
     return out
 
@@ -242,7 +348,7 @@ def build(out: Path, lectures: list[str] | None = None, quizzes: list[str] | Non
 def commit_fresh_history(out: Path) -> None:
     """`out` as a new git repository with one commit; the stamp stays, ignored, so --force can replace it."""
     identity = ["-c", "user.name=mmembed course", "-c", "user.email=course@example.invalid"]
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=out, check=True)
+    subprocess.run(["git", "init", "-q", "-b", BRANCH], cwd=out, check=True)
     with open(out / ".git" / "info" / "exclude", "a", encoding="utf-8") as exclude:
         exclude.write(f"/{STAMP}\n")
     for command in (["add", "."], ["commit", "-q", "-m", "학생용 강의 자료"]):
@@ -256,9 +362,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quizzes", nargs="+", metavar="N", help="quizzes: 1 2 3-6 7; default all")
     parser.add_argument("--git", action="store_true", help="make it a git repository with a fresh, one-commit history")
     parser.add_argument("--force", action="store_true", help="replace an earlier edition in OUT")
+    parser.add_argument(
+        "--colab-url",
+        metavar="URL",
+        help="where students' Colab gets the edition (https://github.com/OWNER/REPO, or any git URL): the notebooks' "
+        "Colab setup cell clones it, and a GitHub URL gives the README an Open in Colab badge per notebook",
+    )
     args = parser.parse_args(argv)
     try:
-        out = build(args.out, args.lectures, args.quizzes, force=args.force)
+        out = build(args.out, args.lectures, args.quizzes, force=args.force, colab_url=args.colab_url)
     except EditionError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,11 +1,12 @@
-"""The student edition, built once per test session into a temporary folder (a copy: no pip, a few seconds)."""
+"""The student edition, built once per test session into a temporary folder (a copy: no pip, a few seconds); and
+once more as a git repository published for Colab (tests/edition/test_colab.py)."""
 
 import os
 from pathlib import Path
 
 import pytest
 
-from tools.make_student_edition import build
+from tools.make_student_edition import build, main
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +21,12 @@ def edition_env(edition) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("MMEMBED_", "PYTHONPATH"))}
     env.update(PYTHONPATH=str(edition), MMEMBED_OFFLINE="1", PYTHONIOENCODING="utf-8")
     return env
+
+
+@pytest.fixture(scope="session")
+def colab_edition(tmp_path_factory) -> Path:
+    """The edition as an instructor publishes it for Colab: a fresh one-commit git repository, built with
+    `--git --colab-url URL` where URL is its own folder's file:// address (standing in for the hosted repository)."""
+    folder = tmp_path_factory.mktemp("colab-edition") / "course"
+    assert main([str(folder), "--git", "--colab-url", folder.as_uri()]) == 0
+    return folder
