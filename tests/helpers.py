@@ -257,6 +257,29 @@ def shows_a_figure(nb, marker: str) -> bool:
     return any("image/png" in output.get("data", {}) for output in code_cell(nb, marker).outputs)
 
 
+def notebook_source(notebook: Path) -> str:
+    """Every cell's source of the committed notebook, one after another."""
+    import nbformat
+
+    return "\n".join(cell.source for cell in nbformat.read(notebook, as_version=4).cells)
+
+
+def figures(text: str) -> list[float]:
+    """Every number in `text`, thousands separators removed ("12,389" is 12389.0)."""
+    return [float(value.replace(",", "")) for value in re.findall(r"-?\d[\d,]*\.?\d*", text)]
+
+
+def assert_new_terms_are_glossary_entries_of(notebook: Path, number: str, terms: list[str]) -> None:
+    """Each term is a glossary entry pointing at lecture `number` ("(08a)"), and the lecture uses it twice or more."""
+    glossary = (REPO_ROOT / "lectures" / "용어집.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): line for line in glossary.splitlines() if line.startswith("| ")}
+    text = notebook_source(notebook)
+    for term in terms:
+        assert term in rows, f"{term} is not a glossary entry"
+        assert rows[term].rstrip().endswith(f"({number}) |"), f"the glossary does not point {term} at lecture {number}"
+        assert text.count(term) >= 2, f"the lecture names {term} but hardly uses it"
+
+
 def decimals(text: str) -> list[float]:
     """Every decimal number in `text`, in order ("-0." and "0.83" alike)."""
     return [float(number) for number in re.findall(r"-?\d+\.\d*", text)]

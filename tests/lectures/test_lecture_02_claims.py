@@ -84,16 +84,6 @@ def test_the_pairwise_matrix_has_the_special_angles_and_matches_the_for_loop(nb)
 
 
 @reads_the_lecture_run(NOTEBOOK)
-def test_no_loading_bar_and_nothing_on_stderr(nb):
-    """The first cell turns off transformers' "Loading weights" bars; the model cell prints no bar."""
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert "Loading weights" not in str(outputs)
-    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
-    first_code = next(cell for cell in nb.cells if cell.cell_type == "code")
-    assert "transformers_logging.disable_progress_bar()" in first_code.source
-
-
-@reads_the_lecture_run(NOTEBOOK)
 def test_answer_table_matches_what_the_cells_print(nb):
     """Section 2: the collapsed answer table gives the shapes and values the cells then print."""
     table = markdown_text(nb).split("<details>")[1]

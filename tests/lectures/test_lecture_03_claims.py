@@ -104,16 +104,6 @@ def test_the_answers_to_the_predictions_of_sections_2_and_3_are_what_the_cells_p
     assert similarity.argmax(dim=0).tolist() == [1, 0, 1, 0]
 
 
-@reads_the_lecture_run(NOTEBOOK)
-def test_no_loading_bar_and_nothing_on_stderr(nb):
-    """The first cell turns off transformers' "Loading weights" bars (two models are loaded in section 4.2)."""
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert "Loading weights" not in str(outputs)
-    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
-    first_code = next(cell for cell in nb.cells if cell.cell_type == "code")
-    assert "transformers_logging.disable_progress_bar()" in first_code.source
-
-
 # --- section 4: the lecture's steps and the helpers the quizzes use -------------------------------------------
 
 

@@ -215,24 +215,12 @@ def test_korean_captions_find_their_translations(nb):
     assert "틀린 아홉 개도 여덟 개는 같은 범주" in prose
 
 
-def test_run_shows_no_loading_weights_bars_and_names_the_stand_ins(nb):
-    """Section 1: transformers' "Loading weights" bars are off; a line beginning with [mmembed] (ordinary output, no
-    colour) names each stand-in in the output of the cell that loads it."""
-    outputs = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
-    assert not [output for output in outputs if "Loading weights" in str(output)]
-    assert "transformers_logging.disable_progress_bar()" in nb.cells[2].source
+def test_lines_beginning_with_mmembed_name_the_stand_ins(nb):
+    """Section 1: a line beginning with [mmembed] (ordinary output, no colour) names each stand-in in the output of
+    the cell that loads it."""
     for marker in ('alt_repo = mmembed.course_model("BAAI/AltCLIP")', 'ko_repo = mmembed.course_model("Bingsu'):
         assert cell_text(nb, marker).startswith("[mmembed] "), marker
     assert "빨간 글씨" not in markdown_text(nb)
-
-
-def test_every_prediction_is_answered_by_the_next_cell():
-    """At least two "예측해 보기" prompts, each answered by the next (code) cell and read in the markdown after it."""
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    prompts = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("**예측해 보기:**")]
-    assert len(prompts) >= 2
-    for i in prompts:
-        assert cells[i + 1].cell_type == "code" and cells[i + 2].cell_type == "markdown", i
 
 
 # --- the real models (need the hub) ---------------------------------------------------------------------------

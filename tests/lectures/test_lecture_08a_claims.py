@@ -18,7 +18,16 @@ import numpy as np
 import pytest
 
 from mmembed.index import FLAT_LIMIT, HNSW_EF_SEARCH, HNSW_LINKS
-from tests.helpers import REPO_ROOT, assert_contains, code_cell, printed_text, shows_a_figure
+from tests.helpers import (
+    REPO_ROOT,
+    assert_contains,
+    assert_new_terms_are_glossary_entries_of,
+    code_cell,
+    figures,
+    notebook_source,
+    printed_text,
+    shows_a_figure,
+)
 from tests.lectures.conftest import lecture_path, reads_the_lecture_run
 
 NOTEBOOK = lecture_path("08a")
@@ -27,32 +36,17 @@ NEW_TERMS = ["벡터 인덱스", "정확 검색", "근사 최근접 이웃 검�
 TOY_HNSW = "toy_hnsw = faiss.IndexHNSWFlat(2, 4)"
 
 
-def source():
-    return "\n".join(cell.source for cell in nbformat.read(NOTEBOOK, as_version=4).cells)
-
-
-def figures(text):
-    """Every number in `text`, thousands separators removed."""
-    return [float(value.replace(",", "")) for value in re.findall(r"-?\d[\d,]*\.?\d*", text)]
-
-
 def test_the_settings_the_lecture_states_are_mmembed_index_s():
     """Section 6 uses mmembed index's M; the further reading states FLAT_LIMIT and measures with HNSW_LINKS."""
-    text = source()
+    text = notebook_source(NOTEBOOK)
     assert int(re.search(r"^HNSW_M = (\d+)$", text, re.M).group(1)) == HNSW_LINKS
     assert f"**{FLAT_LIMIT:,}장까지는 정확 검색(Flat)**" in text
     assert f"(`M` = {HNSW_LINKS}, `efSearch` = {HNSW_EF_SEARCH})" in text
 
 
 def test_the_new_terms_are_in_the_glossary_and_in_the_lecture():
-    glossary = GLOSSARY.read_text(encoding="utf-8")
-    rows = {line.split("|")[1].strip(): line for line in glossary.splitlines() if line.startswith("| ")}
-    text = source()
-    for term in NEW_TERMS:
-        assert term in rows, f"{term} is not a glossary entry"
-        assert rows[term].rstrip().endswith("(08a) |"), f"the glossary does not point {term} at lecture 08a"
-        assert text.count(term) >= 2, f"the lecture names {term} but hardly uses it"
-    assert "recall@k" in rows  # 재현율@10 is a new term next to 04's recall@k, not a synonym
+    assert_new_terms_are_glossary_entries_of(NOTEBOOK, "08a", NEW_TERMS)
+    assert "recall@k" in GLOSSARY.read_text(encoding="utf-8")  # 재현율@10 is a new term next to 04's recall@k
 
 
 def test_the_hnsw_figure_s_alt_text_names_the_toy_graph_s_layers():
@@ -72,16 +66,6 @@ def test_the_hnsw_figure_s_alt_text_names_the_toy_graph_s_layers():
     assert re.search(r"[가-힣]", alt)
 
 
-def test_the_prediction_prompts_are_each_answered_by_the_next_cell():
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    prompts = [
-        i for i, cell in enumerate(cells) if cell.cell_type == "markdown" and cell.source.startswith("**예측해 보기:**")
-    ]
-    assert len(prompts) >= 2
-    for index in prompts:
-        assert cells[index + 1].cell_type == "code" and cells[index + 2].cell_type == "markdown"
-
-
 @reads_the_lecture_run(NOTEBOOK)
 def test_exact_search_time_and_memory_grow_with_the_number_of_vectors(nb):
     """Section 2: 10^3 .. 10^6 vectors; the memory column is N x 512 x 4 bytes; time grows with N; from 10^4 to 10^6
@@ -97,7 +81,7 @@ def test_exact_search_time_and_memory_grow_with_the_number_of_vectors(nb):
     assert times[3] > 3 * times[2] and times[2] > times[1] > times[0]
     ratio = int(re.search(r"10\^4 -> 10\^6 \(벡터 100배\): 시간 (\d+)배", text).group(1))
     assert 50 <= ratio <= 250, ratio
-    assert "**100배 안팎**" in source() and "10⁶개면 2 GB" in source()
+    assert "**100배 안팎**" in notebook_source(NOTEBOOK) and "10⁶개면 2 GB" in notebook_source(NOTEBOOK)
     assert shows_a_figure(nb, "right.loglog(all_sizes")
 
 
@@ -115,13 +99,13 @@ def test_the_collection_is_real_embeddings_plus_synthetic_neighbours_with_cluste
     """Section 4: 210 originals + 210 x COPIES augmented copies embedded for real, the rest synthetic, 100,000 in
     all; an augmented copy is far closer to its original than two pictures are (the prediction's answer); the
     synthetic neighbours sit as far from their source as an augmented copy from its original."""
-    copies = int(re.search(r"^COPIES = (\d+)", source(), re.M).group(1))
+    copies = int(re.search(r"^COPIES = (\d+)", notebook_source(NOTEBOOK), re.M).group(1))
     real = re.search(
         r"원본 (\d+) \+ 증강한 사본 (\d+) = ([\d,]+)개", printed_text(nb, "augmented_vectors = F.normalize(")
     )
     originals, augmented, total_real = (int(value.replace(",", "")) for value in real.groups())
     assert (originals, augmented, total_real) == (210, 210 * copies, 210 * (copies + 1))
-    assert "(모두 2,100장)" in source() and 210 * copies == 2_100
+    assert "(모두 2,100장)" in notebook_source(NOTEBOOK) and 210 * copies == 2_100
     assert shows_a_figure(nb, "augmented_vectors = F.normalize(")
 
     spread = printed_text(nb, "own_median, between_median = ")

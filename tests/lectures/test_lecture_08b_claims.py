@@ -11,54 +11,34 @@
 
 import re
 
-import nbformat
 import pytest
 
 from mmembed.index import FLAT_LIMIT, HNSW_EF_SEARCH, HNSW_LINKS
 from mmembed.manifest import read_manifest
-from tests.helpers import REPO_ROOT, assert_contains, printed_text, shows_a_figure
+from tests.helpers import (
+    assert_contains,
+    assert_new_terms_are_glossary_entries_of,
+    figures,
+    notebook_source,
+    printed_text,
+    shows_a_figure,
+)
 from tests.lectures.conftest import lecture_path, reads_the_lecture_run
 
 NOTEBOOK = lecture_path("08b")
-GLOSSARY = REPO_ROOT / "lectures" / "용어집.md"
 NEW_TERMS = ["샤딩", "분산 추론"]
-
-
-def source():
-    return "\n".join(cell.source for cell in nbformat.read(NOTEBOOK, as_version=4).cells)
-
-
-def figures(text):
-    """Every number in `text`, thousands separators removed."""
-    return [float(value.replace(",", "")) for value in re.findall(r"-?\d[\d,]*\.?\d*", text)]
 
 
 def test_the_settings_the_lecture_states_are_mmembed_index_s():
     """Section 5 and the summary: FLAT_LIMIT 10,000, M = 32 and efSearch 128 like mmembed index."""
-    text = source()
+    text = notebook_source(NOTEBOOK)
     assert f"`FLAT_LIMIT`({FLAT_LIMIT:,})장 이하면 `IndexFlatIP`" in text
     assert f"M = {HNSW_LINKS}, efSearch = {HNSW_EF_SEARCH}" in text
     assert f"{FLAT_LIMIT:,}장까지 Flat 그 위는 HNSW" in text
 
 
 def test_the_new_terms_are_in_the_glossary_and_in_the_lecture():
-    glossary = GLOSSARY.read_text(encoding="utf-8")
-    rows = {line.split("|")[1].strip(): line for line in glossary.splitlines() if line.startswith("| ")}
-    text = source()
-    for term in NEW_TERMS:
-        assert term in rows, f"{term} is not a glossary entry"
-        assert rows[term].rstrip().endswith("(08b) |"), f"the glossary does not point {term} at lecture 08b"
-        assert text.count(term) >= 2, f"the lecture names {term} but hardly uses it"
-
-
-def test_the_prediction_prompts_are_each_answered_by_the_next_cell():
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    prompts = [
-        i for i, cell in enumerate(cells) if cell.cell_type == "markdown" and cell.source.startswith("**예측해 보기:**")
-    ]
-    assert len(prompts) >= 2
-    for index in prompts:
-        assert cells[index + 1].cell_type == "code" and cells[index + 2].cell_type == "markdown"
+    assert_new_terms_are_glossary_entries_of(NOTEBOOK, "08b", NEW_TERMS)
 
 
 @reads_the_lecture_run(NOTEBOOK)
@@ -69,10 +49,10 @@ def test_datasets_embeds_saves_and_searches_the_coyo_sample(nb):
     loaded = printed_text(nb, "rows = Dataset.from_list(")
     assert "num_rows: 200" in loaded
     columns = re.search(r"features: \[([^\]]*)\]", loaded).group(1).split(", ")
-    assert len(columns) == 17 and "지금 `rows`의 열은 17개입니다" in source()
+    assert len(columns) == 17 and "지금 `rows`의 열은 17개입니다" in notebook_source(NOTEBOOK)
     mapped = printed_text(nb, "embedded = rows.map(embed_pictures")
     mapped_columns = re.search(r"features: \[([^\]]*)\]", mapped).group(1).split(", ")
-    assert mapped_columns == columns + ["'embedding'"] and "열은 **18개**입니다" in source()
+    assert mapped_columns == columns + ["'embedding'"] and "열은 **18개**입니다" in notebook_source(NOTEBOOK)
     assert "num_rows: 200" in mapped.split("embedding 열")[0].split("Dataset(")[-1]
     assert "List(Value('float32'))  길이: 512" in mapped and "data-00000-of-00001.arrow" in mapped
 
@@ -96,7 +76,7 @@ def test_shards_merged_give_the_single_index_s_answer(nb):
         "샤드 4개 x 벡터 25,000개, 합친 답의 재현율@10 (하나의 Flat 대비): 1.000",
         "샤드 75개, 샤드마다 Flat 20.5 GB 또는 PQ 64바이트 0.72 GB",
     )
-    assert "재현율@10은 정확히 1입니다" in source()
+    assert "재현율@10은 정확히 1입니다" in notebook_source(NOTEBOOK)
 
 
 @reads_the_lecture_run(NOTEBOOK)
@@ -108,7 +88,7 @@ def test_the_days_to_embed_coyo_follow_from_the_speed_measured(nb):
     days = figures(re.search(r"\(1초에 [\d,]+장\)로 7억 4,700만 장을 임베딩하면: ([\d,]+)일", text).group(1))[0]
     # The rate is printed rounded to whole pictures; the days were computed before rounding.
     assert days == pytest.approx(747_000_000 / rate / 86400, rel=0.02, abs=1)
-    assert days > 1 and "날짜 단위의 시간" in source()
+    assert days > 1 and "날짜 단위의 시간" in notebook_source(NOTEBOOK)
 
 
 @reads_the_lecture_run(NOTEBOOK)
@@ -120,7 +100,7 @@ def test_ray_data_runs_on_a_local_cluster_and_answers_as_the_single_process(nb):
     ran = r"Ray Data: 작업자 2개가 사진 630장을 [\d.]+초에 임베딩 \(클러스터 시작 [\d.]+초는 별도\)"
     assert re.search(ran, text), text
     assert re.search(r"top-10이 같은 질의: (\d+)/(\d+)", text).groups() == ("420", "420")
-    assert "420개 모두 같습니다" in source()
+    assert "420개 모두 같습니다" in notebook_source(NOTEBOOK)
 
 
 @reads_the_lecture_run(NOTEBOOK)

@@ -21,6 +21,9 @@ COMMITTED = sorted(
     if ".ipynb_checkpoints" not in path.parts
 )
 GLOSSARY = LECTURES_DIR / "용어집.md"
+PREDICTION = "**예측해 보기:**"
+EXERCISE = "**연습:**"
+NOTHING_TO_PRACTISE = ("준비", "미리 보기")
 SOLUTIONS_DIR = REPO_ROOT / "solutions" / "lectures"
 # Words the glossary replaced: one Korean term per concept (the glossary's term in the comment).
 REPLACED_TERMS = {
@@ -68,6 +71,8 @@ def test_lecture_runs_top_to_bottom(notebook, record_property):
     pink = [o.text for o in outputs if o.output_type == "stream" and o.name == "stderr"]
     assert not pink, f"{notebook.name} writes to stderr: {pink}"
     assert any("image/png" in o.get("data", {}) for o in outputs), f"{notebook.name} shows no figure"
+    # transformers draws a "Loading weights 0/110" bar at every model load; the lectures switch it off (see below)
+    assert not [o for o in outputs if "Loading weights" in str(o)], f"{notebook.name} shows a loading bar"
     assert seconds < limit, f"{notebook.name} took {seconds:.0f} s (limit {limit} s)"
 
 
@@ -100,6 +105,46 @@ def test_lecture_ends_with_a_summary_and_two_to_four_exercises_with_answers(note
     assert answers.is_file(), f"no answers for {notebook.name} in {answers.relative_to(REPO_ROOT)}"
     assert f"solutions/lectures/{answers.name}" in last.source
     assert len(re.findall(r"^## \d\. ", answers.read_text(encoding="utf-8"), re.M)) == len(exercises)
+
+
+@pytest.mark.parametrize("notebook", LECTURES, ids=names(LECTURES))
+def test_every_prediction_is_answered_by_the_next_cell(notebook):
+    """At least two "예측해 보기" prompts; each is a markdown cell, the next cell is the code that answers it, and the
+    markdown after that says whether the usual guess was right."""
+    lecture = cells(notebook)
+    prompts = [i for i, c in enumerate(lecture) if c.cell_type == "markdown" and c.source.startswith(PREDICTION)]
+    assert len(prompts) >= 2, f"{notebook.name}: {len(prompts)} {PREDICTION} prompts"
+    for i in prompts:
+        assert lecture[i + 1].cell_type == "code" and lecture[i + 2].cell_type == "markdown", (notebook.name, i)
+
+
+@pytest.mark.parametrize("notebook", LECTURES, ids=names(LECTURES))
+def test_every_taught_section_ends_with_a_short_exercise(notebook):
+    """Each numbered section of the session ("## 3. ...") has a "**연습:**" for the class, but the setup and the
+    preview of a quiz, which have nothing to practise."""
+    sections, current = {}, None
+    for cell in taught_cells(notebook):
+        if cell["cell_type"] != "markdown":
+            continue
+        for line in "".join(cell["source"]).splitlines():
+            if re.match(r"## \d+\. ", line):
+                current = line
+                sections[current] = 0
+            elif line.startswith("## "):
+                current = None
+            elif current and line.startswith(EXERCISE):
+                sections[current] += 1
+    practised = {
+        heading: count for heading, count in sections.items() if not any(w in heading for w in NOTHING_TO_PRACTISE)
+    }
+    assert practised and [heading for heading, count in practised.items() if not count] == [], notebook.name
+
+
+@pytest.mark.parametrize("notebook", LECTURES, ids=names(LECTURES))
+def test_a_lecture_that_loads_a_model_switches_the_loading_bars_off_first(notebook):
+    code = [cell.source for cell in cells(notebook) if cell.cell_type == "code"]
+    if any(call in source for source in code for call in ("from_pretrained(", "load_clip(", "course_model(")):
+        assert "transformers_logging.disable_progress_bar()" in code[0], notebook.name
 
 
 @pytest.mark.parametrize("notebook", LECTURES, ids=names(LECTURES))
