@@ -27,9 +27,12 @@ PICTURE_DESCRIPTIONS = {"images/MANIFEST.csv", "mmembed/data/picture_nouns.csv",
 # Answers still in the edition, in files of other owners; each entry is checked to be still there, so that fixing
 # one fails test_known_leaks_are_still_listed until the entry goes.
 KNOWN_LEAKS = {
-    "mmembed/data/picture_nouns.csv": "quiz 7's pictures by name (training data of lecture 07 and mini)",
     "mmembed/training/evaluate.py": 'quiz 2\'s group label (DOG_GROUP = "head")',
 }
+# The pictures' names, which mini and lecture 07 train on. Two of quiz 7's captions are just a name ("a trumpet",
+# "a basketball"), so the name list holds them; a name is not an answer to hide: CLIP knows trumpets too, and a
+# student who looks at the picture writes the name (issue 32: "quiz 7, whose natural answers are names").
+PICTURE_NAMES = "mmembed/data/picture_nouns.csv"
 
 
 def text_files(root: Path) -> dict[str, str]:
@@ -186,7 +189,9 @@ def test_quiz2_group_is_nowhere(texts):
 def test_quiz7_captions_are_nowhere(texts):
     captions = quiz7_captions()
     assert len(captions) == 10
-    assert found(texts, captions, skip=KNOWN_LEAKS) == []
+    assert found(texts, captions, skip={*KNOWN_LEAKS, PICTURE_NAMES}) == []
+    names = {needle for _, needle in found({PICTURE_NAMES: texts[PICTURE_NAMES]}, captions)}
+    assert names <= {caption for caption in captions if len(caption.split()) <= 3}, "only bare names, no caption"
 
 
 def test_known_leaks_are_still_listed(texts):
