@@ -17,6 +17,7 @@ loop adds "grader error" and "not graded" (classroom.py).
 
 import functools
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,9 +85,20 @@ def all_failed(message: str) -> list[CheckResult]:
     return [failed(name, message) for name in config.POINTS]
 
 
-@functools.cache
+_ROTATION_LOCK = threading.Lock()
+
+
 def random_rotation() -> tuple[np.ndarray, np.ndarray]:
-    """One per grading run: three random permutations and three random sign vectors (see `rotate`)."""
+    """One per grading run: three random permutations and three random sign vectors (see `rotate`).
+
+    The grading threads ask for it at once when a class starts. Without the lock, two first calls could each draw
+    their own, and one student's pictures and texts be turned by different maps: a right answer graded wrong."""
+    with _ROTATION_LOCK:
+        return _draw_rotation()
+
+
+@functools.cache
+def _draw_rotation() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(secrets.randbits(64))
     permutations = np.stack([rng.permutation(config.EMBED_DIM) for _ in range(3)])
     signs = rng.choice([-1.0, 1.0], size=(3, config.EMBED_DIM))
