@@ -24,14 +24,19 @@ from pathlib import Path
 
 import torch
 
+from mmembed.embedding import embed_images, embed_texts
+from mmembed.images import load_image
+from mmembed.manifest import read_manifest, read_short_texts
 from mmembed.paths import MODELS_DIR, PACKAGE_DATA
+from mmembed.similarity import cosine_similarity_matrix
 from mmembed.training import course_examples, new_mini_model, train
-from mmembed.training.evaluate import evaluate
+from mmembed.training.evaluate import PRECISION, evaluate
 
 SEED = 1
 THREADS = 1
 STEPS = 2000
 BEFORE = PACKAGE_DATA / "mini_v1_figures.json"
+QUIZ2_GROUP = "head"  # quiz 2's answer: measured here, in a tool students never receive, not in mmembed
 CIRCUMSTANCES = ("minutes", "load_average")  # how the run went, not what it produced: --check ignores them
 
 
@@ -72,7 +77,7 @@ def train_and_evaluate(steps: int):
     losses = train(model, processor, examples, steps=steps, seed=SEED)
     minutes = (time.monotonic() - started) / 60
     load_average = round((load_before + os.getloadavg()[0]) / 2, 1)  # of the whole machine, shared with others
-    figures = evaluate(model, processor)
+    figures = evaluate(model, processor) | {"dog_group_top3": quiz2_group_top3(model, processor)}
     return (
         model,
         processor,
@@ -85,6 +90,19 @@ def train_and_evaluate(steps: int):
             **figures,
         },
     )
+
+
+def quiz2_group_top3(model, processor) -> float:
+    """1.0 when the group's first English name finds quiz 2's three dogs as the top 3 of the nine dog pictures.
+    The model was trained on that name (tools/reserved_texts.json lists it as a quiz answer; issue 32 retrains
+    without it)."""
+    dogs = [p for p in read_manifest() if p.path.startswith("topk-image/")]
+    query = read_short_texts()[("group", QUIZ2_GROUP)][0][0]
+    dog_embeddings = embed_images(
+        [load_image(p.file) for p in dogs], model, processor, progress=False, precision=PRECISION
+    )
+    similarity = cosine_similarity_matrix(embed_texts(query, model, processor, precision=PRECISION), dog_embeddings)
+    return float({dogs[i].group for i in similarity[0].topk(3).indices.tolist()} == {QUIZ2_GROUP})
 
 
 def compare(retrained: dict, recorded: dict) -> int:

@@ -1,8 +1,8 @@
-"""How well does a model find the course pictures? By caption, by query form, by category, and the dog group.
+"""How well does a model find the course pictures? By caption, by query form and by category.
 
     python -m mmembed evaluate [--model mini] [--json]
 
-- Captions (recall@1/5), category prompts and the dog group: texts `mini` was trained on. They measure what
+- Captions (recall@1/5) and category prompts: texts `mini` was trained on. They measure what
   it remembers.
 - Held-out query forms: the nouns of the pictures that hold one clearly named thing, wrapped in phrasings
   `mini` never saw in training ("show me a hammer", "망치가 찍힌 사진"); recall@1 for each phrasing. They
@@ -21,7 +21,6 @@ from ..manifest import category_query_en, read_manifest, read_short_texts
 from ..similarity import cosine_similarity_matrix
 from .query_forms import LANGUAGES, category_names, fill, held_out_pictures, phrases, read_query_forms
 
-DOG_GROUP = "head"
 PRECISION = "fp32"  # not "auto": bf16 on some CPUs would change the figures from machine to machine
 
 
@@ -96,7 +95,6 @@ def form_figures(model, processor, image_embeddings, quiz, forms: dict[str, list
 def evaluate(model, processor) -> dict:
     pictures = read_manifest()
     quiz = [p for p in pictures if p.path.startswith("quiz-image/")]
-    dogs = [p for p in pictures if p.path.startswith("topk-image/")]
     short = read_short_texts()
     image_embeddings = embed_images(
         [load_image(p.file) for p in quiz], model, processor, progress=False, precision=PRECISION
@@ -128,17 +126,6 @@ def evaluate(model, processor) -> dict:
         figures[f"zero_shot_prompt_ensemble_{language}"] = zero_shot_accuracy(
             image_embeddings, prompt_ensemble(things, language, model, processor), categories, picture_categories
         )
-
-    group_query = short[("group", DOG_GROUP)][0][0]
-    dog_embeddings = embed_images(
-        [load_image(p.file) for p in dogs], model, processor, progress=False, precision=PRECISION
-    )
-    top3 = (
-        cosine_similarity_matrix(embed_texts(group_query, model, processor, precision=PRECISION), dog_embeddings)[0]
-        .topk(3)
-        .indices
-    )
-    figures["dog_group_top3"] = float({dogs[i].group for i in top3.tolist()} == {DOG_GROUP})
 
     forms = read_query_forms()
     figures["held_out_forms"] = form_figures(model, processor, image_embeddings, quiz, forms["held_out"])

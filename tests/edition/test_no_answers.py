@@ -25,14 +25,9 @@ PRIVATE = ["solutions", "autograder", "tools", "benchmarks", "tests", ".ci"]
 LEFT_OUT = [*PRIVATE, "images/catalog.csv", "images/README.md"]
 BINARY = {".jpeg", ".jpg", ".png", ".gz", ".safetensors"}
 PICTURE_DESCRIPTIONS = {"images/MANIFEST.csv", "mmembed/data/picture_nouns.csv", "data/coyo-sample/train.jsonl"}
-# Answers still in the edition, in files of other owners; each entry is checked to be still there, so that fixing
-# one fails test_known_leaks_are_still_listed until the entry goes.
-KNOWN_LEAKS = {
-    "mmembed/training/evaluate.py": 'quiz 2\'s group label (DOG_GROUP = "head")',
-}
-# The pictures' names, which mini and lecture 07 train on. Two of quiz 7's captions are just a name ("a trumpet",
-# "a basketball"), so the name list holds them; a name is not an answer to hide: CLIP knows trumpets too, and a
-# student who looks at the picture writes the name (issue 32: "quiz 7, whose natural answers are names").
+# The pictures' names, which mini and lecture 07 train on. A name is not an answer to hide: CLIP knows trumpets too,
+# and a student who looks at the picture writes the name (issue 32: "quiz 7, whose natural answers are names"). So
+# the edition captions quiz 7's pictures with their names, and two of their captions are just a name anyway.
 PICTURE_NAMES = "mmembed/data/picture_nouns.csv"
 
 
@@ -191,26 +186,29 @@ def test_short_texts_have_no_group_rows(edition):
 def test_quiz2_group_is_nowhere(texts):
     group_texts = quiz2_group_texts()
     assert len(group_texts) >= 2
-    assert found(texts, group_texts, skip={*KNOWN_LEAKS, *PICTURE_DESCRIPTIONS}) == []  # a dog's own caption may say it
+    assert found(texts, group_texts, skip=PICTURE_DESCRIPTIONS) == []  # a dog's own caption may say it
     label = re.compile(r"group\W{0,5}head\b", re.IGNORECASE)
-    assert [name for name, text in texts.items() if name not in KNOWN_LEAKS and label.search(text)] == []
+    assert [name for name, text in texts.items() if label.search(text)] == []
 
 
 def test_quiz7_captions_are_nowhere(texts):
-    captions = quiz7_captions()
-    assert len(captions) == 10
-    assert found(texts, captions, skip={*KNOWN_LEAKS, PICTURE_NAMES}) == []
+    """No caption of quiz 7's pictures that says more than the picture's name, in any file (the names' list
+    included); bare names ("a trumpet", "트럼펫") may be anywhere."""
     telling = quiz7_telling_captions()
-    assert 0 < len(telling) < len(captions)
-    assert found({PICTURE_NAMES: texts[PICTURE_NAMES]}, telling) == []  # the names, and no caption beyond them
+    assert 0 < len(telling) < len(quiz7_captions()) == 10
+    assert found(texts, telling) == []
 
 
-def test_known_leaks_are_still_listed(texts):
-    """Each KNOWN_LEAKS file still holds its answer: once fixed, its entry must go (and the checks above cover it)."""
-    label = re.compile(r"group\W{0,5}head\b", re.IGNORECASE)
-    still = {
-        name
-        for name in KNOWN_LEAKS
-        if found({name: texts[name]}, quiz2_group_texts() + quiz7_captions()) or label.search(texts[name])
+def test_quiz7_pictures_are_captioned_with_their_first_names(edition):
+    with open(edition / "images" / "MANIFEST.csv", encoding="utf-8", newline="") as file:
+        captions = {row["path"]: (row["caption_en"], row["caption_ko"]) for row in csv.DictReader(file)}
+    nouns = read_picture_nouns()
+    targets = [f"quiz-image/{name}" for name in quiz7_targets()]
+    assert {path: captions[path] for path in targets} == {
+        path: (nouns[path].en[0], nouns[path].ko[0]) for path in targets
     }
-    assert still == set(KNOWN_LEAKS)
+    assert captions["quiz-image/val_134.JPEG"] == ("the Eiffel Tower", "에펠탑")
+    untouched = {
+        row["path"]: (row["caption_en"], row["caption_ko"]) for row in manifest_rows() if row["path"] not in targets
+    }
+    assert {path: captions[path] for path in untouched} == untouched

@@ -30,7 +30,7 @@ from mmembed.training.evaluate import drawing_paths, evaluate
 from mmembed.training.query_forms import fill, read_picture_nouns
 from mmembed.training.tokenizer import train_bilingual_tokenizer
 from mmembed.zoo.clip_bpe import clip_tokenizer
-from tools.train_mini import compare
+from tools.train_mini import compare, quiz2_group_top3
 
 # words for the medium in the training forms (English "image" and "sketch" are only in held-out forms)
 MEDIUM_WORDS = ("photo", "picture", "drawing", "painting", "사진", "그림", "이미지", "스케치")
@@ -229,7 +229,7 @@ def test_mini_is_a_plain_transformers_clip_under_20_mb(mini):
 
 @pytest.fixture(scope="module")
 def mini_figures(mini):
-    return evaluate(*mini)
+    return evaluate(*mini) | {"dog_group_top3": quiz2_group_top3(*mini)}
 
 
 @SHARES_MINI_FIGURES
