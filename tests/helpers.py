@@ -1,7 +1,6 @@
 """Small helpers the tests share."""
 
 import functools
-import os
 import re
 import socket
 import subprocess
@@ -119,12 +118,14 @@ def key_result(check: KeyCheck, cell) -> KeyResult:
 
 @functools.cache
 def execute_lecture(notebook: Path, timeout: int) -> LectureRun:
-    """Run a lecture notebook top to bottom offline in a real kernel, once per test session; then, in the same
+    """Run a lecture top to bottom offline, once per test session, as students get it: the student edition's copy of
+    `notebook` (lectures/NAME), in a kernel of the edition's fresh venv (tests.student_copy); then, in the same
     kernel, the check blocks of its answer key (solutions/lectures/<lecture>.md).
 
-    The checks run as extra cells after the lecture (each may fail on its own without stopping the others), and are
-    taken out of the executed notebook again: the notebook other tests read, and that a rendered site is made from,
-    holds the lecture's cells only, with no answer in it. What the checks printed is kept in `key_results`
+    The edition's notebook opens with the Colab setup cell, which does nothing outside Colab; it runs, and is taken
+    out of the executed notebook with the checks: the checks run as extra cells after the lecture (each may fail on
+    its own without stopping the others). The notebook other tests read, and that the site is made from, holds the
+    lecture's own cells only, with no answer in it. What the checks printed is kept in `key_results`
     (tests/lectures/test_answer_keys.py compares it with the keys).
 
     The notebook and the time are there even when a cell failed, so a test can report it. Several tests read the
@@ -132,10 +133,14 @@ def execute_lecture(notebook: Path, timeout: int) -> LectureRun:
     what its prose says).
     """
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    nb = nbformat.read(notebook, as_version=4)
+    from tests.student_copy import run_notebook, student_copy
+    from tools.make_student_edition import COLAB_SETUP_ID
+
+    copy = student_copy()
+    students_notebook = copy.edition / "lectures" / notebook.name
+    nb = nbformat.read(students_notebook, as_version=4)
     lecture_cells = len(nb.cells)
     checks = answer_key_checks(answer_key(notebook))
     for check in checks:  # "raises-exception": a check that fails is recorded, and the next one still runs
@@ -146,32 +151,16 @@ def execute_lecture(notebook: Path, timeout: int) -> LectureRun:
         if cell_index == lecture_cells:
             checks_started.append(time.monotonic())
 
-    saved = {key: os.environ.get(key) for key in [*OFFLINE_SETTINGS, "MMEMBED_MODEL"]}
-    os.environ.pop("MMEMBED_MODEL", None)  # each lecture's own model (or its stand-in), whatever the shell says
-    os.environ.update(OFFLINE_SETTINGS)  # the kernel inherits this process's environment
+    started = time.monotonic()
+    error = None
     try:
-        client = NotebookClient(
-            nb,
-            kernel_name="python3",
-            timeout=timeout,
-            resources={"metadata": {"path": str(notebook.parent)}},
-            on_cell_start=on_cell_start,
-        )
-        started = time.monotonic()
-        error = None
-        try:
-            client.execute()
-        except CellExecutionError as failure:
-            error = failure
-        seconds = (checks_started[0] if checks_started else time.monotonic()) - started
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        run_notebook(nb, copy, students_notebook.parent, timeout, on_cell_start)
+    except CellExecutionError as failure:
+        error = failure
+    seconds = (checks_started[0] if checks_started else time.monotonic()) - started
     check_cells = nb.cells[lecture_cells:]
     del nb.cells[lecture_cells:]
+    nb.cells = [cell for cell in nb.cells if cell.get("id") != COLAB_SETUP_ID]
     ran = error is None
     if ran and notebook.parent == REPO_ROOT / "lectures":
         EXECUTED_LECTURES.mkdir(parents=True, exist_ok=True)  # what `make site` renders (tools/build_site.py)
@@ -208,12 +197,13 @@ def normalise(embeddings):
 
 
 def quiz_captions() -> tuple[list[str], list[str]]:
-    """English and Korean captions of val_0 .. val_199, in the order mmembed.load_images gives the pictures."""
+    """English and Korean captions of val_0 .. val_199 as students get them (the edition's, which the lectures read), in
+    the order mmembed.load_images gives the pictures."""
     from mmembed.images import image_files
-    from mmembed.manifest import read_manifest
     from mmembed.paths import QUIZ_IMAGE_DIR
+    from tests.student_copy import students_manifest
 
-    pictures = {Path(p.path).name: p for p in read_manifest() if p.path.startswith("quiz-image/")}
+    pictures = {Path(p.path).name: p for p in students_manifest() if p.path.startswith("quiz-image/")}
     names = [path.name for path in image_files(QUIZ_IMAGE_DIR)]
     return [pictures[n].caption_en for n in names], [pictures[n].caption_ko for n in names]
 

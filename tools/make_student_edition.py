@@ -17,11 +17,13 @@ only, with no token and no other repository (every file under tools/student_edit
 What stays out: solutions/ (quiz answers, nbgrader sources with hidden tests, exercise keys), the grader with its
 hidden queries (autograder/), the instructor's tools, benchmarks and tests. Three data files are rewritten, because
 the course's own copies carry answers (tests/edition/test_no_answers.py checks the result):
-- images/MANIFEST.csv loses its `group` column (quiz 2's answer), and quiz 7's five pictures lose their captions
-  (pasting one is a right answer): they read QUIZ7_CAPTION instead, never empty, since lectures embed every caption;
+- images/MANIFEST.csv loses its `group` column (quiz 2's answer), and quiz 7's five pictures lose the captions that
+  say more than their names ("a drawing of the Eiffel Tower": pasting one is a right answer). Each is captioned with
+  its first name in mmembed/data/picture_nouns.csv instead ("the Eiffel Tower", "에펠탑"), which the edition holds
+  anyway and a student who looks at the picture writes: lectures embed every caption, and read naturally so;
 - images/short_texts.csv loses its `group` rows (the names of quiz 2's group);
-- data/coyo-sample/train.jsonl: a row whose text is the original caption of a quiz 7 picture gets QUIZ7_CAPTION
-  too, so lecture 06b still finds every row's text equal to the picture's caption, and its counts do not change.
+- data/coyo-sample/train.jsonl: a row whose text is the original caption of a quiz 7 picture gets that picture's
+  name too, so lecture 06b still finds every row's text equal to the picture's caption.
 images/catalog.csv and images/README.md are left out: they are the picture build's inputs and notes, with groups.
 
 `--git` starts a fresh history (one commit, branch main): the course's own history holds the solutions.
@@ -53,6 +55,8 @@ from urllib.parse import quote
 
 import nbformat
 
+from mmembed.paths import PACKAGE_DATA
+
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "student_edition"  # the edition's own files, at their edition paths
 STAMP = ".student-edition"  # marks a folder this tool made, so --force never deletes anything else
@@ -62,8 +66,8 @@ NOT_COPIED = {"pyproject.toml.in", "colab_setup.py"}  # templates the builder fi
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 README_COLAB = "<!-- @COLAB@ -->"  # where the edition's README gets its Colab section
 
+COLAB_SETUP_ID = "colab-setup"  # the id of the setup cell on top of every notebook
 QUIZ7_NOTEBOOK = REPO / "quizzes" / "quiz_notebooks" / "quiz7_find_pictures.ipynb"
-QUIZ7_CAPTION = {"caption_en": "a picture of quiz 7", "caption_ko": "퀴즈 7의 사진"}
 
 # Files copied as they are (tracked files only: no caches, no one's work in progress).
 COPIED = [
@@ -157,7 +161,7 @@ def copy_notebook(source: Path, out: Path, name: str, colab_url: str | None) -> 
             cell.outputs, cell.execution_count = [], None
     notebook.metadata.pop("widgets", None)
     setup = colab_setup_source(colab_url, Path(name).parent.as_posix())
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(setup, id="colab-setup"))
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(setup, id=COLAB_SETUP_ID))
     (out / name).parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, out / name)
 
@@ -230,16 +234,26 @@ def quiz_image_paths(names: list[str]) -> set[str]:
     return {f"quiz-image/{name}" for name in names}
 
 
+def quiz7_name_captions(targets: list[str]) -> dict[str, dict[str, str]]:
+    """{quiz 7 picture's path: its edition captions}: its first English and Korean name (picture_nouns.csv)."""
+    with open(PACKAGE_DATA / "picture_nouns.csv", encoding="utf-8", newline="") as file:
+        names = {row["path"]: row for row in csv.DictReader(file)}  # en, ko: names separated by "|"
+    return {
+        path: {"caption_en": names[path]["en"].split("|")[0], "caption_ko": names[path]["ko"].split("|")[0]}
+        for path in quiz_image_paths(targets)
+    }
+
+
 def student_manifest(targets: list[str]) -> str:
-    """images/MANIFEST.csv without the `group` column, quiz 7's pictures captioned QUIZ7_CAPTION."""
+    """images/MANIFEST.csv without the `group` column, quiz 7's pictures captioned with their names."""
+    named = quiz7_name_captions(targets)
     with open(REPO / "images" / "MANIFEST.csv", encoding="utf-8", newline="") as file:
         reader = csv.DictReader(file)
         fields = [name for name in reader.fieldnames if name != "group"]
         rows = []
         for row in reader:
             row = {name: row[name] for name in fields}
-            if row["path"] in quiz_image_paths(targets):
-                row.update(QUIZ7_CAPTION)
+            row.update(named.get(row["path"], {}))
             rows.append(row)
     return csv_text(fields, rows)
 
@@ -252,17 +266,21 @@ def student_short_texts() -> str:
 
 
 def student_coyo_sample(targets: list[str]) -> str:
-    """data/coyo-sample/train.jsonl, each text that is a quiz 7 picture's caption replaced (with its length columns).
+    """data/coyo-sample/train.jsonl, each text that is a quiz 7 picture's caption replaced by that picture's name (with
+    the length columns).
 
     On the picture's own row the text stays equal to the edition's caption; on another row (the sample pairs some
     pictures with wrong captions on purpose) it stays unequal to that picture's caption."""
+    named = quiz7_name_captions(targets)
     with open(REPO / "images" / "MANIFEST.csv", encoding="utf-8", newline="") as file:
-        secret = {row["caption_en"] for row in csv.DictReader(file) if row["path"] in quiz_image_paths(targets)}
+        secret = {
+            row["caption_en"]: named[row["path"]]["caption_en"] for row in csv.DictReader(file) if row["path"] in named
+        }
     lines = []
     for line in (REPO / "data" / "coyo-sample" / "train.jsonl").read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         if row["text"] in secret:
-            text = QUIZ7_CAPTION["caption_en"]
+            text = secret[row["text"]]
             row.update(text=text, text_length=len(text), word_count=len(text.split()))
         lines.append(json.dumps(row, ensure_ascii=False))
     return "\n".join(lines) + "\n"

@@ -4,7 +4,7 @@ The builder's part is checked on the editions it builds: one setup cell on top o
 the rest of the notebook unchanged, the Colab URL (`--colab-url`) written in, and the README's badges.
 
 Colab itself cannot run here, so a stand-in plays it (`colab_stand_in`): a fresh virtual environment whose
-"preinstalled" packages are the test environment's (a .pth file adds a folder of links to its site-packages, less
+"preinstalled" packages are the test environment's (links in its site-packages to the test environment's, less
 `mmembed`, which Colab does not have: torch, transformers, Jupyter are there as on Colab), a stub `google.colab` on
 its path, and a kernel that imports it at start (an IPython startup file), as Colab's kernels do. The edition is
 published as a one-commit git repository in a temporary folder (`colab_edition`), and its file:// URL stands in for
@@ -34,13 +34,13 @@ import nbformat
 import pytest
 
 from autograder.sandbox import bubblewrap
-from tests.debian_python import course_site_packages
 from tests.helpers import OFFLINE_SETTINGS
+from tests.student_copy import lend_packages
+from tools.make_student_edition import COLAB_SETUP_ID as SETUP_ID
 from tools.make_student_edition import REPO, build
 
 pytestmark = pytest.mark.xdist_group("student_edition")  # the worker that builds the editions once
 
-SETUP_ID = "colab-setup"
 LECTURE = "02_cosine_similarity.ipynb"  # the lightest lecture
 KERNEL = "colab-stand-in"
 PREFIX = "[Colab 준비]"
@@ -197,17 +197,11 @@ def colab_stand_in(base: Path) -> StandIn:
     """A fresh venv standing in for Colab's Python: the test environment's packages "preinstalled" but mmembed."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", base / "venv"], check=True, capture_output=True)
     python = base / "venv" / "bin" / "python"
-    preinstalled = base / "preinstalled"  # links to every entry of the test environment's site-packages but mmembed's
-    preinstalled.mkdir()
-    for entry in course_site_packages().iterdir():
-        if not re.match(r"(__editable__[._]+)?mmembed", entry.name):
-            (preinstalled / entry.name).symlink_to(entry)
+    lend_packages(python)  # the test environment's packages but mmembed: Colab's preinstalled ones
     stub = base / "colab-stub" / "google" / "colab"  # `google` stays a namespace package (protobuf's is one too)
     stub.mkdir(parents=True)
     (stub / "__init__.py").write_text('"""A stand-in for Colab\'s google.colab: the setup cell only looks for it."""\n')
-    (site_packages(python) / "colab-stand-in.pth").write_text(
-        f"{stub.parent.parent}\nimport site; site.addsitedir({str(preinstalled)!r})\n"
-    )
+    (site_packages(python) / "colab-stand-in.pth").write_text(f"{stub.parent.parent}\n")
     startup = base / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
     (startup / "00-google-colab.py").write_text("import google.colab  # as Colab's kernels do when they start\n")

@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 
 import mmembed
-from mmembed.manifest import read_manifest
 from mmembed.paths import TOPK_IMAGE_DIR
 from tests.helpers import REPO_ROOT, assert_contains, cell_text, code_cell, markdown_text, normalise
 from tests.lectures.conftest import lecture_path, reads_the_lecture_run
+from tests.student_copy import students_manifest
 
 NOTEBOOK = lecture_path("03")
 QUIZ_2 = REPO_ROOT / "quizzes" / "quiz_notebooks" / "quiz2_topk_text.ipynb"
@@ -144,7 +144,7 @@ def test_the_pictures_are_what_the_prose_says_they_are():
     """Sections 4.4 and 5 describe the pictures as their captions do: dog_1 a brown and white dog (drawn with its
     eyes closed, which is why a guess of "sleeping" may go to it), dog_3 a big brown dog lying down, dog_8 a bulldog
     puppy sitting; dog_2 is the one running dog (section 6)."""
-    captions = {Path(p.path).name: p.caption_en for p in read_manifest() if p.path.startswith("topk-image/")}
+    captions = {Path(p.path).name: p.caption_en for p in students_manifest() if p.path.startswith("topk-image/")}
     assert "brown and white dog" in captions["dog_1.png"]
     assert "big brown dog lying down" in captions["dog_3.png"]
     assert "bulldog puppy sitting" in captions["dog_8.png"]

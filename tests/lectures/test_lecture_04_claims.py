@@ -26,7 +26,6 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 import mmembed
-from mmembed.manifest import read_manifest
 from mmembed.paths import QUIZ_IMAGE_DIR
 from mmembed.precision import cpu_bf16_features, native_bf16, resolve_precision
 from mmembed.training.evaluate import recall_at_k
@@ -34,6 +33,7 @@ from mmembed.zoo.clip_bpe import clip_tokenizer
 from mmembed.zoo.registry import DEFAULT_MODEL
 from tests.helpers import REPO_ROOT, cell_text, code_cell, lecture_function, normalise, quiz_captions, shows_a_figure
 from tests.lectures.conftest import lecture_group, lecture_path, reads_the_lecture_run
+from tests.student_copy import students_manifest
 
 NOTEBOOK = lecture_path("04")
 QUIZ_SEARCH = REPO_ROOT / "quizzes" / "quiz_search.py"
@@ -330,7 +330,7 @@ def test_mini_quiz_embeddings_have_the_quiz_shape(mini_search):
 
 
 def quiz_categories():
-    return {Path(p.path).name: p.category for p in read_manifest() if p.path.startswith("quiz-image/")}
+    return {Path(p.path).name: p.category for p in students_manifest() if p.path.startswith("quiz-image/")}
 
 
 RED_CARS = ["val_56.JPEG", "val_22.JPEG", "val_141.JPEG"]  # the race car, the red Volkswagen Beetle, the sports car

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import mmembed
-from mmembed.manifest import read_manifest, read_short_texts
+from mmembed.manifest import read_short_texts
 from mmembed.paths import CAT_IMAGE, QUIZ_IMAGE_DIR
 from tests.helpers import (
     assert_contains,
@@ -27,6 +27,7 @@ from tests.helpers import (
     shows_a_figure,
 )
 from tests.lectures.conftest import lecture_path, lecture_run_marks
+from tests.student_copy import students_manifest
 
 NOTEBOOK = lecture_path("05b")
 pytestmark = lecture_run_marks(NOTEBOOK)
@@ -132,7 +133,7 @@ def test_text_to_image_rankings(nb):
     rows = {
         query.strip(): ast.literal_eval(found) for query, found in re.findall(r"([^\n>]+?)\s+-> (\[[^\n]*\])", text)
     }
-    categories = {p.caption_ko: p.category for p in read_manifest() if p.path.startswith("quiz-image/")}
+    categories = {p.caption_ko: p.category for p in students_manifest() if p.path.startswith("quiz-image/")}
     expected = {"빨간 자동차": "vehicle", "하늘을 나는 새": "bird", "악기": "music", "우주에 있는 행성": "space"}
     assert {query: {categories[caption] for caption in rows[query]} for query in expected} == {
         query: {category} for query, category in expected.items()
@@ -173,7 +174,7 @@ def test_text_to_patch_finds_each_picture_of_the_collage(nb):
 
 
 def quiz_categories_by_caption():
-    return {p.caption_en: p.category for p in read_manifest() if p.path.startswith("quiz-image/")}
+    return {p.caption_en: p.category for p in students_manifest() if p.path.startswith("quiz-image/")}
 
 
 def test_korean_and_english_captions_meet(nb):

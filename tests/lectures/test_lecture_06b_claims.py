@@ -21,11 +21,11 @@ import numpy as np
 import pytest
 
 from mmembed.coyo import COLUMNS, COYO_ID, SAMPLE_DIR
-from mmembed.manifest import read_manifest
 from mmembed.paths import REPO_ROOT
 from tests.data.test_coyo_sample import NULL_COLUMNS
 from tests.helpers import assert_contains, cell_text, code_cell, lecture_code, markdown_text, shows_a_figure
 from tests.lectures.conftest import lecture_path, lecture_run_marks
+from tests.student_copy import students_file, students_manifest
 
 NOTEBOOK = lecture_path("06b")
 SOLUTIONS = REPO_ROOT / "solutions" / "lectures" / "06b_coyo_700m.md"
@@ -77,8 +77,11 @@ def lecture_filter(threshold):
 
 def sample_rows_with_truth():
     """The sample's rows and, for each, whether it carries its own picture's caption."""
-    rows = [json.loads(line) for line in (SAMPLE_DIR / "train.jsonl").read_text(encoding="utf-8").splitlines()]
-    own = {"images/" + p.path: p.caption_en for p in read_manifest()}
+    rows = [
+        json.loads(line)
+        for line in students_file("data/coyo-sample/train.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    own = {"images/" + p.path: p.caption_en for p in students_manifest()}
     return rows, [row["text"] == own[row["url"]] for row in rows]
 
 
@@ -142,7 +145,7 @@ def test_coyo_first_row_and_nulls_as_the_prose_says(nb):
     assert shown == f"{rows[0]['clip_similarity_vitb32']:.4f}" and not true_pair[0]
     assert shown.startswith("0.09") and float(shown) < min(sample_scores()[0])
     assert_contains(markdown_text(nb), "0.09 정도로 낮은", "제 캡션이 붙은 행은 0.77 이상")
-    assert {p.path: p.caption_en for p in read_manifest()}["quiz-image/val_0.JPEG"] == "a hot air balloon"
+    assert {p.path: p.caption_en for p in students_manifest()}["quiz-image/val_0.JPEG"] == "a hot air balloon"
 
     counts = dict(re.findall(r"^\s+(\w+)\s+(\d+) / 200$", cell_text(nb, "rows = list(islice(stream, N_ROWS))"), re.M))
     assert list(counts) == list(COLUMNS)
@@ -178,7 +181,7 @@ def test_coyo_filter_keeps_what_the_card_says(nb):
     graded = cell_text(nb, "own_caption = ")
     assert "엉뚱한 캡션이 붙은 행 50개 중 48개를 버렸고," in graded
     assert "제 캡션이 붙은 행 150개 중 150개를 남겼습니다." in graded
-    own = {"images/" + p.path: p.caption_en for p in read_manifest()}
+    own = {"images/" + p.path: p.caption_en for p in students_manifest()}
     slipped = mismatched_rows_above(0.5)
     assert len(slipped) == 2
     printed = re.findall(r"엉뚱한데 남은 행: id=(\d+), 유사도 (\S+), text='(.*)' \(원래 캡션: '(.*)'\)", graded)

@@ -14,7 +14,6 @@ import re
 import pytest
 
 from mmembed.index import FLAT_LIMIT, HNSW_EF_SEARCH, HNSW_LINKS
-from mmembed.manifest import read_manifest
 from tests.helpers import (
     assert_contains,
     assert_new_terms_are_glossary_entries_of,
@@ -24,6 +23,7 @@ from tests.helpers import (
     shows_a_figure,
 )
 from tests.lectures.conftest import lecture_path, reads_the_lecture_run
+from tests.student_copy import students_manifest
 
 NOTEBOOK = lecture_path("08b")
 NEW_TERMS = ["샤딩", "분산 추론"]
@@ -60,7 +60,7 @@ def test_datasets_embeds_saves_and_searches_the_coyo_sample(nb):
     assert "get_nearest_examples == 정확 검색의 top-5: True" in found
     rows = re.findall(r"^(\d\.\d{4})  (images/\S+)  (.+)$", found, re.M)
     assert len(rows) == 5 and [row[0] for row in rows] == sorted((row[0] for row in rows), reverse=True)
-    own = {"images/" + picture.path: picture.caption_en for picture in read_manifest()}
+    own = {"images/" + picture.path: picture.caption_en for picture in students_manifest()}
     wrong = sum(own[url] != text for _, url, text in rows)
     assert f"top-5 중 alt-text가 사진과 맞지 않는 행: {wrong}" in found
     assert shows_a_figure(nb, "coyo.add_faiss_index(")
