@@ -11,10 +11,12 @@ What this cannot show: a student's own machine and its freshly resolved packages
 the pins; the Colab stand-in in tests/edition/test_colab.py installs the edition with pip's build isolation).
 """
 
+import atexit
 import functools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -63,6 +65,7 @@ def clean_environment(python: Path, **settings: str) -> dict:
 def student_copy() -> StudentCopy:
     """The edition and its venv, built on first use in this process (each pytest-xdist worker has its own)."""
     base = Path(tempfile.mkdtemp(prefix="mmembed-student-copy-"))
+    atexit.register(shutil.rmtree, base, ignore_errors=True)
     edition = build(base / "course")
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", base / "venv"], check=True, capture_output=True)
     python = base / "venv" / "bin" / "python"
