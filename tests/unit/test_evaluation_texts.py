@@ -116,3 +116,26 @@ def test_validity_gives_a_rate_for_every_figure(texts, mini):
     } | {"quiz2_unrelated_pass"}
     assert set(rates) == expected
     assert all(isinstance(value, float) and 0.0 <= value <= 1.0 for value in rates.values()), rates
+
+
+@pytest.mark.slow  # embeds the pools twice
+def test_explain_validity_shows_each_case_as_the_rates_count_it(texts, mini):
+    """tools.explain_validity's lines (one per case) give the rates `validity` gives."""
+    from mmembed.training.validity import Pool
+    from tools.explain_validity import case_lines
+
+    model, processor = mini
+    rates = validity(model, processor, texts)
+    lines = case_lines(texts, {name: Pool(name, model, processor) for name in (QUIZ_POOL, DOG_POOL)}, model, processor)
+    cases = texts["attributes"]["cases"]
+    quiz2, quiz7 = texts["quiz2"], texts["quiz7"]["descriptions"]
+    honest = sum(len(quiz2["honest"][language]) for language in LANGUAGES)
+    quiz7_count = sum(len(by_language[language]) for by_language in quiz7.values() for language in LANGUAGES)
+    assert len(lines) == len(cases) + honest + len(quiz2["unrelated"]) + quiz7_count
+    for language in LANGUAGES:
+        hits = sum(line.startswith(f"hit  {language} ") for line in lines)
+        assert hits / sum(case["language"] == language for case in cases) == rates[f"attribute_recall@1_{language}"]
+        passed = sum(line.startswith(f"quiz 2 honest {language}  pass") for line in lines)
+        assert passed / len(quiz2["honest"][language]) == rates[f"quiz2_honest_pass_{language}"]
+    unrelated = sum(line.startswith("quiz 2 unrelated  pass") for line in lines)
+    assert unrelated / len(quiz2["unrelated"]) == rates["quiz2_unrelated_pass"]
