@@ -42,7 +42,8 @@ def lend_packages(python: Path) -> None:
     """Give the venv of `python` the test environment's packages, less mmembed: its site-packages gets a link to every
     entry of the test environment's but mmembed's own (and its editable-install hooks). In site-packages itself, not
     in a folder a .pth file adds: libraries tell installed packages from the standard library by that path (dill,
-    which `datasets` hashes with, cannot pickle pyarrow's types from a folder named otherwise)."""
+    which `datasets` hashes with, cannot pickle pyarrow's types from a folder named otherwise). The packages' data
+    outside site-packages (share/jupyter, etc/jupyter) is linked too, where an install would have put it."""
     purelib = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True, text=True, check=True,
@@ -50,6 +51,11 @@ def lend_packages(python: Path) -> None:
     for entry in Path(sysconfig.get_paths()["purelib"]).resolve().iterdir():
         if not re.match(r"(__editable__[._]+)?mmembed", entry.name):
             (Path(purelib) / entry.name).symlink_to(entry)
+    prefix = Path(purelib).parents[2]  # venv/lib/pythonX.Y/site-packages
+    for data in ("share/jupyter", "etc/jupyter"):  # JupyterLab's pages and assets, kernelspecs, extensions' config
+        if (Path(sys.prefix) / data).is_dir():
+            (prefix / data).parent.mkdir(parents=True, exist_ok=True)
+            (prefix / data).symlink_to(Path(sys.prefix).resolve() / data)
 
 
 def clean_environment(python: Path, **settings: str) -> dict:

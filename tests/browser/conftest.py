@@ -1,5 +1,5 @@
-"""Fixtures of the browser tests: one JupyterLab server and one system Chromium for the whole session, and each
-notebook's run in Lab, shared by the tests that read it.
+"""Fixtures of the browser tests: one JupyterLab server (serving the student edition from its own venv) and one
+system Chromium for the whole session, and each notebook's run in Lab, shared by the tests that read it.
 
 Every test here is in the xdist group "jupyterlab", so under `pytest -n 2 --dist loadgroup` one worker runs them
 all against the one server, while the other worker runs the rest of the suite.
@@ -14,6 +14,7 @@ from tests.browser.jupyterlab_server import start_jupyterlab, stop_jupyterlab
 from tests.browser.lab_runs import LabRuns, new_page
 from tests.browser.lab_ui import open_lab
 from tests.helpers import REPO_ROOT
+from tests.student_copy import student_copy
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
 # Playwright's own browser download is not used: Playwright drives the Chromium the system has (Debian
@@ -50,7 +51,8 @@ def browser(chromium):
 
 @pytest.fixture(scope="session")
 def jupyter_lab(tmp_path_factory):
-    lab = start_jupyterlab(tmp_path_factory.mktemp("jupyterlab"))
+    copy = student_copy()  # the lectures and quiz 1 as students open them
+    lab = start_jupyterlab(tmp_path_factory.mktemp("jupyterlab"), source=copy.edition, python=copy.python)
     yield lab
     stop_jupyterlab(lab)
 

@@ -2,8 +2,9 @@
 
 The server runs `jupyter lab` from the Python running the tests (.venv in `make test`) on 127.0.0.1, with a token,
 no browser, `MMEMBED_OFFLINE=1` (the course's one offline switch), and its own Jupyter, IPython and matplotlib
-folders, so nothing of the user's settings leaks in. It serves a *mirror* of the repository: the notebook folders
-are copies (running and saving them never touches the repository), everything else is a link to the real thing.
+folders, so nothing of the user's settings leaks in. It serves a *mirror* of what a student has, the student
+edition, from the edition's own venv (tests.student_copy); the profile tests serve the repository's. The notebook
+folders are copies (running and saving them never touches the source), everything else is a link to the real thing.
 """
 
 import json
@@ -32,10 +33,11 @@ LAB_SETTINGS = {
 }
 
 
-def mirror_repository(destination: Path) -> Path:
-    """A folder laid out like the repository: copies of the notebook folders, links to the rest."""
+def mirror(source: Path, destination: Path) -> Path:
+    """A folder laid out like `source` (the repository, or the student edition): copies of the notebook folders,
+    links to the rest."""
     destination.mkdir(parents=True)
-    for entry in sorted(REPO_ROOT.iterdir()):
+    for entry in sorted(source.iterdir()):
         if entry.name.startswith(".") or entry.name in NOT_MIRRORED:
             continue
         if entry.name in COPIED_FOLDERS:
@@ -111,13 +113,20 @@ def server_environment(folder: Path, profile: Path | None = None) -> dict:
     return environment
 
 
-def start_jupyterlab(folder: Path, startup_seconds: float = 90, profile: Path | None = None) -> JupyterLab:
-    """Start `jupyter lab` serving a mirror of the repository in `folder`; return once its API answers."""
-    root = mirror_repository(folder / "course")
+def start_jupyterlab(
+    folder: Path,
+    startup_seconds: float = 90,
+    profile: Path | None = None,
+    source: Path = REPO_ROOT,
+    python: Path = Path(sys.executable),
+) -> JupyterLab:
+    """Start `python -m jupyterlab` serving a mirror of `source` in `folder`; return once its API answers. Its
+    notebooks' kernel ("python3") is that same interpreter: the student edition's venv runs the edition's mmembed."""
+    root = mirror(source, folder / "course")
     port, token = free_port(), secrets.token_hex(16)
     log = folder / "jupyterlab.log"
     command = [
-        *(sys.executable, "-m", "jupyterlab"),
+        *(str(python), "-m", "jupyterlab"),
         *("--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0"),
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
