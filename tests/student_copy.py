@@ -90,15 +90,18 @@ def student_copy() -> StudentCopy:
     return StudentCopy(edition, python, base / "kernels", env)
 
 
-def run_notebook(nb, copy: StudentCopy, cwd: Path, timeout: int, on_cell_start=None, allow_errors=False):
-    """Run `nb` (in place) top to bottom in a fresh kernel of the student copy, started in `cwd`. Raises nbclient's
-    CellExecutionError when a cell fails (except cells tagged "raises-exception"), unless `allow_errors`."""
+def run_in_kernel(
+    nb, cwd: Path, env: dict, kernel="python3", kernel_dirs=None, timeout=300, on_cell_start=None, allow_errors=False
+):
+    """Run `nb` (in place) top to bottom in a fresh `kernel` (from `kernel_dirs`, or Jupyter's own kernelspecs),
+    started in `cwd` with exactly `env`. Raises nbclient's CellExecutionError when a cell fails (except cells tagged
+    "raises-exception"), unless `allow_errors`."""
     from jupyter_client import AsyncKernelManager
     from jupyter_client.kernelspec import KernelSpecManager
     from nbclient import NotebookClient
 
-    specs = KernelSpecManager(kernel_dirs=[str(copy.kernels)])
-    manager = AsyncKernelManager(kernel_name=KERNEL, kernel_spec_manager=specs)
+    specs = KernelSpecManager(kernel_dirs=[str(path) for path in kernel_dirs]) if kernel_dirs else KernelSpecManager()
+    manager = AsyncKernelManager(kernel_name=kernel, kernel_spec_manager=specs)
     client = NotebookClient(
         nb,
         km=manager,
@@ -107,8 +110,13 @@ def run_notebook(nb, copy: StudentCopy, cwd: Path, timeout: int, on_cell_start=N
         on_cell_start=on_cell_start,
         allow_errors=allow_errors,
     )
-    client.execute(env=copy.env)
+    client.execute(env=env)
     return nb
+
+
+def run_notebook(nb, copy: StudentCopy, cwd: Path, timeout: int, on_cell_start=None, allow_errors=False):
+    """Run `nb` in a fresh kernel of the student copy (`run_in_kernel`)."""
+    return run_in_kernel(nb, cwd, copy.env, KERNEL, [copy.kernels], timeout, on_cell_start, allow_errors)
 
 
 def students_file(path: str) -> Path:

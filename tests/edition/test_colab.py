@@ -36,6 +36,7 @@ import pytest
 from autograder.sandbox import bubblewrap
 from tests.helpers import OFFLINE_SETTINGS
 from tests.student_copy import lend_packages
+from tests.student_copy import run_in_kernel as execute
 from tools.make_student_edition import COLAB_SETUP_ID as SETUP_ID
 from tools.make_student_edition import REPO, build
 
@@ -77,18 +78,6 @@ def probe(code: str):
 
 def probed(cell) -> dict:
     return json.loads(printed(cell).splitlines()[-1])
-
-
-def execute(nb, cwd: Path, env: dict, kernel: str = "python3", kernel_dirs: list[Path] | None = None, timeout=300):
-    """Run `nb` top to bottom in a fresh kernel started in `cwd` with exactly `env`; returns it with its outputs."""
-    from jupyter_client import AsyncKernelManager
-    from jupyter_client.kernelspec import KernelSpecManager
-    from nbclient import NotebookClient
-
-    specs = KernelSpecManager(kernel_dirs=[str(path) for path in kernel_dirs]) if kernel_dirs else KernelSpecManager()
-    manager = AsyncKernelManager(kernel_name=kernel, kernel_spec_manager=specs)
-    NotebookClient(nb, km=manager, timeout=timeout, resources={"metadata": {"path": str(cwd)}}).execute(env=env)
-    return nb
 
 
 # ------------------------------------------------------------------------------------------ the builder
