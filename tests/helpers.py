@@ -320,3 +320,20 @@ class Listener(threading.Thread):
                 return
             self.connections += 1
             connection.close()
+
+
+def nbgrader_solutions(source: Path) -> dict[str, str]:
+    """{grade id: the instructor's code} of each answer cell of an nbgrader source notebook (solutions/quiz_notebooks):
+    the lines between `### BEGIN SOLUTION` and `### END SOLUTION`, which a student types where the release has
+    `raise NotImplementedError()`."""
+    import nbformat
+
+    answers = {}
+    for cell in nbformat.read(source, as_version=4).cells:
+        grading = cell.metadata.get("nbgrader", {})
+        if grading.get("solution") and cell.cell_type == "code":
+            lines = cell.source.splitlines()
+            answers[grading["grade_id"]] = "\n".join(
+                lines[lines.index("### BEGIN SOLUTION") + 1 : lines.index("### END SOLUTION")]
+            )
+    return answers

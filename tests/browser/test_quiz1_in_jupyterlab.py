@@ -10,7 +10,7 @@ import pytest
 from tests.browser import lab_ui
 from tests.browser.lab_runs import WINDOW
 from tests.browser.notebook_checks import HANGUL
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, nbgrader_solutions
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("jupyterlab")]
 
@@ -36,9 +36,7 @@ def is_check(cell) -> bool:
 
 def solution_code(grade: str) -> str:
     """The instructor's code for one answer cell: the lines between the solution markers."""
-    [cell] = [cell for cell in nbformat.read(SOLUTION, as_version=4).cells if grade_id(cell) == grade]
-    lines = cell.source.splitlines()
-    return "\n".join(lines[lines.index("### BEGIN SOLUTION") + 1 : lines.index("### END SOLUTION")])
+    return nbgrader_solutions(SOLUTION)[grade]
 
 
 def answered(cell, code: str) -> str:

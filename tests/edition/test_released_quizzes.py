@@ -7,11 +7,12 @@ the first answer cell runs (the setup works from the edition), and each answer c
 Grading the solved notebooks with nbgrader is tests/grading/test_nbgrader.py; this is the copy students open.
 """
 
-import re
+from pathlib import Path
 
 import nbformat
 import pytest
 
+from tests.helpers import nbgrader_solutions
 from tests.student_copy import run_notebook, student_copy
 from tools.make_student_edition import QUIZ_FILES, REPO
 
@@ -26,21 +27,10 @@ def nbgrader(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
-def solutions(name: str) -> dict[str, str]:
-    """{grade id: the answer's code} of the quiz's nbgrader source (solutions/quiz_notebooks)."""
-    source = nbformat.read(REPO / "solutions" / "quiz_notebooks" / name.split("/")[-1], as_version=4)
-    answers = {}
-    for cell in source.cells:
-        if nbgrader(cell).get("solution"):
-            found = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION\n?", cell.source, re.DOTALL)
-            answers[nbgrader(cell)["grade_id"]] = found.group(1).rstrip("\n")
-    return answers
-
-
 def run_edition_quiz(name: str, solved: bool):
     copy = student_copy()
     nb = nbformat.read(copy.edition / name, as_version=4)
-    answers = solutions(name)
+    answers = nbgrader_solutions(REPO / "solutions" / "quiz_notebooks" / Path(name).name)
     if solved:
         for cell in nb.cells:
             if nbgrader(cell).get("solution") and cell.cell_type == "code":
