@@ -1,7 +1,7 @@
 """One JupyterLab server for the browser tests, as a student starts it, but in throwaway folders.
 
-The server runs `jupyter lab` from the Python running the tests (.venv in `make test`) on 127.0.0.1, with a token,
-no browser, `MMEMBED_OFFLINE=1` (the course's one offline switch), and its own Jupyter, IPython and matplotlib
+The server runs `python -m jupyterlab` (the student edition's venv, or the test environment's) on 127.0.0.1, with a
+token, no browser, `MMEMBED_OFFLINE=1` (the course's one offline switch), and its own Jupyter, IPython and matplotlib
 folders, so nothing of the user's settings leaks in. It serves a *mirror* of what a student has, the student
 edition, from the edition's own venv (tests.student_copy); the profile tests serve the repository's. The notebook
 folders are copies (running and saving them never touches the source), everything else is a link to the real thing.
