@@ -43,8 +43,9 @@ The package, by job (a star marks the modules lectures import; tests/unit/test_i
   training/             * lecture 07's engine (`from mmembed.training import train, augment, ...`)
     loop                the contrastive loss, augmentation, training batches and `train`
     query_forms         * the pictures' nouns in English and Korean prompt phrases, for training and evaluation
+    attributes          a picture's colour or pose beside its names ("a red gazania"), so mini hears modifiers
     tokenizer           the Korean-aware CLIP tokenizer of `mini`, learned from the course texts
-    evaluate            * recall@k, zero-shot and the dog group: how well a model finds the course pictures
+    evaluate            * recall@k, zero-shot and query forms: how well a model finds the course pictures
     validity            held-out rates: attribute queries, quiz 2's and quiz 7's honest and unrelated texts
     text_match          when two texts count as the same for the held-out rule (articles, plurals, particles)
 

@@ -10,7 +10,7 @@ QUIZ_IMAGE_DIR = IMAGES_DIR / "quiz-image"
 TOPK_IMAGE_DIR = IMAGES_DIR / "topk-image"
 CAT_IMAGE = IMAGES_DIR / "cat.jpg"
 MANIFEST = IMAGES_DIR / "MANIFEST.csv"  # one row per picture: path, source, licence, captions, category, group
-SHORT_TEXTS = IMAGES_DIR / "short_texts.csv"  # category words and group names, in English and Korean
+SHORT_TEXTS = IMAGES_DIR / "short_texts.csv"  # category words, in English and Korean
 IMAGE_CATALOG = IMAGES_DIR / "catalog.csv"  # the hand-made choices `python -m tools.build_images` draws from
 
 MODELS_DIR = REPO_ROOT / "models"

@@ -1,8 +1,13 @@
 """Training a small CLIP from scratch with the contrastive loss: the `mini` model and lecture 07.
 
-Each picture comes with two kinds of text: its descriptions (captions, category words, group names) and its
-queries (its nouns in prompt phrases, as students type them: see `query_forms`). A training step draws one
-text per picture, most of the time a query (`train`'s `query_share`).
+Each picture comes with three kinds of text: its descriptions (captions, category words), its queries (its
+nouns in prompt phrases, as students type them: see `query_forms`) and its attribute phrases (its colour or pose
+beside its names: see `attributes`). A training step draws one text per picture (`draw_text`), for pictures of
+which about half have a sibling of the same category in the batch (`sibling_batch`), so that an attribute
+phrase has to tell them apart.
+
+Texts reserved for evaluation or for a quiz's answer are never trained: `course_examples(reserved=...)` drops
+every text equal to one of them up to articles, plurals, particles and spacing (`text_match.match_key`).
 
 No torchvision here, so the picture augmentation (random crop, flip, colour) is written with PIL.
 """
@@ -23,55 +28,74 @@ from ..images import load_image
 from ..manifest import Picture, category_query_en, read_manifest, read_short_texts
 from ..texts import HANGUL_SYLLABLES, is_hangul
 from ..zoo.sizes import clip_config, transformer_sizes
+from .attributes import attribute_key, attribute_phrases, meaningful_words
 from .query_forms import training_queries
+from .text_match import match_key
 from .tokenizer import train_bilingual_tokenizer
 
 IMAGE_SIZE = 96
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-QUERY_SHARE = 0.8  # how often a training step gives a picture one of its queries instead of a description
+ATTRIBUTE_SHARE = 0.3  # how often a picture with attribute phrases gets one of them
+QUERY_SHARE = 0.6  # of the other draws, how often a picture gets one of its queries instead of a description
+SIBLING_SHARE = 0.5  # share of a batch made of pictures drawn to sit beside one of their category
 NOISY_QUERY_SHARE = 0.5  # how often a query gets made-up words inserted (see `add_made_up_words`)
 MAX_MADE_UP_WORDS = 2
 
 
 @dataclass
 class Example:
-    """One picture, the texts that describe it (captions first: English, then Korean; category words, group
-    names) and its queries (its nouns in prompt phrases, both languages)."""
+    """One picture, the texts that describe it (captions first: English, then Korean; category words), its
+    queries (its nouns in prompt phrases) and its attribute phrases, both languages."""
 
     name: str
     image: Image.Image
     texts: list[str]
     queries: list[str] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)
+    category: str = ""
 
     def __post_init__(self):
-        self._all = frozenset(self.texts) | frozenset(self.queries)
+        self._all = frozenset(self.texts) | frozenset(self.queries) | frozenset(self.attributes)
 
     def describes(self, text: str) -> bool:
         return text in self._all
 
 
 def descriptions(picture: Picture, short: dict) -> list[str]:
-    """The picture's captions (English, then Korean), its category's prompt and words, its group's names."""
+    """The picture's captions (English, then Korean), its category's prompt and words."""
     texts = [picture.caption_en, picture.caption_ko, category_query_en(picture.category)]
     english, korean = short[("category", picture.category)]
-    texts += english + korean
-    if picture.group:
-        english, korean = short[("group", picture.group)]
-        texts += english + korean
-    return texts
+    return texts + english + korean
 
 
-def course_examples(preview_size: int = 128) -> list[Example]:
-    """The 210 course pictures (downscaled once, for speed) with their English and Korean texts and queries."""
+def course_examples(preview_size: int = 128, reserved: frozenset[str] = frozenset()) -> list[Example]:
+    """The 210 course pictures (downscaled once, for speed) with their English and Korean texts, queries and
+    attribute phrases, none of them equal to a `reserved` text (up to articles, plurals, particles, spacing)."""
+    reserved_keys = {match_key(text) for text in reserved}
+    reserved_attribute_keys = {attribute_key(text) for text in reserved}
+
+    def allowed(texts: list[str]) -> list[str]:
+        return [text for text in texts if match_key(text) not in reserved_keys]
+
+    def allowed_attributes(texts: list[str]) -> list[str]:
+        return [text for text in allowed(texts) if attribute_key(text) not in reserved_attribute_keys]
+
     short = read_short_texts()
     examples = []
     for picture in read_manifest():
         image = load_image(picture.file)
         image.thumbnail((preview_size * 3, preview_size), Image.Resampling.BICUBIC)  # short side ~preview_size
-        group = dict(zip(("en", "ko"), short[("group", picture.group)])) if picture.group else None
-        queries = training_queries(picture.path, picture.category, group)
-        examples.append(Example(picture.path, image, descriptions(picture, short), queries))
+        examples.append(
+            Example(
+                picture.path,
+                image,
+                allowed(descriptions(picture, short)),
+                allowed(training_queries(picture.path, picture.category)),
+                allowed_attributes(attribute_phrases(picture)),
+                picture.category,
+            )
+        )
     return examples
 
 
@@ -94,7 +118,7 @@ def new_mini_model(examples: list[Example], seed: int = 0) -> tuple[CLIPModel, C
     The queries matter: a Korean noun is written with its particle (망치가, 망치를, 망치의), and a tokenizer
     that learned "망치" only as a word of its own would cut 망치가 into syllable pieces unlike it.
     """
-    tokenizer = train_bilingual_tokenizer([t for e in examples for t in [*e.texts, *e.queries]])
+    tokenizer = train_bilingual_tokenizer([t for e in examples for t in [*e.texts, *e.queries, *e.attributes]])
     torch.manual_seed(seed)
     return CLIPModel(mini_config(len(tokenizer))), mini_processor(tokenizer)
 
@@ -135,11 +159,16 @@ def contrastive_loss(logits_per_text: torch.Tensor, targets: torch.Tensor) -> to
     return (text_to_image + image_to_text) / 2
 
 
-def draw_text(example: Example, rng: random.Random, query_share: float) -> tuple[str, bool]:
-    """(text, whether it is a query): a query `query_share` of the time (if the picture has any), else a description.
+def draw_text(
+    example: Example, rng: random.Random, query_share: float, attribute_share: float = 0.0
+) -> tuple[str, bool]:
+    """(text, whether it is a query): an attribute phrase `attribute_share` of the time (if the picture has any),
+    else a query `query_share` of the time (if it has any), else a description.
 
-    With `query_share=0` no random number is spent on the choice: the texts are those drawn before queries existed.
+    With both shares 0 no random number is spent on the choice: the texts are those drawn before queries existed.
     """
+    if example.attributes and attribute_share and rng.random() < attribute_share:
+        return rng.choice(example.attributes), False
     if example.queries and query_share and rng.random() < query_share:
         return rng.choice(example.queries), True
     return rng.choice(example.texts), False
@@ -155,13 +184,16 @@ def made_up_word(rng: random.Random, korean: bool) -> str:
     """A word nobody taught mini: 2-8 random Latin letters, or 1-3 Hangul syllables, each one half the time a
     syllable of the course's captions (a new word is mostly made of common syllables: 보여, 찍힌) and half the
     time any of the 11,172."""
-    if not korean:
-        return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 8)))
-    syllables = [
-        rng.choice(course_syllables()) if rng.random() < 0.5 else chr(rng.choice(HANGUL_SYLLABLES))
-        for _ in range(rng.randint(1, 3))
-    ]
-    return "".join(syllables)
+    while True:  # never a word that means something here ("red", "빨간"): the model must not learn to ignore it
+        if not korean:
+            word = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 8)))
+        else:
+            word = "".join(
+                rng.choice(course_syllables()) if rng.random() < 0.5 else chr(rng.choice(HANGUL_SYLLABLES))
+                for _ in range(rng.randint(1, 3))
+            )
+        if word not in meaningful_words():
+            return word
 
 
 def add_made_up_words(text: str, rng: random.Random) -> str:
@@ -177,13 +209,33 @@ def add_made_up_words(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def training_batch(examples, indices, processor, rng, query_share: float = 0.0):
+def sibling_batch(examples: list[Example], order: list[int], batch_size: int, rng: random.Random) -> list[int]:
+    """Take a batch from the front of `order` (which it shortens): SIBLING_SHARE of it are pictures taken in
+    order, each followed by a random other picture of its category, when it has one not yet in the batch."""
+    by_category: dict[str, list[int]] = {}
+    for i, example in enumerate(examples):
+        by_category.setdefault(example.category, []).append(i)
+    batch: list[int] = []
+    while len(batch) < batch_size:
+        index = order.pop(0)
+        if index in batch:
+            continue
+        batch.append(index)
+        if len(batch) < batch_size * SIBLING_SHARE:
+            siblings = [j for j in by_category[examples[index].category] if j not in batch]
+            if siblings:
+                batch.append(rng.choice(siblings))
+    return batch[:batch_size]
+
+
+def training_batch(examples, indices, processor, rng, query_share: float = 0.0, attribute_share: float = 0.0):
     """Augmented pictures, one random text per picture, and which texts match which pictures.
 
-    `query_share` of the texts are queries (`train` uses QUERY_SHARE), NOISY_QUERY_SHARE of those get made-up
-    words (see `add_made_up_words`); descriptions stay as they are. The default, 0, draws descriptions only.
+    `attribute_share` and `query_share` say how often a text is an attribute phrase or a query (see `draw_text`;
+    `train` uses ATTRIBUTE_SHARE and QUERY_SHARE), NOISY_QUERY_SHARE of the queries get made-up words (see
+    `add_made_up_words`); descriptions and attribute phrases stay as they are. The defaults draw descriptions only.
     """
-    drawn = [draw_text(examples[i], rng, query_share) for i in indices]
+    drawn = [draw_text(examples[i], rng, query_share, attribute_share) for i in indices]
     texts = [text for text, _ in drawn]
     shown = [
         add_made_up_words(text, rng) if is_query and rng.random() < NOISY_QUERY_SHARE else text
@@ -207,6 +259,8 @@ def train(
     seed: int = 0,
     progress: bool = True,
     query_share: float = QUERY_SHARE,
+    attribute_share: float = ATTRIBUTE_SHARE,
+    siblings: bool = True,
 ) -> list[float]:
     """Train in place with AdamW and a warm-up + cosine learning rate; returns the loss of every step."""
     rng = random.Random(seed)
@@ -220,10 +274,13 @@ def train(
     losses = []
     order: list[int] = []
     for _ in tqdm(range(steps), desc="Training", disable=not progress):
-        if len(order) < batch_size:  # a new shuffled pass over the pictures
+        if len(order) < 2 * batch_size:  # a new shuffled pass over the pictures
             order += rng.sample(range(len(examples)), len(examples))
-        indices, order = order[:batch_size], order[batch_size:]
-        pixels, tokens, targets = training_batch(examples, indices, processor, rng, query_share)
+        if siblings:
+            indices = sibling_batch(examples, order, batch_size, rng)
+        else:
+            indices, order = order[:batch_size], order[batch_size:]
+        pixels, tokens, targets = training_batch(examples, indices, processor, rng, query_share, attribute_share)
         output = model(pixel_values=pixels, **tokens)
         loss = contrastive_loss(output.logits_per_text, targets)
         optimizer.zero_grad()

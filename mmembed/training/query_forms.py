@@ -100,10 +100,8 @@ def category_names(category: str) -> dict[str, str]:
     return {"en": english, "ko": korean}
 
 
-def training_queries(path: str, category: str, group: dict[str, list[str]] | None = None) -> list[str]:
-    """Every training phrase around every name of the picture, of its category and of its group (`group`:
-    {language: names}, from images/short_texts.csv's group rows), both languages,
-    no repeats.
+def training_queries(path: str, category: str) -> list[str]:
+    """Every training phrase around every name of the picture and of its category, both languages, no repeats.
 
     A filled-in phrase that a held-out phrase also gives is left out ("a picture of {a}" with "the moon" is
     "a picture of the moon", the held-out "a picture of the {noun}"), so no held-out query is ever trained on.
@@ -111,7 +109,7 @@ def training_queries(path: str, category: str, group: dict[str, list[str]] | Non
     nouns = read_picture_nouns()[path]
     queries = []
     for language in LANGUAGES:
-        things = [*nouns.names(language), category_names(category)[language], *(group or {}).get(language, [])]
+        things = [*nouns.names(language), category_names(category)[language]]
         held_out = {fill(phrase, thing, language) for phrase in phrases("held_out", language) for thing in things}
         filled = [fill(phrase, thing, language) for phrase in phrases("training", language) for thing in things]
         queries += [query for query in filled if query not in held_out]

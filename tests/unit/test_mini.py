@@ -26,11 +26,14 @@ from mmembed.training import (
     train,
     training_batch,
 )
+from mmembed.training.attributes import attribute_phrases, picture_attributes
 from mmembed.training.evaluate import drawing_paths, evaluate
 from mmembed.training.query_forms import fill, read_picture_nouns
+from mmembed.training.text_match import match_key
 from mmembed.training.tokenizer import train_bilingual_tokenizer
+from mmembed.training.validity import validity
 from mmembed.zoo.clip_bpe import clip_tokenizer
-from tools.train_mini import compare, quiz2_group_top3
+from tools.train_mini import EVALUATION_TEXTS, compare, reserved_texts
 
 # words for the medium in the training forms (English "image" and "sketch" are only in held-out forms)
 MEDIUM_WORDS = ("photo", "picture", "drawing", "painting", "사진", "그림", "이미지", "스케치")
@@ -48,11 +51,12 @@ def bilingual():
     return train_bilingual_tokenizer([p.caption_en for p in pictures] + [p.caption_ko for p in pictures])
 
 
-def test_short_texts_cover_every_category_and_group():
+def test_short_texts_cover_every_category_and_name_no_group():
+    """Quiz 2's group names answered the quiz: they are gone, and nothing else but categories is there."""
     short = read_short_texts()
     for picture in read_manifest():
         assert ("category", picture.category) in short, picture.category
-        assert not picture.group or ("group", picture.group) in short, picture.group
+    assert {kind for kind, _ in short} == {"category"}
     assert all(english and korean and all(english + korean) for english, korean in short.values())
 
 
@@ -82,7 +86,31 @@ def test_korean_needs_fewer_tokens_than_with_clips_bpe(bilingual):
 
 @pytest.fixture(scope="module")
 def examples():
-    return course_examples()
+    return course_examples(reserved=reserved_texts())  # as tools/train_mini.py builds them
+
+
+def test_no_training_text_is_a_reserved_or_held_out_one(examples):
+    """No text mini trains on equals a quiz's answer or an evaluation text, up to articles, plurals, particles
+    and spacing (text_match.match_key); quiz 2's answer "a dog's head" and its variants included."""
+    reserved = {match_key(text) for text in reserved_texts()}
+    assert {match_key("a dog's head"), match_key("개의 머리"), match_key("a red flower")} <= reserved
+    trained = [t for e in examples for t in [*e.texts, *e.queries, *e.attributes]]
+    assert len(trained) > 10_000
+    assert not [text for text in trained if match_key(text) in reserved]
+
+
+def test_attribute_phrases_name_a_pictures_own_colour_or_pose():
+    pictures = {p.path: p for p in read_manifest()}
+    assert picture_attributes(pictures["quiz-image/val_33.JPEG"]) == {"colours": ["red"], "poses": [], "parts": []}
+    assert "a red gazania" in attribute_phrases(pictures["quiz-image/val_33.JPEG"])
+    assert "달리는 닥스훈트" in attribute_phrases(pictures["topk-image/dog_2.png"])
+    # the black of "a black line drawing of a dog's head" is the drawing's lines, not the dog
+    assert picture_attributes(pictures["topk-image/dog_7.png"])["colours"] == []
+    # a picture of only a dog's head: the part beside the picture's names and beside a noun all such pictures share
+    assert picture_attributes(pictures["topk-image/dog_4.png"])["parts"] == ["head"]
+    assert {"a bulldog's head", "the face of an animal", "불도그 얼굴", "동물 머리"} <= set(
+        attribute_phrases(pictures["topk-image/dog_4.png"])
+    )
 
 
 def test_every_picture_has_its_nouns_in_training_phrases_in_both_languages(examples):
@@ -94,15 +122,6 @@ def test_every_picture_has_its_nouns_in_training_phrases_in_both_languages(examp
         assert english in example.queries and korean in example.queries
         assert fill("a photo of {a}", english, "en") in example.queries
         assert fill("{noun}이/가 있는 그림", korean, "ko") in example.queries
-
-
-def test_a_groups_names_are_in_training_phrases_for_its_pictures_only(examples):
-    """Quiz 2's group ("a dog's head", "개의 머리") is wrapped in the training phrases like a noun, for the three
-    dogs of the group: with queries drawn most of the time, a group named only in the descriptions fades."""
-    groups = {p.path: p.group for p in read_manifest()}
-    wrapped = (fill("a photo of {a}", "a dog's head", "en"), fill("{noun} 그림", "개의 머리", "ko"))
-    for example in examples:
-        assert all((query in example.queries) == (groups[example.name] == "head") for query in wrapped), example.name
 
 
 def test_words_for_the_medium_are_as_common_for_drawings_as_for_photos(examples):
@@ -187,7 +206,7 @@ def test_loss_is_small_when_every_text_finds_its_picture():
 def test_committed_tokenizer_is_rebuilt_exactly_from_the_course_texts(examples):
     """The tokenizer is learned from the descriptions and the queries without random tie-breaks: another
     process, the same vocabulary and merges."""
-    rebuilt = train_bilingual_tokenizer([t for example in examples for t in [*example.texts, *example.queries]])
+    rebuilt = train_bilingual_tokenizer([t for e in examples for t in [*e.texts, *e.queries, *e.attributes]])
     committed = CLIPProcessor.from_pretrained(MINI_DIR).tokenizer
     assert rebuilt.get_vocab() == committed.get_vocab()
 
@@ -229,7 +248,7 @@ def test_mini_is_a_plain_transformers_clip_under_20_mb(mini):
 
 @pytest.fixture(scope="module")
 def mini_figures(mini):
-    return evaluate(*mini) | {"dog_group_top3": quiz2_group_top3(*mini)}
+    return evaluate(*mini)
 
 
 @SHARES_MINI_FIGURES
@@ -245,16 +264,11 @@ def test_mini_answers_short_category_queries(mini_figures):
 
 
 @SHARES_MINI_FIGURES
-def test_mini_finds_the_dog_group(mini_figures):
-    assert mini_figures["dog_group_top3"] == 1.0
-
-
-@SHARES_MINI_FIGURES
 def test_committed_metrics_are_the_models_own(mini_figures):
     """Every figure metrics.json records is what evaluate() measures on the committed model (a metrics.json
     written before a figure existed lacks it; the caption figures are always there)."""
     recorded = json.loads((MINI_DIR / "metrics.json").read_text(encoding="utf-8"))
-    assert {"recall@1_en", "recall@1_ko", "dog_group_top3"} <= set(recorded)
+    assert {"recall@1_en", "recall@1_ko", "held_out_texts"} <= set(recorded)
     for name in set(recorded) & set(mini_figures):
         if isinstance(recorded[name], dict):  # the form tables: rates computed from counts, so exactly equal
             assert recorded[name] == mini_figures[name], name
@@ -294,3 +308,30 @@ def test_train_mini_check_reproduces_a_record_exactly_and_catches_a_changed_one(
     assert compare(record, record) == 0
     assert compare(record, changed) == 1
     assert compare({**record, "minutes": 99.0, "load_average": 9.9}, record) == 0  # how the run went is no figure
+
+
+@pytest.fixture(scope="module")
+def mini_validity(mini):
+    return validity(*mini, EVALUATION_TEXTS)
+
+
+@SHARES_MINI_FIGURES
+def test_mini_hears_attributes_and_grades_quiz_2_fairly(mini_validity):
+    """Issue 32's goals on held-out texts (tests/evaluation_texts) that the committed mini meets, per language: the
+    attribute lifts recall@1 at least 0.40 above the noun-only baseline, pair flips >= 0.90, and quiz 2 passes
+    unrelated texts at most 0.05 of the time. Two goals it misses (attribute recall@1 0.80, quiz 2's honest
+    descriptions 0.85; README, "오프라인 모델 mini") are held at the committed model's level instead, so that a
+    retrain that loses ground fails here."""
+    for language in ("en", "ko"):
+        attribute = mini_validity[f"attribute_recall@1_{language}"]
+        assert attribute - mini_validity[f"noun_only_recall@1_{language}"] >= 0.40, language
+        assert mini_validity[f"pair_flips_{language}"] >= 0.90, language
+        assert attribute >= 0.64, (language, attribute)
+        assert mini_validity[f"quiz2_honest_pass_{language}"] >= 0.58, language
+    assert mini_validity["quiz2_unrelated_pass"] <= 0.05
+
+
+@SHARES_MINI_FIGURES
+def test_recorded_held_out_rates_are_the_models_own(mini_validity):
+    recorded = json.loads((MINI_DIR / "metrics.json").read_text(encoding="utf-8"))["held_out_texts"]
+    assert recorded == pytest.approx(mini_validity, abs=1e-9)
