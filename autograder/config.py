@@ -26,7 +26,7 @@ MIN_COSINE = 0.99  # a row agrees with the reference when their cosine similarit
 # Extra queries besides the submission's QUERY. Only their texts live here: the right answers are found by
 # running the reference solution with the grading model, and are never shown to students.
 # Each names a thing that is in the pictures exactly once (so any good model has a true answer), and mini's
-# top-1 is that picture by a clear margin (cosine lead over the runner-up: hammer 0.08, strawberry 0.11, toolbox 0.20).
+# top-1 is that picture by a clear margin (cosine lead over the runner-up: hammer 0.13, strawberry 0.19, toolbox 0.16).
 HIDDEN_QUERIES = ["a hammer", "a strawberry", "a toolbox"]
 
 # name -> points. The order here is the order of the report.
