@@ -318,7 +318,7 @@ def parser() -> argparse.ArgumentParser:
     check.set_defaults(run=run_check)
 
     evaluate = commands.add_parser(
-        "evaluate", help="모델이 강의 사진을 얼마나 잘 찾는지 (교수자용): recall@k, 제로샷, 개 그룹"
+        "evaluate", help="모델이 강의 사진을 얼마나 잘 찾는지 (교수자용): recall@k, 질의 형태, 제로샷, 시험용 문장"
     )
     evaluate.add_argument("--model", default="mini", help='default "mini"; a model folder works too')
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
