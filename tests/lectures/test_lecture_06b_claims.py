@@ -1,9 +1,9 @@
 """What lecture 06b (COYO-700M) says, checked.
 
 - Offline: the lecture executed with MMEMBED_OFFLINE=1 (the 200-row COYO sample in data/coyo-sample) prints what
-  its prose quotes: COYO's 17 columns, the sample's null columns, the 152 kept / 48 dropped rows of the sample's
-  card (2 of the 50 mismatched captions score above the 0.5 threshold); the lecture's filter function is run on the
-  sample's rows and on rows shaped like the real COYO's.
+  its prose quotes: COYO's 17 columns, the sample's null columns, the 150 kept / 50 dropped rows of the sample's
+  card (all 50 mismatched captions score below the 0.5 threshold, all 150 true ones above it); the lecture's filter
+  function is run on the sample's rows and on rows shaped like the real COYO's.
 - Tests marked `online` check what the prose says about the real kakaobrain/coyo-700m; they are skipped where the
   Hugging Face Hub cannot be reached. The last one runs the whole lecture online.
 """
@@ -133,8 +133,8 @@ def test_prose_says_where_the_numbers_come_from():
 
 def test_coyo_first_row_and_nulls_as_the_prose_says(nb):
     """Sections 3.1-3.3: a streamed IterableDataset with COYO's 17 columns; the first row is val_0 (a hot air
-    balloon) with another picture's caption and a low score (about 0.09, below every true pair's); the card's 8
-    columns are None in all 200 rows."""
+    balloon) with another picture's caption and a negative score (about -0.24, far below every true pair's); the
+    card's 8 columns are None in all 200 rows."""
     assert "IterableDataset - 열 17 개" in cell_text(nb, "stream = load_dataset(")
     first = cell_text(nb, "first_row = next(iter(stream))").strip().splitlines()
     assert [line.split()[0] for line in first[1:]] == list(COLUMNS)
@@ -143,8 +143,9 @@ def test_coyo_first_row_and_nulls_as_the_prose_says(nb):
     shown = re.search(r"^clip_similarity_vitb32\s+(\S+)\s", table, re.M).group(1)
     rows, true_pair = sample_rows_with_truth()
     assert shown == f"{rows[0]['clip_similarity_vitb32']:.4f}" and not true_pair[0]
-    assert shown.startswith("0.09") and float(shown) < min(sample_scores()[0])
-    assert_contains(markdown_text(nb), "0.09 정도로 낮은", "제 캡션이 붙은 행은 0.77 이상")
+    assert shown.startswith("-0.24") and float(shown) < 0
+    assert min(sample_scores()[0]) > 0.69
+    assert_contains(markdown_text(nb), "-0.24로 음수인", "제 캡션이 붙은 행은 모두 0.69보다 큽니다")
     assert {p.path: p.caption_en for p in students_manifest()}["quiz-image/val_0.JPEG"] == "a hot air balloon"
 
     counts = dict(re.findall(r"^\s+(\w+)\s+(\d+) / 200$", cell_text(nb, "rows = list(islice(stream, N_ROWS))"), re.M))
@@ -158,71 +159,73 @@ def test_coyo_first_row_and_nulls_as_the_prose_says(nb):
 
 
 def test_coyo_filter_keeps_what_the_card_says(nb):
-    """Sections 3.4-3.5: threshold 0.5 for the sample (mini's scale); 152 rows kept, 48 dropped; the sample has
-    no watermark or NSFW scores; all 150 true captions are kept but 2 of the 50 mismatched ones score above 0.5
-    and are kept too, as the card says, and the lecture names them; the histogram and the kept/dropped pictures
-    are shown, the third kept picture being one of those 2."""
+    """Sections 3.4-3.5: threshold 0.5 for the sample (mini's scale); 150 rows kept, 50 dropped; the sample has
+    no watermark or NSFW scores; the grading cell shows that the 50 dropped rows are exactly the 50 mismatched ones,
+    as the card says: every mismatched caption scores below 0.5 and every true one above it; the histogram and the
+    kept/dropped pictures are shown, the top row all true pairs and the bottom row all mismatched ones."""
     rows, true_pair = sample_rows_with_truth()
     scores = np.array([row["clip_similarity_vitb32"] for row in rows])
     threshold = cell_text(nb, "THRESHOLD = 0.28")
     assert "THRESHOLD = 0.5 (강의 샘플: mini CLIP으로 잰 값)" in threshold
     low, middle, high = scores.min(), np.median(scores), scores.max()
     assert f"clip_similarity_vitb32: 200개, 최소 {low:.4f}, 중앙값 {middle:.4f}, 최대 {high:.4f}" in threshold
-    assert ((scores > 0.5).sum(), (scores <= 0.5).sum()) == (152, 48)
-    assert "임계값 0.5 초과: 152개, 이하: 48개" in threshold
+    assert ((scores > 0.5).sum(), (scores <= 0.5).sum()) == (150, 50)
+    assert "임계값 0.5 초과: 150개, 이하: 50개" in threshold
     assert shows_a_figure(nb, "THRESHOLD = 0.28")
 
     filtered = cell_text(nb, "def keep(row):")
-    assert "처음 200행 중 남긴 행: 152, 버린 행: 48" in filtered
-    assert "150행이라고 예측했다면 2행이 모자랍니다" in markdown_text(nb)  # the 예측해 보기 before the filter
+    assert "처음 200행 중 남긴 행: 150, 버린 행: 50" in filtered
+    assert "150행이라고 예측했다면 맞습니다" in markdown_text(nb)  # the 예측해 보기 before the filter
     assert "워터마크 점수가 있는 행: 0 / NSFW 점수가 있는 행: 0" in filtered
     assert "rows에 keep을 직접 적용한 결과와 같은가: True" in filtered
 
     graded = cell_text(nb, "own_caption = ")
-    assert "엉뚱한 캡션이 붙은 행 50개 중 48개를 버렸고," in graded
+    assert "엉뚱한 캡션이 붙은 행 50개 중 50개를 버렸고," in graded
     assert "제 캡션이 붙은 행 150개 중 150개를 남겼습니다." in graded
-    own = {"images/" + p.path: p.caption_en for p in students_manifest()}
-    slipped = mismatched_rows_above(0.5)
-    assert len(slipped) == 2
-    printed = re.findall(r"엉뚱한데 남은 행: id=(\d+), 유사도 (\S+), text='(.*)' \(원래 캡션: '(.*)'\)", graded)
-    assert printed == [
-        (str(row["id"]), f"{row['clip_similarity_vitb32']:.4f}", row["text"], own[row["url"]]) for row in slipped
-    ]
+    assert "엉뚱한데 남은 행" not in graded and mismatched_rows_above(0.5) == []
     true_scores, wrong_scores = sample_scores()
     assert f"엉뚱한 캡션의 유사도 최대 {max(wrong_scores):.4f}, 제 캡션의 유사도 최소 {min(true_scores):.4f}" in graded
 
     # What the prose says about them (section 3.5 and the summary), checked against the printed rows.
-    assert [(text, caption) for _, _, text, caption in printed] == [
-        ("a white mug", "a drawing of a sombrero"),
-        ("a dried lavender plant", "a syringe"),
-    ]
     text = markdown_text(nb)
     assert_contains(
         text,
-        "200행 중 152행을 남기고 48행을 버립니다",
-        "엉뚱한 캡션 50개 중 **2개는 걸러지지 않았습니다**",
-        f'솜브레로 그림에 "a white mug"가 붙은 행(유사도 {printed[0][1]})',
-        f'주사기 사진에 "a dried lavender plant"가 붙은 행({printed[1][1]})',
+        "200행 중 150행을 남기고 50행을 버립니다",
+        "**엉뚱한 캡션 50개는 모두 버리고, 제 캡션 150개는 모두 남겼습니다**",
+        f"엉뚱한 캡션 가운데 유사도가 가장 높은 행도 {max(wrong_scores):.4f}로, 임계값 0.5에 못 미칩니다",
         f"엉뚱한 캡션의 최대({max(wrong_scores):.4f})가 제 캡션의 최소({min(true_scores):.4f})보다 작으므로",
-        "200행 중 152행이 남습니다",
-        f"2행(유사도 {float(printed[0][1]):.2f}, {float(printed[1][1]):.2f})",
+        "200행 중 150행이 남습니다",
+        f"엉뚱한 캡션 50행(유사도 {max(wrong_scores):.2f} 이하)은 모두 걸러지고",
+        "제 캡션 150행(0.69 초과)은 모두 남습니다",
     )
     card = (SAMPLE_DIR / "README.md").read_text(encoding="utf-8")
-    assert "**48 of the 50 mismatched rows are removed and\n150 of the 150 true rows are kept.**" in card
+    assert "**50 of the 50 mismatched rows are removed and\n150 of the 150 true rows are kept.**" in card
 
-    # Section 3.5's figure: its top row is the first 4 kept rows; the prose says the third is id 4, a mismatched one.
+    # Section 3.5's figure: its top row is the first 4 kept rows, all true pairs; its bottom row the first 4 dropped
+    # rows, all mismatched, the third being id 4, the mismatched row with the second highest score.
     keep = lecture_filter(0.5)
     kept = [(row["id"], ok) for row, ok in zip(rows, true_pair) if keep(row)]
-    assert kept[2] == (4, False) and slipped[0]["id"] == 4
-    assert '세 번째(id=4)가 솜브레로 그림에 "a white mug"가 붙은 행' in text
+    dropped = [(row, ok) for row, ok in zip(rows, true_pair) if not keep(row)]
+    assert all(ok for _, ok in kept[:4]) and not any(ok for _, ok in dropped[:4])
+    third = dropped[2][0]
+    own = {"images/" + p.path: p.caption_en for p in students_manifest()}
+    assert (third["id"], third["text"], own[third["url"]]) == (4, "a white mug", "a drawing of a sombrero")
+    assert third["clip_similarity_vitb32"] == sorted(wrong_scores)[-2]
+    assert_contains(
+        text,
+        "네 장 모두 열기구 사진에",
+        "윗줄(남긴 행)의 네 장은 모두 제 캡션입니다",
+        f'아랫줄의 세 번째(id=4)는 솜브레로 그림에 "a white mug"가 붙은 행으로, 엉뚱한 캡션 가운데 유사도가 두 번째로 '
+        f"높지만({third['clip_similarity_vitb32']:.3f}) 임계값에는 못 미쳐 버려졌습니다",
+    )
     assert shows_a_figure(nb, "def open_picture(url):")
 
 
 def test_sample_score_ranges_quoted_in_section_3_4():
-    """Section 3.4: true pairs score 0.77-0.95 (median 0.82) and mismatched ones -0.72-0.57 (median -0.16) under
-    mini: the ranges do not overlap, but 0.5 lies in the mismatched rows' tail, so 2 of them pass it, and they are
-    the two blue bars just right of the threshold in the lecture's histogram; a threshold of 0.6 would split the
-    two groups exactly, as section 3.5 says."""
+    """Section 3.4: true pairs score 0.70-0.80 (median 0.76) and mismatched ones -0.61-0.44 (median -0.05) under
+    mini: the ranges do not overlap and 0.5 lies in the gap between them, so no bar of the lecture's histogram lies
+    between the red line and the true pairs' peak; any threshold in the gap (0.6, say) splits the two groups the
+    same way, as section 3.5 says."""
     true_scores, wrong_scores = sample_scores()
     assert (len(true_scores), len(wrong_scores)) == (150, 50)
     quoted = (
@@ -231,30 +234,29 @@ def test_sample_score_ranges_quoted_in_section_3_4():
         f"엉뚱한 캡션이 붙은 행은 {min(wrong_scores):.2f} ~ {max(wrong_scores):.2f}"
         f"(중앙값 {statistics.median(wrong_scores):.2f})"
     )
-    assert quoted == "제 캡션이 붙은 행은 0.77 ~ 0.95(중앙값 0.82), 엉뚱한 캡션이 붙은 행은 -0.72 ~ 0.57(중앙값 -0.16)"
+    assert quoted == "제 캡션이 붙은 행은 0.70 ~ 0.80(중앙값 0.76), 엉뚱한 캡션이 붙은 행은 -0.61 ~ 0.44(중앙값 -0.05)"
     text = markdown_text(nbformat.read(NOTEBOOK, as_version=4))
     assert_contains(
         text,
         quoted,
         "봉우리가 둘이라는 예측이 맞습니다: "
-        "오른쪽은 제 캡션이 붙은 행(0.77 이상), 왼쪽은 엉뚱한 캡션이 붙은 행(0.57 이하)",
-        "0.57과 0.77 사이가 비어 있습니다",
-        "작은 파란 막대 두 개는 엉뚱한 캡션인데도 0.5를 넘은 행",
+        "오른쪽의 높고 좁은 봉우리는 제 캡션이 붙은 행(0.70 ~ 0.80), "
+        "왼쪽에 낮고 넓게 퍼진 봉우리는 엉뚱한 캡션이 붙은 행(0.44 이하)",
+        "임계값 0.5는 두 봉우리 사이의 **빈 곳**에 놓입니다",
+        "0.44와 0.70 사이에는 행이 하나도 없으므로",
         "(예: 0.6)",
     )
-    assert max(wrong_scores) < 0.6 < min(true_scores)
-    assert min(true_scores) > 0.5 and sum(score > 0.5 for score in wrong_scores) == 2
+    assert max(wrong_scores) < 0.5 < 0.6 < min(true_scores)
+    assert f"{max(wrong_scores):.2f}" == "0.44" and f"{min(true_scores):.2f}" == "0.70"
 
-    # The lecture's histogram: 30 bins from the lowest to the highest score; blue (kept) bars left of the true pairs.
+    # The lecture's histogram: 30 bins from the lowest to the highest score; the blue (kept) bars are all true pairs,
+    # and the bars of the two groups are apart, with empty bins on both sides of the red line.
     scores = np.array(true_scores + wrong_scores)
     bins = np.linspace(scores.min(), scores.max(), 31)
-    slipped = [score for score in wrong_scores if score > 0.5]
-    counts, _ = np.histogram(scores[(scores > 0.5) & (scores < min(true_scores))], bins=bins)
-    assert sorted(counts[counts > 0]) == [1, 1]
-    first = int(np.digitize(min(slipped), bins)) - 1  # the bin of the lower of the 2
-    assert bins[first] <= 0.5 + (bins[1] - bins[0]) and 0.5 < bins[first + 1]  # just right of the red line ...
-    assert counts[first] == 1 and counts[first + 1] == 1  # ... two bars side by side, one row each,
-    assert bins[first + 2] < min(true_scores)  # apart from the true pairs' peak
+    counts, _ = np.histogram(scores[(scores > max(wrong_scores)) & (scores < min(true_scores))], bins=bins)
+    assert counts.sum() == 0
+    red = int(np.digitize(0.5, bins)) - 1  # the bin the red line crosses
+    assert int(np.digitize(max(wrong_scores), bins)) - 1 < red < int(np.digitize(min(true_scores), bins)) - 1
 
 
 def test_lecture_filter_handles_none_and_real_coyo_rows():
@@ -274,37 +276,37 @@ def test_lecture_filter_handles_none_and_real_coyo_rows():
     kept = [strict(row) for row in rows]
     assert kept == [row["clip_similarity_vitb32"] > 0.5 for row in rows]
     assert all(k for k, ok in zip(kept, true_pair) if ok)  # every true pair is kept ...
-    slipped = [row["id"] for row, k, ok in zip(rows, kept, true_pair) if k and not ok]
-    assert slipped == [row["id"] for row in mismatched_rows_above(0.5)] and len(slipped) == 2  # ... and 2 wrong ones
-    # Section 3.5: a threshold between the mismatched rows' highest score and the true pairs' lowest splits them.
+    assert kept == true_pair  # ... and no mismatched one
+    # Section 3.5: any threshold between the mismatched rows' highest score and the true pairs' lowest splits them.
     assert [lecture_filter(0.6)(row) for row in rows] == true_pair
 
 
 def test_solution_of_exercise_1_keeping_rows_without_a_score():
-    """solutions/lectures/06b: no sample row lacks a score, so keeping such rows leaves the 152 rows of the lecture."""
+    """solutions/lectures/06b: no sample row lacks a score, so keeping such rows leaves the 150 rows of the lecture."""
     rows, _ = sample_rows_with_truth()
     assert not [row for row in rows if row["clip_similarity_vitb32"] is None]
-    assert sum(lecture_filter(0.5)(row) for row in rows) == 152
-    assert "남는 행은 그대로 **152행**입니다" in SOLUTIONS.read_text(encoding="utf-8")
+    assert sum(lecture_filter(0.5)(row) for row in rows) == 150
+    assert "남는 행은 그대로 **150행**입니다" in SOLUTIONS.read_text(encoding="utf-8")
 
 
 def test_solution_of_exercise_2_threshold_028_on_the_sample():
-    """solutions/lectures/06b: with THRESHOLD = 0.28 the lecture's filter keeps 156 sample rows, all 150 true
-    pairs and 6 mismatched ones (scores 0.33-0.57), 4 more than at 0.5."""
+    """solutions/lectures/06b: with THRESHOLD = 0.28 the lecture's filter keeps 154 sample rows, all 150 true
+    pairs and 4 mismatched ones (scores 0.33-0.44), where 0.5 keeps none."""
     rows, true_pair = sample_rows_with_truth()
     loose = lecture_filter(0.28)
     kept = [row for row in rows if loose(row)]
     wrong_kept = mismatched_rows_above(0.28)
     assert sum(loose(row) for row, ok in zip(rows, true_pair) if ok) == 150
-    assert (len(kept), len(wrong_kept), len(wrong_kept) - len(mismatched_rows_above(0.5))) == (156, 6, 4)
+    assert (len(kept), len(wrong_kept), len(mismatched_rows_above(0.5))) == (154, 4, 0)
     wrong_scores = [row["clip_similarity_vitb32"] for row in wrong_kept]
     answer = SOLUTIONS.read_text(encoding="utf-8")
     assert_contains(
         answer,
         f"**{len(kept)}행**이 남습니다",
         f"엉뚱한 캡션이 붙은 50행 중 **{len(wrong_kept)}행**(점수 {min(wrong_scores):.2f} ~ {max(wrong_scores):.2f})",
-        "제 캡션이 붙은 150행(점수 0.77 이상)은 모두 남고",
-        "0.28 ~ 0.5 사이의 4행이 더해진 것입니다",
+        "제 캡션이 붙은 150행(점수 0.69 초과)은 모두 남고",
+        "임계값 0.5에서는 엉뚱한 캡션이 하나도 남지 않았으니, 0.28 ~ 0.5 사이의 4행이 더해진 것입니다",
+        f"{max(wrong_scores):.2f}까지 뻗어 있는 것으로 예측할 수 있습니다",
     )
 
 
