@@ -148,14 +148,16 @@ def test_logits_are_the_logit_scale_times_the_cosines_the_notebook_printed(nb):
 
 @reads_the_lecture_run(NOTEBOOK)
 def test_a_cat_takes_almost_all_the_probability_as_the_prose_says(nb):
-    """Section 5.3's prediction: with mini "A cat"'s probability is 0.9999, and the logit scale about 19."""
+    """Section 5.3's prediction: with mini "A cat"'s probability prints as 9.9999e-01 (0.99999), and the logit scale
+    is about 23."""
     text = cell_text(nb, "logit_scale = model.logit_scale.exp().item()")
-    probabilities = numbers(re.search(r"probs             = tensor\(\[\[(.*?)\]\]\)", text).group(1))
-    assert f"{probabilities[CAT_TEXTS.index('A cat')]:.4f}" == "0.9999"
+    printed = re.search(r"probs             = tensor\(\[\[(.*?)\]\]\)", text).group(1)
+    assert printed.split(",")[CAT_TEXTS.index("A cat")].strip() == "9.9999e-01"
+    assert f"{numbers(printed)[CAT_TEXTS.index('A cat')]:.5f}" == "0.99999"
     scale = float(re.search(r"logit_scale.exp\(\) = ([\d.]+)", text).group(1))
-    assert round(scale) == 19
+    assert round(scale) == 23
     prose = markdown_text(nb)
-    assert '`"A cat"`의 확률은 0.9999' in prose and "`mini`는 약 19배" in prose
+    assert '`"A cat"`의 확률은 `9.9999e-01`(9.9999 × 10⁻¹ = 0.99999)' in prose and "`mini`는 약 23배" in prose
 
 
 # --- CLIP facts (offline) -------------------------------------------------------------------------------
@@ -173,7 +175,7 @@ def test_vit_b32_has_about_150_million_parameters_and_224_px_pictures():
 
 
 def test_mini_also_picks_a_cat_with_high_cosine_and_low_logit_scale(mini):
-    """Section 5.4: mini also ranks "A cat" first, its cosine similarity is close to 1 (above 0.8)
+    """Section 5.4: mini also ranks "A cat" first, its cosine similarity is above 0.8 ("0.8을 넘을 만큼 높습니다")
     and its logit_scale.exp() is much smaller than 100."""
     model, _ = mini
     cosines, probs = cat_scores(*mini)
