@@ -15,6 +15,7 @@ import pytest
 
 from mmembed.index import FLAT_LIMIT, HNSW_EF_SEARCH, HNSW_LINKS
 from tests.helpers import (
+    REPO_ROOT,
     assert_contains,
     assert_new_terms_are_glossary_entries_of,
     figures,
@@ -26,6 +27,7 @@ from tests.lectures.conftest import lecture_path, reads_the_lecture_run
 from tests.student_copy import students_manifest
 
 NOTEBOOK = lecture_path("08b")
+SOLUTIONS = REPO_ROOT / "solutions" / "lectures" / "08b_beyond_one_machine.md"
 NEW_TERMS = ["샤딩", "분산 추론"]
 
 
@@ -45,7 +47,9 @@ def test_the_new_terms_are_in_the_glossary_and_in_the_lecture():
 def test_datasets_embeds_saves_and_searches_the_coyo_sample(nb):
     """Section 2: 200 rows of 17 columns; map adds one column, a 512-float embedding (18 columns, as the
     prediction's answer says), saved to disk; get_nearest_examples is exact search; the count of wrong alt-texts
-    among the results is the count the manifest gives for the rows printed."""
+    among the results is the count the manifest gives for the rows printed: none for "a red car", as the prose says;
+    the prose's example with wrong alt-texts ("a truck") is the answer key's exercise (3), whose output
+    tests/lectures/test_answer_keys.py checks against the run."""
     loaded = printed_text(nb, "rows = Dataset.from_list(")
     assert "num_rows: 200" in loaded
     columns = re.search(r"features: \[([^\]]*)\]", loaded).group(1).split(", ")
@@ -63,6 +67,17 @@ def test_datasets_embeds_saves_and_searches_the_coyo_sample(nb):
     own = {"images/" + picture.path: picture.caption_en for picture in students_manifest()}
     wrong = sum(own[url] != text for _, url, text in rows)
     assert f"top-5 중 alt-text가 사진과 맞지 않는 행: {wrong}" in found
+    assert 'query = "a red car"' in notebook_source(NOTEBOOK)
+    assert wrong == 0 and '"a red car"의 top-5에는 그런 행이 없습니다(0)' in notebook_source(NOTEBOOK)
+    assert_contains(
+        notebook_source(NOTEBOOK),
+        '질의가 "a truck"이면 1위와 2위가 그런 행입니다',
+        '트럭 사진인데 alt-text는 "a Christmas pudding"과 "a hand saw"인 행으로',
+    )
+    assert_contains(
+        SOLUTIONS.read_text(encoding="utf-8"),
+        "1 'a Christmas pudding' -> 'a garbage truck'\n2 'a hand saw' -> 'a pickup truck'\n```",
+    )
     assert shows_a_figure(nb, "coyo.add_faiss_index(")
 
 
