@@ -213,7 +213,7 @@ def test_coyo_filter_keeps_what_the_card_says(nb):
     assert third["clip_similarity_vitb32"] == sorted(wrong_scores)[-2]
     assert_contains(
         text,
-        "네 장 모두 열기구 사진에",
+        "아랫줄의 네 장 모두, 열기구 사진에 붙은",
         "윗줄(남긴 행)의 네 장은 모두 제 캡션입니다",
         f'아랫줄의 세 번째(id=4)는 솜브레로 그림에 "a white mug"가 붙은 행으로, 엉뚱한 캡션 가운데 유사도가 두 번째로 '
         f"높지만({third['clip_similarity_vitb32']:.3f}) 임계값에는 못 미쳐 버려졌습니다",
