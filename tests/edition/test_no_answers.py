@@ -1,8 +1,9 @@
 """No answer in the student edition: built into a temporary folder and searched for everything that answers a quiz.
 
 What counts as an answer is read from the private repository itself, so a new hidden query or solution is covered:
-the hidden queries (autograder/config.py), the solutions' code and hidden tests, quiz 2's group and quiz 7's captions
-(images/MANIFEST.csv), and every private file by content. A picture's own description that happens to be a query's
+the hidden queries (autograder/config.py), the solutions' code and hidden tests, quiz 2's answers (its reserved texts
+and the honest descriptions of tests/evaluation_texts), quiz 7's captions and descriptions, and every private file by
+content. A picture's own description that happens to be a query's
 words is not a leak: the manifest, the pictures' nouns and the COYO sample describe every picture, and do not say which
 texts the grader uses (they are only searched for lists of the hidden queries, not for a query beside its picture).
 """
@@ -50,13 +51,18 @@ def manifest_rows() -> list[dict]:
         return list(csv.DictReader(file))
 
 
-def quiz2_group_texts() -> list[str]:
-    """The short texts of the group quiz 2 asks for (the group of its three target dogs)."""
-    targets = {"topk-image/dog_1.png", "topk-image/dog_4.png", "topk-image/dog_7.png"}
-    (group,) = {row["group"] for row in manifest_rows() if row["path"] in targets}
-    with open(REPO / "images" / "short_texts.csv", encoding="utf-8", newline="") as file:
-        row = next(row for row in csv.DictReader(file) if (row["kind"], row["key"]) == ("group", group))
-    return row["texts_en"].split("|") + row["texts_ko"].split("|")
+def quiz2_answers() -> list[str]:
+    """Texts that pass quiz 2: the group texts it was answered with (the first four of tools/reserved_texts.json,
+    whose other texts name a group no quiz asks for any more) and the honest descriptions that measure it."""
+    reserved = json.loads((REPO / "tools" / "reserved_texts.json").read_text(encoding="utf-8"))["texts"][:4]
+    honest = json.loads((REPO / "tests" / "evaluation_texts" / "quiz2.json").read_text(encoding="utf-8"))["honest"]
+    return list(dict.fromkeys([*reserved, *honest["en"], *honest["ko"]]))
+
+
+def quiz7_descriptions() -> list[str]:
+    """The plain descriptions of quiz 7's pictures that measure it (tests/evaluation_texts/quiz7.json)."""
+    found = json.loads((REPO / "tests" / "evaluation_texts" / "quiz7.json").read_text(encoding="utf-8"))
+    return [text for by_language in found["descriptions"].values() for texts in by_language.values() for text in texts]
 
 
 def quiz7_captions() -> list[str]:
@@ -183,20 +189,23 @@ def test_short_texts_have_no_group_rows(edition):
         assert {row["kind"] for row in csv.DictReader(file)} == {"category"}
 
 
-def test_quiz2_group_is_nowhere(texts):
-    group_texts = quiz2_group_texts()
-    assert len(group_texts) >= 2
-    assert found(texts, group_texts, skip=PICTURE_DESCRIPTIONS) == []  # a dog's own caption may say it
+def test_quiz2_answers_are_nowhere(texts):
+    answers = quiz2_answers()
+    assert {"a dog's head", "개의 머리", "강아지 얼굴"} <= set(answers) and len(answers) >= 30
+    assert found(texts, answers, skip=PICTURE_DESCRIPTIONS) == []  # a dog's own caption may say it
     label = re.compile(r"group\W{0,5}head\b", re.IGNORECASE)
     assert [name for name, text in texts.items() if label.search(text)] == []
 
 
 def test_quiz7_captions_are_nowhere(texts):
     """No caption of quiz 7's pictures that says more than the picture's name, in any file (the names' list
-    included); bare names ("a trumpet", "트럼펫") may be anywhere."""
+    included), and none of the descriptions that measure quiz 7; bare names ("a trumpet", "트럼펫") may be anywhere."""
     telling = quiz7_telling_captions()
     assert 0 < len(telling) < len(quiz7_captions()) == 10
     assert found(texts, telling) == []
+    descriptions = quiz7_descriptions()
+    assert len(descriptions) >= 30
+    assert found(texts, descriptions) == []
 
 
 def test_quiz7_pictures_are_captioned_with_their_first_names(edition):

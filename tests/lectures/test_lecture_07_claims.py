@@ -303,7 +303,7 @@ def test_the_attribute_phrases_shown_are_trained_ones(nb, minis_training_keys):
     """더 알아보기: the gazania's attribute phrases the lecture prints are texts mini trained on (none is a held-out
     evaluation text or a quiz answer), and some pictures have such phrases."""
     printed = cell_text(nb, "with_attributes = [")
-    having, total = map(int, re.search(r"꾸미는 말 문구가 있는 사진: (\d+)장 / (\d+)장", printed).groups())
+    having, total = map(int, re.search(r"꾸밈말 문구가 있는 사진: (\d+)장 / (\d+)장", printed).groups())
     assert 0 < having < total == 210
     shown = [
         text
@@ -329,9 +329,9 @@ def test_the_held_out_attribute_figures_are_the_recorded_ones(metrics):
     assert counts == {"en": 28, "ko": 28} and "영어와 한국어로 28개씩" in text
     assert pairs == {"en": 12, "ko": 12} and "질의 짝 12쌍" in text
     rows = {
-        "꾸미는 말까지 넣은 질의의 recall@1": "attribute_recall@1",
-        "꾸미는 말을 뺀 이름만의 recall@1 (꾸미는 말을 흘려듣는 모델이 얻는 값)": "noun_only_recall@1",
-        "꾸미는 말만 다른 질의 짝 12쌍에서 두 질의의 1위가 서로 다른 비율": "pair_flips",
+        "꾸밈말까지 넣은 질의의 recall@1": "attribute_recall@1",
+        "꾸밈말을 뺀 이름만의 recall@1 (꾸밈말을 흘려듣는 모델이 얻는 값)": "noun_only_recall@1",
+        "꾸밈말만 다른 질의 짝 12쌍에서 두 질의의 1위가 서로 다른 비율": "pair_flips",
     }
     for label, name in rows.items():
         assert f"| {label} | {held_out[name + '_en']:.3f} | {held_out[name + '_ko']:.3f} |" in text, label
