@@ -116,6 +116,25 @@ def distill(teacher, teacher_processor, student_tokenizer):
     return (*before, *report(), loss.item())
 
 
+def mini_with_captioned_pictures(picture_names):
+    """(mini as plain transformers loads it, the processor's inputs for these quiz pictures and their Korean captions
+    as the edition has them, {file name: Korean caption})."""
+    from transformers import CLIPModel, CLIPProcessor
+
+    folder = mmembed.course_model("mini")
+    model, processor = CLIPModel.from_pretrained(folder).eval(), CLIPProcessor.from_pretrained(folder)
+    images, names = mmembed.load_images(QUIZ_IMAGE_DIR)
+    captions = {Path(p.path).name: p.caption_ko for p in students_manifest()}
+    inputs = processor(
+        text=[captions[n] for n in picture_names],
+        images=[images[names.index(n)] for n in picture_names],
+        padding=True,
+        truncation=True,
+        return_tensors="pt",
+    )
+    return model, inputs, captions
+
+
 # --- the code is the same online and offline -----------------------------------------------------------------
 
 
@@ -301,19 +320,7 @@ def test_similar_pictures_make_a_larger_loss(nb):
     assert shows_a_figure(nb, "car_names = [")
     assert "0.02쯤으로, 거의 0이던 서로 다른 네 장보다 수천 배" in markdown_text(nb)
 
-    from transformers import CLIPModel, CLIPProcessor
-
-    folder = mmembed.course_model("mini")
-    model, processor = CLIPModel.from_pretrained(folder).eval(), CLIPProcessor.from_pretrained(folder)
-    images, names = mmembed.load_images(QUIZ_IMAGE_DIR)
-    captions = {Path(p.path).name: p.caption_ko for p in students_manifest()}
-    inputs = processor(
-        text=[captions[n] for n in CAR_NAMES],
-        images=[images[names.index(n)] for n in CAR_NAMES],
-        padding=True,
-        truncation=True,
-        return_tensors="pt",
-    )
+    model, inputs, captions = mini_with_captioned_pictures(CAR_NAMES)
     with torch.no_grad():
         probabilities = model(**inputs).logits_per_text.softmax(dim=1)
     off_diagonal = probabilities * (1 - torch.eye(len(CAR_NAMES)))
@@ -325,18 +332,7 @@ def test_similar_pictures_make_a_larger_loss(nb):
 
 def test_the_lectures_contrastive_loss_is_clipmodels(monkeypatch):
     """Section 4.2, directly: (CE(logits, arange) + CE(logits.T, arange)) / 2 is CLIPModel's return_loss=True."""
-    from transformers import CLIPModel, CLIPProcessor
-
-    folder = mmembed.course_model("mini")
-    model, processor = CLIPModel.from_pretrained(folder).eval(), CLIPProcessor.from_pretrained(folder)
-    images, names = mmembed.load_images(QUIZ_IMAGE_DIR)
-    captions = {Path(p.path).name: p.caption_ko for p in students_manifest()}
-    inputs = processor(
-        text=[captions[n] for n in PAIR_NAMES],
-        images=[images[names.index(n)] for n in PAIR_NAMES],
-        padding=True,
-        return_tensors="pt",
-    )
+    model, inputs, _ = mini_with_captioned_pictures(PAIR_NAMES)
     with torch.no_grad():
         output = model(**inputs, return_loss=True)
     targets = torch.arange(len(PAIR_NAMES))
