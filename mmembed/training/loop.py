@@ -1,7 +1,7 @@
 """Training a small CLIP from scratch with the contrastive loss: the `mini` model and lecture 07.
 
 Each picture comes with three kinds of text: its descriptions (captions, category words), its queries (its
-nouns in prompt phrases, as students type them: see `query_forms`) and its attribute phrases (its colour or pose
+nouns in prompt phrases, as students type them: see `query_forms`) and its attribute phrases (its colour, pose or part
 beside its names: see `attributes`). A training step draws one text per picture (`draw_text`), for pictures of
 which about half have a sibling of the same category in the batch (`sibling_batch`), so that an attribute
 phrase has to tell them apart.
